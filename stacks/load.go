@@ -1,0 +1,288 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Getter returns the raw value of one config key of the namespace, as
+// Pulumi hands it to programs: objects and lists are JSON text.
+type Getter func(name string) (string, bool)
+
+// Load decodes, defaults and validates a stack's config. Every problem is
+// reported at once, with the key path a user types.
+func Load(get Getter) (*Config, error) {
+	var c Config
+	var v collector
+	for _, f := range topLevelFields() {
+		raw, ok := get(f.key)
+		if !ok || raw == "" {
+			continue
+		}
+		target := reflect.New(f.typ)
+		if f.typ.Kind() == reflect.String {
+			// Plain strings arrive unquoted.
+			target.Elem().SetString(raw)
+		} else if err := decodeStrict(key(f.key), []byte(raw), target.Interface(), &v); err != nil {
+			continue
+		}
+		reflect.ValueOf(&c).Elem().FieldByName(f.goName).Set(target.Elem())
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// StackFile is the part of a Pulumi.<stack>.yaml this package reads.
+type StackFile struct {
+	Config map[string]any `yaml:"config"`
+}
+
+// LoadFile loads the config of a stack file such as Pulumi.dev.yaml, the
+// same way the program sees it. Keys of other namespaces are ignored; an
+// unknown key of ours is an error.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read stack file: %w", err)
+	}
+	values, err := ParseStackFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return Load(func(name string) (string, bool) {
+		s, ok := values[name]
+		return s, ok
+	})
+}
+
+// ParseStackFile returns the values of our namespace in a stack file, keyed
+// by name without the namespace, objects as JSON text.
+func ParseStackFile(data []byte) (map[string]string, error) {
+	var f StackFile
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("parse stack file: %w", err)
+	}
+	known := map[string]bool{}
+	for _, fld := range topLevelFields() {
+		known[fld.key] = true
+	}
+	values := map[string]string{}
+	var v collector
+	for k, val := range f.Config {
+		name, ours := strings.CutPrefix(k, Namespace+":")
+		if !ours {
+			continue
+		}
+		if !known[name] {
+			v.add(key(name), "unknown key, want one of %s", strings.Join(sortedKeys(known), ", "))
+			continue
+		}
+		if s, isString := val.(string); isString {
+			values[name] = s
+			continue
+		}
+		b, err := json.Marshal(maskSecrets(val))
+		if err != nil {
+			v.add(key(name), "cannot be encoded: %v", err)
+			continue
+		}
+		values[name] = string(b)
+	}
+	return values, v.err()
+}
+
+// ConfigMap returns a stack file's values of our namespace with their full
+// keys, as the Automation API and mocks take them.
+func ConfigMap(data []byte) (map[string]string, error) {
+	values, err := ParseStackFile(data)
+	if err != nil {
+		return nil, err
+	}
+	full := make(map[string]string, len(values))
+	for k, v := range values {
+		full[Namespace+":"+k] = v
+	}
+	return full, nil
+}
+
+// maskSecrets replaces encrypted values ({secure: ...}) with a placeholder:
+// reading a stack file offline cannot decrypt them, and nothing that is
+// rendered or validated from a file needs their plaintext.
+func maskSecrets(val any) any {
+	switch x := val.(type) {
+	case map[string]any:
+		if _, secure := x["secure"]; secure && len(x) == 1 {
+			return SecretPlaceholder
+		}
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			out[k] = maskSecrets(item)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			out[i] = maskSecrets(item)
+		}
+		return out
+	default:
+		return val
+	}
+}
+
+// SecretPlaceholder stands for a secret read from a stack file.
+const SecretPlaceholder = "[secret]"
+
+type topLevelField struct {
+	key, goName string
+	typ         reflect.Type
+}
+
+func topLevelFields() []topLevelField {
+	t := reflect.TypeOf(Config{})
+	fields := make([]topLevelField, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		fields = append(fields, topLevelField{key: jsonName(f), goName: f.Name, typ: f.Type})
+	}
+	return fields
+}
+
+// decodeStrict decodes JSON into target after checking every key and
+// value type against it, so a typo or a wrong type is reported at its path.
+func decodeStrict(p fieldPath, data []byte, target any, v *collector) error {
+	var generic any
+	if err := json.Unmarshal(data, &generic); err != nil {
+		v.add(p, "is not valid JSON: %v", err)
+		return err
+	}
+	before := len(v.errs)
+	checkShape(p, generic, reflect.TypeOf(target).Elem(), v)
+	if len(v.errs) > before {
+		return fmt.Errorf("shape errors")
+	}
+	if err := json.Unmarshal(data, target); err != nil {
+		v.add(p, "%v", err)
+		return err
+	}
+	return nil
+}
+
+func checkShape(p fieldPath, value any, t reflect.Type, v *collector) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if value == nil {
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := value.(map[string]any)
+		if !ok {
+			v.add(p, "must be an object, got %s", describe(value))
+			return
+		}
+		fields := structFields(t)
+		for _, k := range sortedKeys(obj) {
+			ft, known := fields[k]
+			if !known {
+				v.add(p.field(k), "unknown field, want one of %s", strings.Join(sortedKeys(fields), ", "))
+				continue
+			}
+			checkShape(p.field(k), obj[k], ft, v)
+		}
+	case reflect.Slice:
+		list, ok := value.([]any)
+		if !ok {
+			v.add(p, "must be a list, got %s", describe(value))
+			return
+		}
+		for i, item := range list {
+			checkShape(p.index(i), item, t.Elem(), v)
+		}
+	case reflect.Map:
+		obj, ok := value.(map[string]any)
+		if !ok {
+			v.add(p, "must be an object, got %s", describe(value))
+			return
+		}
+		for _, k := range sortedKeys(obj) {
+			checkShape(p.field(k), obj[k], t.Elem(), v)
+		}
+	case reflect.String:
+		if _, ok := value.(string); !ok {
+			v.add(p, "must be a string, got %s", describe(value))
+		}
+	case reflect.Bool:
+		if _, ok := value.(bool); !ok {
+			v.add(p, "must be true or false, got %s", describe(value))
+		}
+	case reflect.Int:
+		n, ok := value.(float64)
+		if !ok || n != float64(int(n)) {
+			v.add(p, "must be a whole number, got %s", describe(value))
+		}
+	case reflect.Float64:
+		if _, ok := value.(float64); !ok {
+			v.add(p, "must be a number, got %s", describe(value))
+		}
+	}
+}
+
+// structFields maps JSON names to field types, flattening embedded structs.
+func structFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous {
+			for k, ft := range structFields(f.Type) {
+				fields[k] = ft
+			}
+			continue
+		}
+		fields[jsonName(f)] = f.Type
+	}
+	return fields
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
+}
+
+func describe(value any) string {
+	switch x := value.(type) {
+	case string:
+		return fmt.Sprintf("%q", x)
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

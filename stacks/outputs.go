@@ -1,0 +1,100 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Stack output names. Each field of Outputs is one stack output, so
+// `pulumi stack output --json` decodes straight into Outputs.
+const (
+	OutputStrategy      = "strategy"
+	OutputNamespace     = "namespace"
+	OutputIngressURL    = "ingressUrl"
+	OutputHost          = "host"
+	OutputVersions      = "versions"
+	OutputSplit         = "split"
+	OutputPrimary       = "primary"
+	OutputShadow        = "shadow"
+	OutputMirrorPercent = "mirrorPercent"
+	OutputKubeconfig    = "kubeconfig"
+)
+
+// Outputs are what a deployed stack tells smoke tests: where to send
+// requests and what they should observe there.
+type Outputs struct {
+	Strategy  Strategy `json:"strategy"`
+	Namespace string   `json:"namespace"`
+	// IngressURL is the address of the mesh's ingress gateway, e.g.
+	// http://127.0.0.1:8080 on kind. Requests pick their route by Host.
+	IngressURL string `json:"ingressUrl"`
+	// Host is the Host header of user traffic.
+	Host string `json:"host"`
+	// Versions describes each model version by name.
+	Versions map[string]VersionOutput `json:"versions"`
+	// Split is the expected share of user traffic per version (canary).
+	Split map[string]int `json:"split,omitempty"`
+	// Primary and Shadow name the versions, MirrorPercent the share of user
+	// requests copied to the shadow (shadow).
+	Primary       string   `json:"primary,omitempty"`
+	Shadow        string   `json:"shadow,omitempty"`
+	MirrorPercent *float64 `json:"mirrorPercent,omitempty"`
+	// Kubeconfig of the kind cluster (a secret; kind stacks only).
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+}
+
+// VersionOutput describes one deployed model version.
+type VersionOutput struct {
+	// Target is what the version answers on GET /.
+	Target string `json:"target"`
+	// Host is a Host header that reaches only this version through the
+	// ingress (a Knative tag route, or a per-version Istio route).
+	Host string `json:"host,omitempty"`
+	// URL is the version's own URL as the mesh names it (http://Host).
+	URL string `json:"url,omitempty"`
+	// Tag is the Knative traffic tag (canary).
+	Tag string `json:"tag,omitempty"`
+	// Percent is the version's share of user traffic (canary).
+	Percent *int `json:"percent,omitempty"`
+	// Role is primary or shadow (shadow).
+	Role string `json:"role,omitempty"`
+}
+
+// ParseOutputs decodes `pulumi stack output --json` (or the Automation
+// API's outputs marshalled to JSON) and checks it describes a deployment.
+func ParseOutputs(data []byte) (*Outputs, error) {
+	var o Outputs
+	if err := json.Unmarshal(data, &o); err != nil {
+		return nil, fmt.Errorf("decode stack outputs: %w", err)
+	}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// Check reports outputs a smoke test could not use.
+func (o *Outputs) Check() error {
+	switch {
+	case o.Strategy != StrategyCanary && o.Strategy != StrategyShadow:
+		return fmt.Errorf("stack output %s is %q, want canary or shadow", OutputStrategy, o.Strategy)
+	case o.IngressURL == "":
+		return fmt.Errorf("stack output %s is empty: the ingress address is unknown (set cluster.ingressUrl)", OutputIngressURL)
+	case o.Host == "":
+		return fmt.Errorf("stack output %s is empty", OutputHost)
+	case len(o.Versions) == 0:
+		return fmt.Errorf("stack output %s is empty", OutputVersions)
+	}
+	if o.Strategy == StrategyShadow {
+		if _, ok := o.Versions[o.Primary]; !ok {
+			return fmt.Errorf("stack output %s names %q, which is not in %s", OutputPrimary, o.Primary, OutputVersions)
+		}
+		if _, ok := o.Versions[o.Shadow]; !ok {
+			return fmt.Errorf("stack output %s names %q, which is not in %s", OutputShadow, o.Shadow, OutputVersions)
+		}
+		if o.MirrorPercent == nil {
+			return fmt.Errorf("stack output %s is missing", OutputMirrorPercent)
+		}
+	}
+	return nil
+}
