@@ -1,0 +1,104 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metric names, exported so tests and dashboards share them.
+const (
+	MetricRequests = "model_echo_requests_total"
+	MetricDuration = "model_echo_request_duration_seconds"
+	MetricInfo     = "model_echo_info"
+)
+
+// Sub-millisecond buckets matter here: the service itself answers in
+// microseconds, and injected latency reaches seconds.
+var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// metrics holds one private registry per Server, so several servers can
+// run in one process (tests) without colliding on the default registry.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(cfg Config) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricRequests,
+			Help: "HTTP requests served, by model version, route pattern and status code.",
+		}, []string{"version", "route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    MetricDuration,
+			Help:    "HTTP request latency in seconds, by model version and route pattern.",
+			Buckets: durationBuckets,
+		}, []string{"version", "route"}),
+	}
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        MetricInfo,
+		Help:        "Always 1; labels say which model and version this process serves.",
+		ConstLabels: prometheus.Labels{"model": cfg.ModelName, "version": cfg.Version},
+	})
+	info.Set(1)
+	m.reg.MustRegister(m.requests, m.duration, info,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// routeMetrics caches the label lookups of one route, so the hot path does
+// no hashing of label values: the histogram child is fixed, and counters
+// per status code live in a copy-on-write map read without locks.
+type routeMetrics struct {
+	version, route string
+	requests       *prometheus.CounterVec
+	observe        prometheus.Observer
+	mu             sync.Mutex // serialises writers of codes
+	codes          atomic.Pointer[map[int]prometheus.Counter]
+}
+
+func (m *metrics) forRoute(version, route string) *routeMetrics {
+	rm := &routeMetrics{
+		version:  version,
+		route:    route,
+		requests: m.requests,
+		observe:  m.duration.WithLabelValues(version, route),
+	}
+	empty := map[int]prometheus.Counter{}
+	rm.codes.Store(&empty)
+	rm.counter(http.StatusOK) // export a zero series so rate() works from the start
+	return rm
+}
+
+func (rm *routeMetrics) counter(code int) prometheus.Counter {
+	if c, ok := (*rm.codes.Load())[code]; ok {
+		return c
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	old := *rm.codes.Load()
+	if c, ok := old[code]; ok {
+		return c
+	}
+	c := rm.requests.WithLabelValues(rm.version, rm.route, strconv.Itoa(code))
+	next := make(map[int]prometheus.Counter, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[code] = c
+	rm.codes.Store(&next)
+	return c
+}

@@ -1,0 +1,269 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Header names every response carries.
+const (
+	HeaderModelVersion = "X-Model-Version"
+	HeaderRequestID    = "X-Request-Id" // Istio propagates it, mirrored copies included
+)
+
+// routeKind decides what the instrumentation does beyond counting.
+type routeKind int
+
+const (
+	kindModel   routeKind = iota // model answers: latency/error injection, recorded
+	kindAPI                      // other OIP calls and 404s: recorded
+	kindInfra                    // probes, /metrics, /debug: counted and logged, not recorded
+	kindNoRoute                  // unknown path: recorded under route "unmatched"
+)
+
+// route is one registered pattern with its cached metric children.
+type route struct {
+	label   string   // route label: the pattern without method, never a raw path
+	methods []string // allowed methods (nil: any); GET implies HEAD
+	allow   string   // Allow header for 405s
+	kind    routeKind
+	handle  func(x *exchange, r *http.Request)
+	metrics *routeMetrics
+}
+
+func (rt *route) allows(method string) bool {
+	if rt.methods == nil {
+		return true
+	}
+	for _, m := range rt.methods {
+		if m == method || (m == http.MethodGet && method == http.MethodHead) {
+			return true
+		}
+	}
+	return false
+}
+
+// exchange wraps the ResponseWriter of one request and collects what the
+// log line, the metrics and the debug ring need. Handlers get it directly
+// instead of through the request context, which would cost allocations.
+type exchange struct {
+	http.ResponseWriter
+	status       int
+	wroteHeader  bool
+	requestID    string
+	inputDigest  string
+	outputDigest string
+	output       string
+	errMsg       string
+}
+
+var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
+
+func (x *exchange) WriteHeader(code int) {
+	if !x.wroteHeader {
+		x.status, x.wroteHeader = code, true
+	}
+	x.ResponseWriter.WriteHeader(code)
+}
+
+func (x *exchange) Write(p []byte) (int, error) {
+	if !x.wroteHeader {
+		x.WriteHeader(http.StatusOK)
+	}
+	return x.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
+
+// emptyDigest is sha256 of no bytes, the input digest of bodiless requests.
+var emptyDigest = digest(nil)
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// serve runs one request through a route: request id and version headers,
+// method check, the handler, then metrics, the log line and the ring.
+func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	x := exchangePool.Get().(*exchange)
+	*x = exchange{ResponseWriter: w, status: http.StatusOK}
+	defer exchangePool.Put(x)
+
+	x.requestID = r.Header.Get(HeaderRequestID)
+	if !validRequestID(x.requestID) {
+		x.requestID = newRequestID()
+	}
+	h := w.Header()
+	h[HeaderModelVersion] = s.versionHeader
+	h[HeaderRequestID] = []string{x.requestID}
+
+	func() {
+		// A handler bug must not kill the connection silently and skip
+		// the accounting below.
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.logger.Error("handler panic", "request_id", x.requestID, "route", rt.label, "panic", fmt.Sprint(p))
+				if !x.wroteHeader {
+					s.writeError(x, http.StatusInternalServerError, "internal error")
+				} else {
+					x.status, x.errMsg = http.StatusInternalServerError, "internal error"
+				}
+			}
+		}()
+		if !rt.allows(r.Method) {
+			h.Set("Allow", rt.allow)
+			s.writeError(x, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, rt.label, rt.allow))
+			return
+		}
+		rt.handle(x, r)
+	}()
+
+	if x.inputDigest == "" {
+		x.inputDigest = s.bodyDigest(r)
+	}
+	elapsed := time.Since(start)
+	rt.metrics.counter(x.status).Inc()
+	rt.metrics.observe.Observe(elapsed.Seconds())
+
+	rec := RequestRecord{
+		Time:         start,
+		RequestID:    x.requestID,
+		Model:        s.cfg.ModelName,
+		Version:      s.cfg.Version,
+		Method:       r.Method,
+		Route:        rt.label,
+		Path:         r.URL.Path,
+		Host:         r.Host,
+		Mirrored:     isMirrored(r.Host),
+		Status:       x.status,
+		InputDigest:  x.inputDigest,
+		OutputDigest: x.outputDigest,
+		Output:       x.output,
+		Error:        x.errMsg,
+		LatencyMS:    float64(elapsed.Microseconds()) / 1000,
+	}
+	s.logRequest(r, &rec)
+	if rt.kind != kindInfra {
+		s.ring.add(&rec)
+	}
+}
+
+// bodyDigest hashes a body the handler did not read (rare: GET with body).
+func (s *Server) bodyDigest(r *http.Request) string {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return emptyDigest
+	}
+	h := sha256.New()
+	io.Copy(h, io.LimitReader(r.Body, s.cfg.MaxBodyBytes)) // best effort: a digest of what arrived
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (s *Server) logRequest(r *http.Request, rec *RequestRecord) {
+	ctx := r.Context()
+	if !s.logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	attrs := [16]slog.Attr{
+		slog.String("request_id", rec.RequestID),
+		slog.String("model", rec.Model),
+		slog.String("version", rec.Version),
+		slog.String("method", rec.Method),
+		slog.String("route", rec.Route),
+		slog.String("path", rec.Path),
+		slog.String("host", rec.Host),
+		slog.Bool("mirrored", rec.Mirrored),
+		slog.Int("status", rec.Status),
+		slog.String("input_sha256", rec.InputDigest),
+		slog.String("output_sha256", rec.OutputDigest),
+		slog.Float64("latency_ms", rec.LatencyMS),
+	}
+	n := 12
+	if rec.Output != "" {
+		attrs[n] = slog.String("output", rec.Output)
+		n++
+	}
+	if rec.Error != "" {
+		attrs[n] = slog.String("error", rec.Error)
+		n++
+	}
+	s.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
+}
+
+// isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the
+// host, before the port when there is one.
+func isMirrored(host string) bool {
+	if strings.HasSuffix(host, "-shadow") {
+		return true
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		return strings.HasSuffix(host[:i], "-shadow")
+	}
+	return false
+}
+
+// validRequestID accepts what Envoy and typical clients send (UUIDs and
+// similar) and rejects anything that would be awkward in logs or headers.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c > '~' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID makes a random UUIDv4 like Envoy's. math/rand/v2's global
+// source is a per-thread ChaCha8 seeded from the OS: unique enough for ids
+// and much cheaper than a syscall per request.
+func newRequestID() string {
+	var b [16]byte
+	hi, lo := rand.Uint64(), rand.Uint64()
+	for i := 0; i < 8; i++ {
+		b[i], b[8+i] = byte(hi>>(56-8*i)), byte(lo>>(56-8*i))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// failureDraw maps a request id to [0,1) deterministically, so ERROR_RATE
+// fails the same requests on every run (and on primary and shadow alike).
+func failureDraw(requestID string) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(requestID))
+	// splitmix64's finaliser: FNV alone mixes the high bits of similar
+	// ids (UUIDs differing in a few characters) poorly.
+	z := h.Sum64()
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11) / (1 << 53)
+}

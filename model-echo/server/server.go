@@ -1,0 +1,182 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Server is the model-echo HTTP handler plus its metrics, debug ring and
+// readiness. Create it with New; it is safe for concurrent use.
+type Server struct {
+	cfg            Config
+	logger         *slog.Logger
+	mux            *http.ServeMux
+	metrics        *metrics
+	metricsHandler http.Handler
+	ring           *recorder
+	ready          atomic.Bool
+
+	// precomputed per-response values (the hot path allocates little)
+	versionHeader []string
+	targetLength  []string
+	targetDigest  string
+}
+
+// New builds a Server. Zero optional Config fields get their defaults; an
+// invalid Config (see Config.Validate) is a programming error and panics.
+// The Server starts ready. A nil logger discards logs.
+func New(cfg Config, logger *slog.Logger) *Server {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		panic("server.New: " + err.Error())
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:           cfg,
+		logger:        logger,
+		mux:           http.NewServeMux(),
+		metrics:       newMetrics(cfg),
+		ring:          newRecorder(cfg.RingSize),
+		versionHeader: []string{cfg.Version},
+		targetLength:  []string{strconv.Itoa(len(cfg.Target))},
+		targetDigest:  digest([]byte(cfg.Target)),
+	}
+	s.metricsHandler = s.metrics.handler()
+	s.ready.Store(true)
+
+	get, post := []string{http.MethodGet}, []string{http.MethodPost}
+	s.route("/{$}", get, kindModel, s.handleRoot)
+	s.route("/v2", get, kindAPI, s.handleServerMetadata)
+	s.route("/v2/health/live", get, kindInfra, s.handleLive)
+	s.route("/v2/health/ready", get, kindInfra, s.handleReady)
+	s.route("/v2/models/{name}", get, kindAPI, s.handleModelMetadata)
+	s.route("/v2/models/{name}/ready", get, kindInfra, s.handleModelReady)
+	s.route("/v2/models/{name}/infer", post, kindModel, s.handleInfer)
+	s.route("/v2/models/{name}/versions/{version}", get, kindAPI, s.handleModelMetadata)
+	s.route("/v2/models/{name}/versions/{version}/ready", get, kindInfra, s.handleModelReady)
+	s.route("/v2/models/{name}/versions/{version}/infer", post, kindModel, s.handleInfer)
+	s.route("/metrics", get, kindInfra, s.handleMetrics)
+	s.route("/debug/requests", get, kindInfra, s.handleDebugRequests)
+	s.route("/", nil, kindNoRoute, s.handleNotFound)
+	return s
+}
+
+// Route labels, as they appear in metrics and records.
+const (
+	RouteRoot      = "/"
+	RouteInfer     = "/v2/models/{name}/infer"
+	RouteUnmatched = "unmatched"
+)
+
+// route registers a pattern (without method: methods are checked by
+// serve, so wrong ones get a JSON 405 with Allow rather than ServeMux's
+// plain-text one).
+func (s *Server) route(pattern string, methods []string, kind routeKind, h func(*exchange, *http.Request)) {
+	label := strings.TrimSuffix(pattern, "{$}")
+	allow := strings.Join(methods, ", ")
+	if kind == kindNoRoute {
+		label, methods = RouteUnmatched, nil // any method gets the 404
+	} else if len(methods) == 1 && methods[0] == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	rt := &route{
+		label:   label,
+		methods: methods,
+		allow:   allow,
+		kind:    kind,
+		handle:  h,
+		metrics: s.metrics.forRoute(s.cfg.Version, label),
+	}
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Config returns the effective configuration (defaults applied).
+func (s *Server) Config() Config { return s.cfg }
+
+// SetReady sets what /v2/health/ready answers.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Ready reports readiness.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// Registry is the server's private Prometheus registry.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// Records returns the debug ring's records, oldest first (what
+// GET /debug/requests answers without filters).
+func (s *Server) Records() []RequestRecord { return s.ring.snapshot(recordFilter{}) }
+
+// HTTPServer returns an http.Server for s with the configured timeouts,
+// which bound slow or stalled clients.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// ListenAndServe listens on addr and serves until ctx is cancelled, then
+// shuts down gracefully (see Serve).
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled. Shutdown then goes: readiness
+// false, wait ShutdownDelay (still serving, so balancers can notice), stop
+// accepting and let in-flight requests finish within ShutdownTimeout, then
+// return. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := s.HTTPServer(ln.Addr().String())
+	s.SetReady(true)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.logger.Info("serving", "addr", ln.Addr().String(), "model", s.cfg.ModelName, "version", s.cfg.Version)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.SetReady(false)
+	s.logger.Info("shutting down", "delay", s.cfg.ShutdownDelay.String(), "timeout", s.cfg.ShutdownTimeout.String())
+	if s.cfg.ShutdownDelay > 0 {
+		time.Sleep(s.cfg.ShutdownDelay)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		hs.Close() // deadline passed: cut the stragglers
+		err = fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("serve: %w", serr)
+	}
+	s.logger.Info("stopped")
+	return err
+}
