@@ -1,0 +1,135 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// logBuffer collects the JSON log lines a server writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// lines decodes every log line; a line that is not JSON fails the test.
+func (l *logBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(l.buf.Bytes()))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q: %v", sc.Text(), err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// requestLines are the "request" log lines.
+func (l *logBuffer) requestLines(t *testing.T) []map[string]any {
+	var out []map[string]any
+	for _, m := range l.lines(t) {
+		if m["msg"] == "request" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+type testEnv struct {
+	srv  *Server
+	ts   *httptest.Server
+	logs *logBuffer
+}
+
+// start runs a Server behind httptest (which listens on 127.0.0.1 only).
+func start(t *testing.T, cfg Config) *testEnv {
+	t.Helper()
+	if cfg.Target == "" {
+		cfg.Target = "hello"
+	}
+	logs := &logBuffer{}
+	srv := New(cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return &testEnv{srv: srv, ts: ts, logs: logs}
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a answer) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(a.body, v); err != nil {
+		t.Fatalf("body %q is not the expected JSON: %v", a.body, err)
+	}
+}
+
+// errorText decodes a {"error": ...} body.
+func (a answer) errorText(t *testing.T) string {
+	t.Helper()
+	var e ErrorResponse
+	a.json(t, &e)
+	if e.Error == "" {
+		t.Fatalf("error body %q has no error text", a.body)
+	}
+	return e.Error
+}
+
+func (e *testEnv) do(t *testing.T, method, path, body string, hdr ...string) answer {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.ts.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.EqualFold(hdr[i], "Host") {
+			req.Host = hdr[i+1]
+			continue
+		}
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := e.ts.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{resp.StatusCode, resp.Header, b}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,227 @@
+package server
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+func TestRequestLogLine(t *testing.T) {
+	e := start(t, Config{Version: "v4", Bias: 2})
+	body := inferBody("b1", 1, 2)
+	e.do(t, "POST", "/v2/models/model-echo/infer", body, "X-Request-Id", "log-1", "Host", "model-echo.default.svc.cluster.local-shadow:8080")
+	e.do(t, "GET", "/", "", "X-Request-Id", "log-2")
+	e.do(t, "POST", "/v2/models/model-echo/infer", "{", "X-Request-Id", "log-3")
+
+	lines := e.logs.requestLines(t)
+	if len(lines) != 3 {
+		t.Fatalf("want one line per request, got %d: %v", len(lines), lines)
+	}
+	l := lines[0]
+	want := map[string]any{
+		"level": "INFO", "request_id": "log-1", "model": "model-echo", "version": "v4", "method": "POST",
+		"route": RouteInfer, "path": "/v2/models/model-echo/infer", "host": "model-echo.default.svc.cluster.local-shadow:8080",
+		"mirrored": true, "status": float64(200), "input_sha256": digest([]byte(body)),
+	}
+	for k, v := range want {
+		if l[k] != v {
+			t.Errorf("log %s = %v (%T), want %v", k, l[k], l[k], v)
+		}
+	}
+	if d, _ := l["output_sha256"].(string); len(d) != 64 {
+		t.Errorf("output_sha256 = %v", l["output_sha256"])
+	}
+	if ms, ok := l["latency_ms"].(float64); !ok || ms < 0 {
+		t.Errorf("latency_ms = %v", l["latency_ms"])
+	}
+	if l := lines[1]; l["output"] != "hello" || l["route"] != RouteRoot || l["mirrored"] != false || l["input_sha256"] != emptyDigest {
+		t.Errorf("GET / line %v", l)
+	}
+	if l := lines[2]; l["status"] != float64(400) || !strings.Contains(fmt.Sprint(l["error"]), "malformed JSON") {
+		t.Errorf("bad request line %v", l)
+	}
+}
+
+func TestIsMirrored(t *testing.T) {
+	for host, want := range map[string]bool{
+		"svc-shadow": true, "svc-shadow:8080": true, "svc.ns.svc.cluster.local-shadow": true,
+		"svc": false, "svc:8080": false, "shadow-svc": false, "[::1]:80": false, "": false,
+	} {
+		if got := isMirrored(host); got != want {
+			t.Errorf("isMirrored(%q) = %v", host, got)
+		}
+	}
+}
+
+func scrape(t *testing.T, e *testEnv) map[string]*dto.MetricFamily {
+	t.Helper()
+	a := e.do(t, "GET", "/metrics", "", "Accept", "text/plain")
+	if a.status != 200 {
+		t.Fatalf("/metrics = %d", a.status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(string(a.body)))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return fams
+}
+
+func labels(m *dto.Metric) map[string]string {
+	out := map[string]string{}
+	for _, l := range m.GetLabel() {
+		out[l.GetName()] = l.GetValue()
+	}
+	return out
+}
+
+func TestMetrics(t *testing.T) {
+	e := start(t, Config{Version: "v9"})
+	for i := 0; i < 3; i++ {
+		e.do(t, "GET", "/", "")
+	}
+	e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("", 1))
+	e.do(t, "POST", "/v2/models/model-echo/infer", "{")
+	e.do(t, "POST", "/v2/models/model-echo/infer", "{")
+	e.do(t, "DELETE", "/", "")
+	e.do(t, "GET", "/random/path/1", "")
+	e.do(t, "GET", "/random/path/2", "")
+	e.do(t, "GET", "/v2/health/ready", "")
+
+	fams := scrape(t, e)
+	counts := map[string]float64{}
+	for _, m := range fams[MetricRequests].GetMetric() {
+		l := labels(m)
+		if l["version"] != "v9" {
+			t.Errorf("series with version %q", l["version"])
+		}
+		if strings.Contains(l["route"], "random") || strings.Contains(l["route"], "model-echo") {
+			t.Errorf("raw path in route label: %q", l["route"])
+		}
+		counts[l["route"]+" "+l["code"]] = m.GetCounter().GetValue()
+	}
+	for key, want := range map[string]float64{
+		"/ 200": 3, "/ 405": 1, RouteInfer + " 200": 1, RouteInfer + " 400": 2,
+		RouteUnmatched + " 404": 2, "/v2/health/ready 200": 1,
+		"/metrics 200": 0, // the scrape being served is counted after it is answered
+	} {
+		if counts[key] != want {
+			t.Errorf("%s{route,code=%q} = %v, want %v (all: %v)", MetricRequests, key, counts[key], want, counts)
+		}
+	}
+	var rootCount uint64
+	for _, m := range fams[MetricDuration].GetMetric() {
+		if l := labels(m); l["route"] == "/" && l["version"] == "v9" {
+			rootCount = m.GetHistogram().GetSampleCount()
+		}
+	}
+	if rootCount != 4 {
+		t.Errorf("%s{route=/} count = %d, want 4", MetricDuration, rootCount)
+	}
+	info := fams[MetricInfo].GetMetric()
+	if len(info) != 1 || labels(info[0])["version"] != "v9" || info[0].GetGauge().GetValue() != 1 {
+		t.Errorf("%s = %v", MetricInfo, info)
+	}
+	if _, ok := fams["go_goroutines"]; !ok {
+		t.Error("Go runtime metrics missing")
+	}
+	// The scrape itself is counted once answered.
+	if got := scrape(t, e); got[MetricRequests] == nil {
+		t.Fatal("second scrape lacks requests")
+	}
+}
+
+func TestPrivateRegistriesPerServer(t *testing.T) {
+	a, b := start(t, Config{Version: "a"}), start(t, Config{Version: "b"})
+	a.do(t, "GET", "/", "")
+	for _, m := range scrape(t, b)[MetricRequests].GetMetric() {
+		if labels(m)["version"] != "b" {
+			t.Fatalf("server b exports %v", labels(m))
+		}
+	}
+}
+
+func TestDebugRequests(t *testing.T) {
+	e := start(t, Config{Version: "v5"})
+	e.do(t, "GET", "/", "", "X-Request-Id", "d-1")
+	e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("x", 1), "X-Request-Id", "d-2", "Host", "svc-shadow")
+	e.do(t, "GET", "/v2/health/ready", "", "X-Request-Id", "probe")
+	e.do(t, "GET", "/metrics", "", "X-Request-Id", "scrape")
+	e.do(t, "GET", "/v2/models/model-echo", "", "X-Request-Id", "d-3")
+
+	var recs []RequestRecord
+	e.do(t, "GET", "/debug/requests", "").json(t, &recs)
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.RequestID)
+	}
+	if strings.Join(ids, ",") != "d-1,d-2,d-3" {
+		t.Fatalf("ring ids %v (probes, metrics and debug must be excluded)", ids)
+	}
+	r := recs[1]
+	if r.Version != "v5" || r.Route != RouteInfer || r.Status != 200 || !r.Mirrored || r.LatencyMS <= 0 ||
+		len(r.OutputDigest) != 64 || r.InputDigest != digest([]byte(inferBody("x", 1))) || r.Seq != recs[0].Seq+1 {
+		t.Fatalf("record %+v", r)
+	}
+	if recs[0].Output != "hello" || recs[0].Mirrored {
+		t.Fatalf("GET / record %+v", recs[0])
+	}
+
+	var one []RequestRecord
+	e.do(t, "GET", "/debug/requests?id=d-2", "").json(t, &one)
+	if len(one) != 1 || one[0].RequestID != "d-2" {
+		t.Fatalf("?id= gave %+v", one)
+	}
+	var since []RequestRecord
+	e.do(t, "GET", fmt.Sprintf("/debug/requests?since=%d", recs[1].Seq), "").json(t, &since)
+	if len(since) != 1 || since[0].RequestID != "d-3" {
+		t.Fatalf("?since= gave %+v", since)
+	}
+	var byTime []RequestRecord
+	e.do(t, "GET", "/debug/requests?since="+url.QueryEscape(recs[2].Time.Format("2006-01-02T15:04:05.999999999Z07:00")), "").json(t, &byTime)
+	if len(byTime) != 1 || byTime[0].RequestID != "d-3" {
+		t.Fatalf("?since=time gave %+v", byTime)
+	}
+	var last []RequestRecord
+	e.do(t, "GET", "/debug/requests?limit=2", "").json(t, &last)
+	if len(last) != 2 || last[1].RequestID != "d-3" {
+		t.Fatalf("?limit= gave %+v", last)
+	}
+	for _, q := range []string{"since=yesterday", "limit=0", "limit=x"} {
+		a := e.do(t, "GET", "/debug/requests?"+q, "")
+		if a.status != 400 || !strings.HasPrefix(a.errorText(t), strings.Split(q, "=")[0]+":") {
+			t.Errorf("?%s = %d %s", q, a.status, a.body)
+		}
+	}
+	var none []RequestRecord
+	a := e.do(t, "GET", "/debug/requests?id=nope", "")
+	a.json(t, &none)
+	if string(a.body) != "[]\n" {
+		t.Fatalf("no match must be an empty array, got %q", a.body)
+	}
+}
+
+func TestRingIsBounded(t *testing.T) {
+	r := newRecorder(4)
+	for i := 1; i <= 10; i++ {
+		r.add(&RequestRecord{RequestID: fmt.Sprint(i)})
+	}
+	got := r.snapshot(recordFilter{})
+	if len(got) != 4 || got[0].RequestID != "7" || got[3].RequestID != "10" || got[3].Seq != 10 {
+		t.Fatalf("ring %+v", got)
+	}
+	if got := r.snapshot(recordFilter{since: 8}); len(got) != 2 || got[0].Seq != 9 {
+		t.Fatalf("since 8: %+v", got)
+	}
+	if got := r.snapshot(recordFilter{since: 100}); len(got) != 0 {
+		t.Fatalf("since 100: %+v", got)
+	}
+	if got := r.snapshot(recordFilter{requestID: "3"}); len(got) != 0 {
+		t.Fatalf("evicted record still found: %+v", got)
+	}
+}
