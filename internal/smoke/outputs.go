@@ -1,0 +1,81 @@
+package smoke
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/modelrollouts/modelrollouts/stacks"
+)
+
+// Source says where the stack outputs come from: a file written by
+// `pulumi stack output --json > file`, or the pulumi CLI itself.
+type Source struct {
+	Stack string // pulumi stack name (run the CLI)
+	Cwd   string // pulumi project directory (--cwd); "" is the current one
+	File  string // outputs JSON file; wins over Stack
+	// Pulumi is the CLI to run; "" means "pulumi" on PATH.
+	Pulumi string
+}
+
+func (s Source) String() string {
+	if s.File != "" {
+		return s.File
+	}
+	return "stack " + s.Stack
+}
+
+// LoadOutputs reads and checks the outputs of a deployed stack. Secrets
+// stay hidden: nothing the smoke test needs is secret, and the kubeconfig
+// should not end up in CI logs.
+func LoadOutputs(ctx context.Context, src Source) (*stacks.Outputs, error) {
+	var data []byte
+	switch {
+	case src.File != "":
+		b, err := os.ReadFile(src.File)
+		if err != nil {
+			return nil, fmt.Errorf("read stack outputs: %w", err)
+		}
+		data = b
+	case src.Stack != "":
+		b, err := pulumiOutputs(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		data = b
+	default:
+		return nil, errors.New("no stack outputs: name a stack (--stack) or an outputs file (--outputs)")
+	}
+	o, err := stacks.ParseOutputs(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	return o, nil
+}
+
+func pulumiOutputs(ctx context.Context, src Source) ([]byte, error) {
+	bin := src.Pulumi
+	if bin == "" {
+		bin = "pulumi"
+	}
+	args := []string{"stack", "output", "--json", "--stack", src.Stack, "--non-interactive"}
+	if src.Cwd != "" {
+		args = append(args, "--cwd", src.Cwd)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if errors.Is(err, exec.ErrNotFound) {
+			msg = "the pulumi CLI is not on PATH; pass --outputs FILE written by `pulumi stack output --json`"
+		}
+		return nil, fmt.Errorf("%s %s: %w: %s", bin, strings.Join(args, " "), err, msg)
+	}
+	return out, nil
+}
