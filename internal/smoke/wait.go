@@ -1,0 +1,87 @@
+package smoke
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Backoff is an exponential retry schedule.
+type Backoff struct {
+	Initial time.Duration
+	Max     time.Duration
+	Factor  float64
+}
+
+// DefaultBackoff starts fast (a warm lab answers at once) and settles at a
+// few seconds, well under Knative's scale-from-zero time.
+var DefaultBackoff = Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Factor: 2}
+
+// delay is the wait before retry number i (0-based).
+func (b Backoff) delay(i int) time.Duration {
+	d := float64(b.Initial)
+	for ; i > 0 && d < float64(b.Max); i-- {
+		d *= b.Factor
+	}
+	return min(time.Duration(d), b.Max)
+}
+
+// WaitResult is what waiting for one route saw.
+type WaitResult struct {
+	Host string `json:"host"`
+	// Ready is the time from the first attempt until an answer came: the
+	// cold start when the route was scaled to zero.
+	Ready time.Duration `json:"ready_ns"`
+	// FirstAnswer is the latency of the request that succeeded; a large
+	// value means the activator held it while a pod started.
+	FirstAnswer time.Duration `json:"first_answer_ns"`
+	Attempts    int           `json:"attempts"`
+	LastProblem string        `json:"last_problem,omitempty"`
+	OK          bool          `json:"ok"`
+}
+
+// ColdStart is the longer of the two views of a cold start.
+func (w WaitResult) ColdStart() time.Duration { return max(w.Ready, w.FirstAnswer) }
+
+// WaitReady sends GET / to host until it answers 200 or ctx ends, backing
+// off exponentially between attempts.
+func WaitReady(ctx context.Context, c *Client, host string, b Backoff) WaitResult {
+	res := WaitResult{Host: host}
+	start := time.Now()
+	for i := 0; ; i++ {
+		a := c.Do(ctx, http.MethodGet, host, "/", nil, "")
+		res.Attempts++
+		if a.OK() {
+			res.Ready, res.FirstAnswer, res.OK = time.Since(start), a.Latency, true
+			return res
+		}
+		res.LastProblem = a.Problem()
+		t := time.NewTimer(b.delay(i))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			res.Ready = time.Since(start)
+			res.LastProblem = fmt.Sprintf("gave up after %d attempts in %s: %s", res.Attempts, res.Ready.Round(time.Millisecond), res.LastProblem)
+			return res
+		case <-t.C:
+		}
+	}
+}
+
+// WaitAll waits for every host at once, so the slowest cold start bounds
+// the wait instead of their sum.
+func WaitAll(ctx context.Context, c *Client, hosts []string, b Backoff) []WaitResult {
+	out := make([]WaitResult, len(hosts))
+	done := make(chan struct{})
+	for i, h := range hosts {
+		go func() {
+			out[i] = WaitReady(ctx, c, h, b)
+			done <- struct{}{}
+		}()
+	}
+	for range hosts {
+		<-done
+	}
+	return out
+}
