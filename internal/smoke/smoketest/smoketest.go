@@ -1,0 +1,258 @@
+// Package smoketest runs a rollout lab in process for tests: real
+// model-echo servers on 127.0.0.1 behind a small proxy that routes by Host
+// header the way the lab's ingress does (a weighted split for canary, a
+// primary plus asynchronous mirror for shadow). Its knobs can also make
+// the proxy misbehave, so tests can prove the smoke test notices.
+package smoketest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/server"
+	"github.com/modelrollouts/modelrollouts/stacks"
+)
+
+// Version is one model-echo server of the lab.
+type Version struct {
+	Name    string
+	Target  string
+	Bias    float64
+	Latency time.Duration
+}
+
+// Proxy routes by Host: the user host to a weighted pick (canary) or to
+// the primary with a mirrored copy (shadow), each version's host to that
+// version. Fields may be changed between requests through the setters.
+type Proxy struct {
+	UserHost string
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	backends map[string]string // version → base URL
+	hosts    map[string]string // version host → version
+	order    []string          // versions in a fixed order, for weighted picks
+	weights  map[string]float64
+	primary  string
+	shadow   string
+	mirror   float64 // share of user requests copied to the shadow
+	leak     float64 // share of user requests answered by the shadow
+	coldTill time.Time
+	coldHits int
+
+	client *http.Client
+	copies sync.WaitGroup
+}
+
+// SetWeights sets the canary split the proxy really applies (any scale).
+func (p *Proxy) SetWeights(w map[string]float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.weights = w
+}
+
+// SetMirror sets the share of user requests really mirrored to the shadow.
+func (p *Proxy) SetMirror(share float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mirror = share
+}
+
+// SetLeak makes the shadow answer this share of user requests (a broken
+// mirror configuration that users would see).
+func (p *Proxy) SetLeak(share float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.leak = share
+}
+
+// ColdFor answers 503 (as an ingress with no ready upstream does) for d.
+func (p *Proxy) ColdFor(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.coldTill = time.Now().Add(d)
+}
+
+// ColdHits is how many requests were turned away cold.
+func (p *Proxy) ColdHits() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.coldHits
+}
+
+// Wait blocks until every mirrored copy in flight is delivered.
+func (p *Proxy) Wait() { p.copies.Wait() }
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	if time.Now().Before(p.coldTill) {
+		p.coldHits++
+		p.mu.Unlock()
+		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+		return
+	}
+	target, mirror := "", false
+	switch {
+	case r.Host == p.UserHost && p.primary != "":
+		target = p.primary
+		if p.rng.Float64() < p.leak {
+			target = p.shadow
+		}
+		mirror = p.rng.Float64() < p.mirror
+	case r.Host == p.UserHost:
+		target = p.pick()
+	default:
+		target = p.hosts[r.Host]
+	}
+	p.mu.Unlock()
+	if target == "" {
+		http.Error(w, "no route for host "+r.Host, http.StatusNotFound)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if mirror {
+		// Envoy gives user requests an id before routing; the copy keeps it.
+		if r.Header.Get(server.HeaderRequestID) == "" {
+			r.Header.Set(server.HeaderRequestID, fmt.Sprintf("proxy-%d", rand.Uint64()))
+		}
+		hdr := r.Header.Clone()
+		p.copies.Add(1)
+		go func() {
+			defer p.copies.Done()
+			resp, err := p.forward(p.shadow, r.Method, r.Host+"-shadow", r.URL.RequestURI(), hdr, body)
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	resp, err := p.forward(target, r.Method, r.Host, r.URL.RequestURI(), r.Header, body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}
+
+// pick draws a version by weight; p.mu is held.
+func (p *Proxy) pick() string {
+	total := 0.0
+	for _, n := range p.order {
+		total += p.weights[n]
+	}
+	x := p.rng.Float64() * total
+	for _, n := range p.order {
+		if x < p.weights[n] {
+			return n
+		}
+		x -= p.weights[n]
+	}
+	return ""
+}
+
+func (p *Proxy) forward(version, method, host, uri string, hdr http.Header, body []byte) (*http.Response, error) {
+	req, err := http.NewRequest(method, p.backends[version]+uri, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = hdr.Clone()
+	req.Host = host
+	return p.client.Do(req)
+}
+
+// Lab is a running set of versions and the proxy in front of them.
+type Lab struct {
+	Proxy   *Proxy
+	Servers map[string]*server.Server
+	Outputs *stacks.Outputs
+}
+
+func start(t testing.TB, versions []Version, seed uint64) *Lab {
+	t.Helper()
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
+	p := &Proxy{
+		UserHost: "model.lab.test",
+		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		backends: map[string]string{},
+		hosts:    map[string]string{},
+		client:   &http.Client{Transport: tr, Timeout: 10 * time.Second},
+	}
+	lab := &Lab{Proxy: p, Servers: map[string]*server.Server{}}
+	o := &stacks.Outputs{Namespace: "smoke", Host: p.UserHost, Versions: map[string]stacks.VersionOutput{}}
+	for _, v := range versions {
+		srv := server.New(server.Config{Target: v.Target, ModelName: "echo", Version: v.Name, Bias: v.Bias, Latency: v.Latency},
+			slog.New(slog.DiscardHandler))
+		ts := httptest.NewServer(srv) // listens on 127.0.0.1
+		t.Cleanup(ts.Close)
+		host := v.Name + "-" + p.UserHost
+		lab.Servers[v.Name] = srv
+		p.backends[v.Name] = ts.URL
+		p.hosts[host] = v.Name
+		p.order = append(p.order, v.Name)
+		o.Versions[v.Name] = stacks.VersionOutput{Target: v.Target, Host: host, URL: "http://" + host}
+	}
+	slices.Sort(p.order)
+	ps := httptest.NewServer(p)
+	t.Cleanup(func() {
+		p.Wait()
+		ps.Close()
+		tr.CloseIdleConnections()
+	})
+	o.IngressURL = ps.URL
+	lab.Outputs = o
+	return lab
+}
+
+// NewCanary starts versions split by percent; the proxy applies exactly
+// that split until SetWeights changes it.
+func NewCanary(t testing.TB, versions []Version, percent map[string]int, seed uint64) *Lab {
+	lab := start(t, versions, seed)
+	o := lab.Outputs
+	o.Strategy = stacks.StrategyCanary
+	o.Split = map[string]int{}
+	w := map[string]float64{}
+	for _, v := range versions {
+		pc := percent[v.Name]
+		vo := o.Versions[v.Name]
+		vo.Tag, vo.Percent = v.Name, &pc
+		o.Versions[v.Name] = vo
+		o.Split[v.Name] = pc
+		w[v.Name] = float64(pc)
+	}
+	lab.Proxy.SetWeights(w)
+	return lab
+}
+
+// NewShadow starts a primary and a shadow mirrored at mirrorPercent.
+func NewShadow(t testing.TB, primary, shadow Version, mirrorPercent float64, seed uint64) *Lab {
+	lab := start(t, []Version{primary, shadow}, seed)
+	o := lab.Outputs
+	o.Strategy = stacks.StrategyShadow
+	o.Primary, o.Shadow, o.MirrorPercent = primary.Name, shadow.Name, &mirrorPercent
+	for name, role := range map[string]string{primary.Name: "primary", shadow.Name: "shadow"} {
+		vo := o.Versions[name]
+		vo.Role = role
+		o.Versions[name] = vo
+	}
+	lab.Proxy.primary, lab.Proxy.shadow = primary.Name, shadow.Name
+	lab.Proxy.SetMirror(mirrorPercent / 100)
+	return lab
+}
