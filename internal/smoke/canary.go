@@ -110,15 +110,21 @@ func runCanary(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog
 	expected := make([]float64, len(names))
 	observed := make([]int, len(names))
 	for i, name := range names {
-		iv := AcceptInterval(known, shares[i], alpha)
-		verdict, ok := rowVerdict(counts[name], iv, float64(pct[name]))
-		r.Versions = append(r.Versions, VersionRow{
-			Version: name, Role: o.Versions[name].Tag, Of: "user answers",
-			ExpectedPct: float64(pct[name]), Observed: counts[name], Total: known,
-			Interval: iv, Verdict: verdict, OK: ok,
-		})
-		expected[i] = shares[i] * float64(known)
 		observed[i] = counts[name]
+		expected[i] = shares[i] * float64(known)
+	}
+	ivs, _ := TestShares(observed, shares, p.Alpha)
+	for i, name := range names {
+		verdict, ok := rowVerdict(observed[i], ivs[i], float64(pct[name]))
+		role := ""
+		if t := o.Versions[name].Tag; t != "" {
+			role = "tag " + t
+		}
+		r.Versions = append(r.Versions, VersionRow{
+			Version: name, Role: role, Of: "user answers",
+			ExpectedPct: float64(pct[name]), Observed: observed[i], Total: known,
+			Interval: ivs[i], Verdict: verdict, OK: ok,
+		})
 	}
 	if stat, df, pv := ChiSquareGOF(observed, expected); df > 0 {
 		r.ChiSquare = &ChiSquare{Stat: stat, DF: df, PValue: pv}

@@ -201,3 +201,21 @@ func Quantile(xs []float64, q float64) float64 {
 }
 
 func sortFloats(xs []float64) { slices.Sort(xs) }
+
+// TestShares is the split decision: each share's count must lie in its
+// exact acceptance interval at the Bonferroni-corrected level. counts and
+// shares are per version; the total is the sum of counts.
+func TestShares(counts []int, shares []float64, alpha float64) ([]Interval, []bool) {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	a := BonferroniAlpha(alpha, countStatistical(shares))
+	ivs := make([]Interval, len(shares))
+	ok := make([]bool, len(shares))
+	for i, p := range shares {
+		ivs[i] = AcceptInterval(n, p, a)
+		ok[i] = ivs[i].Contains(counts[i])
+	}
+	return ivs, ok
+}

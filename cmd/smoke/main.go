@@ -1,0 +1,101 @@
+// Command smoke proves from outside that a deployed rollout lab does what
+// its stack config says (see internal/smoke). Exit status: 0 pass, 1 the
+// deployment failed a check, 2 the run could not be made.
+//
+//	go run ./cmd/smoke --stack dev
+//	go run ./cmd/smoke --outputs outputs.json --json
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/internal/smoke"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, smoke.IsTerminal(os.Stderr))
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	d := smoke.DefaultParams
+	var (
+		src     smoke.Source
+		margin  = fs.Float64("margin", 100*d.Margin, "smallest error to catch on any share, in percentage points")
+		alpha   = fs.Float64("alpha", d.Alpha, "false-alarm rate of the statistical tests")
+		power   = fs.Float64("power", d.Power, "chance of catching an error of --margin")
+		n       = fs.Int("n", 0, "user requests to send (0: chosen by the power calculation)")
+		timeout = fs.Duration("timeout", 10*time.Minute, "deadline of the whole run")
+		asJSON  = fs.Bool("json", false, "print the report as JSON")
+		p       = d
+	)
+	fs.StringVar(&src.Stack, "stack", "", "pulumi stack whose outputs to read (runs `pulumi stack output --json`)")
+	fs.StringVar(&src.File, "outputs", "", "read outputs from this JSON file instead (`pulumi stack output --json > FILE`)")
+	fs.StringVar(&src.Cwd, "cwd", "", "pulumi project directory for --stack")
+	fs.IntVar(&p.Concurrency, "concurrency", d.Concurrency, "requests in flight at once")
+	fs.DurationVar(&p.WaitTimeout, "wait-timeout", d.WaitTimeout, "how long to wait for every route to answer at first (cold start)")
+	fs.DurationVar(&p.RequestTimeout, "request-timeout", d.RequestTimeout, "timeout of one request")
+	fs.Float64Var(&p.MaxErrorShare, "max-errors", d.MaxErrorShare, "share of failed requests tolerated")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: smoke (--stack NAME [--cwd DIR] | --outputs FILE) [flags]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "smoke: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if src.Stack == "" && src.File == "" {
+		fmt.Fprintln(stderr, "smoke: name a stack (--stack) or an outputs file (--outputs)")
+		return 2
+	}
+	p.Margin, p.Alpha, p.Power, p.N = *margin/100, *alpha, *power, *n
+	if err := p.Check(); err != nil {
+		fmt.Fprintln(stderr, "smoke:", err)
+		return 2
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	o, err := smoke.LoadOutputs(ctx, src)
+	if err != nil {
+		fmt.Fprintln(stderr, "smoke:", err)
+		return 2
+	}
+	rep, err := smoke.Run(ctx, o, p, smoke.NewProgress(stderr, tty))
+	if err != nil {
+		fmt.Fprintln(stderr, "smoke:", err)
+		return 2
+	}
+	rep.Source = src.String()
+	if *asJSON {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "smoke:", err)
+		return 2
+	}
+	if !rep.Pass {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
+)
+
+func writeOutputs(t *testing.T, lab *smoketest.Lab) string {
+	t.Helper()
+	b, err := json.Marshal(lab.Outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "outputs.json")
+	if err := os.WriteFile(f, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestCommandPassesCorrectCanaryAsJSON(t *testing.T) {
+	lab := smoketest.NewCanary(t, []smoketest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
+		map[string]int{"v1": 90, "v2": 10}, 1)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--json", "--wait-timeout", "5s"}, &out, &errb, false)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	var rep struct {
+		Pass bool `json:"pass"`
+		N    int  `json:"n"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.Pass || rep.N == 0 {
+		t.Fatalf("JSON report %+v (%v):\n%s", rep, err, out.String())
+	}
+	// Not a terminal: progress is plain lines, never carriage returns.
+	if strings.Contains(errb.String(), "\r") || !strings.Contains(errb.String(), "requests") {
+		t.Errorf("progress on a non-terminal stderr: %q", errb.String())
+	}
+}
+
+func TestCommandFailsWrongSplit(t *testing.T) {
+	lab := smoketest.NewCanary(t, []smoketest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
+		map[string]int{"v1": 90, "v2": 10}, 2)
+	lab.Proxy.SetWeights(map[string]float64{"v1": 80, "v2": 20})
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--n", "400", "--concurrency", "4"}, &out, &errb, true)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "FAIL") || !strings.Contains(out.String(), "N=400 (set by --n)") {
+		t.Errorf("report:\n%s", out.String())
+	}
+	if !strings.Contains(errb.String(), "\r") {
+		t.Errorf("no redrawn progress bar on a terminal: %q", errb.String())
+	}
+}
+
+func TestCommandUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"--stack", "dev", "extra"},
+		{"--outputs", "x.json", "--margin", "0"},
+		{"--outputs", "x.json", "--alpha", "0.7"},
+		{"--outputs", filepath.Join(t.TempDir(), "missing.json")},
+		{"--bogus"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, &out, &errb, false); code != 2 {
+			t.Errorf("%q: exit %d, want 2 (%s)", args, code, errb.String())
+		}
+	}
+}
