@@ -7,8 +7,15 @@ load_tools_env() {
     echo "ERROR: $dir/env.sh not found; run hack/tools.sh first (outside the netns)" >&2
     return 1
   fi
+  # A non-empty variable already in the environment wins over env.sh (same
+  # rule as harness.LoadTools), so one tool can be swapped for a test.
+  local k saved=()
+  for k in $(sed -n 's/^export \([A-Z_]*\)=.*/\1/p' "$dir/env.sh"); do
+    [[ -n "${!k:-}" ]] && saved+=("$k=${!k}")
+  done
   # shellcheck disable=SC1091
   source "$dir/env.sh"
+  for k in "${saved[@]}"; do export "${k%%=*}=${k#*=}"; done
 }
 
 # netns_interfaces : names of the interfaces in THIS network namespace.

@@ -10,7 +10,9 @@ set -euo pipefail
 
 ISTIO_MODVER="${ISTIO_MODVER:-v0.0.0-20260827124520-eed52ebb66ad}"
 KNATIVE_SERVING_VERSION="${KNATIVE_SERVING_VERSION:-v0.51.0}"
-KNATIVE_NET_ISTIO_VERSION="${KNATIVE_NET_ISTIO_VERSION:-v0.51.0}"
+# Empty by default: the proxy refuses knative.dev/net-istio (v0.51.0, and by
+# commit a7a632841a78) today. Set it to try a version the proxy serves.
+KNATIVE_NET_ISTIO_VERSION="${KNATIVE_NET_ISTIO_VERSION:-}"
 
 export GOFLAGS="-mod=mod" GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
@@ -28,10 +30,9 @@ istio=$(moddir "istio.io/istio@$ISTIO_MODVER") || { echo "[platform] cannot fetc
 serving=$(moddir "knative.dev/serving@$KNATIVE_SERVING_VERSION") || { echo "[platform] cannot fetch knative.dev/serving" >&2; exit 1; }
 ISTIO_CHARTS_DIR="$istio/manifests/charts"
 KNATIVE_SERVING_DIR="$serving"
-# The proxy refuses knative.dev/net-istio (v0.51.0 and by commit) today.
 # knative.dev/serving vendors the matching rendered net-istio release in
-# third_party/istio-latest/net-istio.yaml; use that directory instead.
-if net=$(moddir "knative.dev/net-istio@$KNATIVE_NET_ISTIO_VERSION" 2>/dev/null); then
+# third_party/istio-latest/net-istio.yaml; use that unless a module is given.
+if [[ -n "$KNATIVE_NET_ISTIO_VERSION" ]] && net=$(moddir "knative.dev/net-istio@$KNATIVE_NET_ISTIO_VERSION"); then
   KNATIVE_NET_ISTIO_DIR="$net"
 else
   KNATIVE_NET_ISTIO_DIR="$serving/third_party/istio-latest"

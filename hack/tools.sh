@@ -22,9 +22,7 @@ PROVIDER_MODVER="v4.0.0-20260115033456-f47bc2d6f199" # newest provider/v4 served
 KUBERNETES_VERSION="v1.37.2"
 ETCD_VERSION="v3.7.3"
 KWOK_VERSION="v0.8.0"
-ISTIO_MODVER="v0.0.0-20260827124520-eed52ebb66ad"
-KNATIVE_SERVING_VERSION="v0.51.0"
-KNATIVE_NET_ISTIO_VERSION="v0.51.0" # the proxy refuses this today; we fall back (see below)
+# Platform source versions (Istio, Knative) are pinned in hack/platform-sources.sh.
 
 # The provider binary is stamped with the version the Go SDK in go.mod asks
 # for, so the engine resolves the SDK's plugin request to this binary instead
@@ -119,7 +117,7 @@ build_provider() {
     "$w/provider/cmd/pulumi-resource-kubernetes/generate.go" >"$w/gen/main.go"
   (cd "$w" &&
     go mod edit -require="$mod@$PROVIDER_MODVER" -replace="$mod=./provider" &&
-    go get "$mod/cmd/pulumi-resource-kubernetes" "github.com/pulumi/pulumi/pkg/v3/codegen/schema" &&
+    go get "$mod/cmd/pulumi-resource-kubernetes" &&
     go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/gen" ./gen &&
     (cd provider/cmd/pulumi-resource-kubernetes && VERSION="$PROVIDER_VERSION" "$w/bin/gen") &&
     go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/pulumi-resource-kubernetes" \
@@ -216,6 +214,7 @@ main() {
   if [[ "${1:-}" == "--print" ]]; then echo "$TOOLS_DIR/env.sh"; return; fi
   command -v go >/dev/null || die "go is not on PATH"
   mkdir -p "$TOOLS_DIR" "$SRC_DIR"
+  cd "$SRC_DIR" # no go.mod here: module look-ups never touch the repo's go.mod/go.sum
   local t0; t0=$(date +%s)
   stage debs ensure_debs
   stage pulumi build_pulumi
