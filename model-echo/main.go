@@ -4,26 +4,33 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/server"
 )
 
-func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+func main() { os.Exit(run()) }
+
+// run returns the exit code, so deferred log flushing happens before exit.
+func run() int {
+	logs := server.NewLogWriter(os.Stdout, 100*time.Millisecond)
+	defer logs.Close()
+	logger := server.NewLogger(logs)
+
 	cfg, err := server.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		logger.Error("model-echo cannot start", "error", err.Error())
-		os.Exit(2)
+		return 2
 	}
 	// SIGTERM is how Kubernetes asks us to stop; Ctrl-C for local runs.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := server.New(cfg, logger).ListenAndServe(ctx, cfg.Addr()); err != nil {
 		logger.Error("model-echo stopped with an error", "error", err.Error())
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }

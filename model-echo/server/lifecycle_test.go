@@ -217,3 +217,26 @@ func TestHandlerPanicIsAnswered(t *testing.T) {
 		t.Fatal("server broken after a panic")
 	}
 }
+
+func TestLogWriterFlushes(t *testing.T) {
+	var out logBuffer
+	lw := NewLogWriter(&out, 20*time.Millisecond)
+	NewLogger(lw).Info("request", "request_id", "x")
+	deadline := time.Now().Add(2 * time.Second)
+	for len(out.lines(t)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("buffered line never flushed by the timer")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	NewLogger(lw).Info("last")
+	if err := lw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l := out.lines(t); len(l) != 2 || l[1]["msg"] != "last" {
+		t.Fatalf("Close did not flush: %v", l)
+	}
+	if err := lw.Close(); err != nil { // idempotent
+		t.Fatal(err)
+	}
+}

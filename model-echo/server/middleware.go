@@ -175,13 +175,12 @@ func (s *Server) bodyDigest(r *http.Request) string {
 
 func (s *Server) logRequest(r *http.Request, rec *RequestRecord) {
 	ctx := r.Context()
-	if !s.logger.Enabled(ctx, slog.LevelInfo) {
+	if !s.reqLogger.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	attrs := [16]slog.Attr{
+	// model and version are pre-rendered by s.reqLogger (logger.With).
+	attrs := [14]slog.Attr{
 		slog.String("request_id", rec.RequestID),
-		slog.String("model", rec.Model),
-		slog.String("version", rec.Version),
 		slog.String("method", rec.Method),
 		slog.String("route", rec.Route),
 		slog.String("path", rec.Path),
@@ -192,7 +191,7 @@ func (s *Server) logRequest(r *http.Request, rec *RequestRecord) {
 		slog.String("output_sha256", rec.OutputDigest),
 		slog.Float64("latency_ms", rec.LatencyMS),
 	}
-	n := 12
+	n := 10
 	if rec.Output != "" {
 		attrs[n] = slog.String("output", rec.Output)
 		n++
@@ -201,7 +200,7 @@ func (s *Server) logRequest(r *http.Request, rec *RequestRecord) {
 		attrs[n] = slog.String("error", rec.Error)
 		n++
 	}
-	s.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
+	s.reqLogger.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
 }
 
 // isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the

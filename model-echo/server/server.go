@@ -20,6 +20,7 @@ import (
 type Server struct {
 	cfg            Config
 	logger         *slog.Logger
+	reqLogger      *slog.Logger // logger.With(model, version): rendered once
 	mux            *http.ServeMux
 	metrics        *metrics
 	metricsHandler http.Handler
@@ -53,6 +54,7 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		targetLength:  []string{strconv.Itoa(len(cfg.Target))},
 		targetDigest:  digest([]byte(cfg.Target)),
 	}
+	s.reqLogger = logger.With(slog.String("model", cfg.ModelName), slog.String("version", cfg.Version))
 	s.metricsHandler = s.metrics.handler()
 	s.ready.Store(true)
 
