@@ -1,0 +1,108 @@
+package components
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// KnativeNamespace is where Knative Serving runs.
+const KnativeNamespace = "knative-serving"
+
+// KnativeServingArgs configures Knative Serving and its Istio layer.
+type KnativeServingArgs struct {
+	// Manifest files, URLs or globs: the release's serving-crds.yaml,
+	// serving-core.yaml and net-istio.yaml, or local copies.
+	CRDManifests      []string
+	CoreManifests     []string
+	NetIstioManifests []string
+	// Domain of every route (config-domain).
+	Domain string
+	// ScaleToZero lets idle revisions scale to zero (config-autoscaler).
+	ScaleToZero bool
+	// SkipTagResolution lists registries Knative does not resolve tags for
+	// (config-deployment): locally loaded images are in no registry.
+	SkipTagResolution []string
+	// SkipAwait registers the manifests without waiting for workloads.
+	SkipAwait bool
+}
+
+// KnativeServing installs Knative Serving from its release manifests and
+// configures it for the lab.
+type KnativeServing struct {
+	pulumi.ResourceState
+
+	// Ready resolves once Serving is installed and configured.
+	Ready []pulumi.Resource
+}
+
+// NewKnativeServing applies CRDs, core, then the Istio networking layer,
+// and patches the three ConfigMaps the lab depends on.
+func NewKnativeServing(ctx *pulumi.Context, name string, args *KnativeServingArgs, opts ...pulumi.ResourceOption) (*KnativeServing, error) {
+	comp := &KnativeServing{}
+	if err := ctx.RegisterComponentResource(typeToken("KnativeServing"), name, comp, opts...); err != nil {
+		return nil, err
+	}
+	crds, err := manifests(ctx, comp, name+"-crds", args.CRDManifests, args.SkipAwait)
+	if err != nil {
+		return nil, err
+	}
+	core, err := manifests(ctx, comp, name+"-core", args.CoreManifests, args.SkipAwait, pulumi.DependsOn([]pulumi.Resource{crds}))
+	if err != nil {
+		return nil, err
+	}
+	netIstio, err := manifests(ctx, comp, name+"-net-istio", args.NetIstioManifests, args.SkipAwait, pulumi.DependsOn([]pulumi.Resource{core}))
+	if err != nil {
+		return nil, err
+	}
+	comp.Ready = []pulumi.Resource{netIstio}
+	for _, patch := range knativeSettings(args) {
+		p, err := corev1.NewConfigMapPatch(ctx, name+"-"+patch.configMap, &corev1.ConfigMapPatchArgs{
+			Metadata: &metav1.ObjectMetaPatchArgs{
+				Name:      pulumi.String(patch.configMap),
+				Namespace: pulumi.String(KnativeNamespace),
+				// The release manifest owns these ConfigMaps; we own our keys.
+				Annotations: pulumi.StringMap{"pulumi.com/patchForce": pulumi.String("true")},
+			},
+			Data: patch.data,
+		}, childOpts(comp, pulumi.DependsOn([]pulumi.Resource{core}))...)
+		if err != nil {
+			return nil, fmt.Errorf("knative %s: %w", patch.configMap, err)
+		}
+		comp.Ready = append(comp.Ready, p)
+	}
+	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
+		"domain": pulumi.String(args.Domain),
+	})
+}
+
+func manifests(ctx *pulumi.Context, comp *KnativeServing, name string, files []string, skipAwait bool, extra ...pulumi.ResourceOption) (*yamlv2.ConfigGroup, error) {
+	g, err := yamlv2.NewConfigGroup(ctx, name, &yamlv2.ConfigGroupArgs{
+		Files:     pulumi.ToStringArray(files),
+		SkipAwait: pulumi.Bool(skipAwait),
+	}, childOpts(comp, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("knative manifests %s: %w", name, err)
+	}
+	return g, nil
+}
+
+type configMapSettings struct {
+	configMap string
+	data      pulumi.StringMap
+}
+
+// knativeSettings are the lab's settings, by ConfigMap.
+func knativeSettings(args *KnativeServingArgs) []configMapSettings {
+	return []configMapSettings{
+		// A key with an empty value makes it the default domain.
+		{"config-domain", pulumi.StringMap{args.Domain: pulumi.String("")}},
+		{"config-autoscaler", pulumi.StringMap{"enable-scale-to-zero": pulumi.String(strconv.FormatBool(args.ScaleToZero))}},
+		{"config-deployment", pulumi.StringMap{"registries-skipping-tag-resolving": pulumi.String(strings.Join(args.SkipTagResolution, ","))}},
+	}
+}

@@ -1,0 +1,93 @@
+package components
+
+import (
+	"sort"
+	"strconv"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// ModelPort is the port model-echo listens on ($PORT).
+const ModelPort = 8080
+
+// ModelVersion is what every strategy knows of one model version.
+type ModelVersion struct {
+	// Name is a DNS label: MODEL_VERSION, and part of object names.
+	Name string
+	// Target is what the version answers on GET /.
+	Target string
+	// Image runs the version.
+	Image pulumi.StringInput
+	// Bias, LatencyMs and ErrorRate are model-echo's knobs.
+	Bias      float64
+	LatencyMs int
+	ErrorRate float64
+	// Env adds environment variables.
+	Env map[string]string
+}
+
+// VersionLabel carries the version on pods, for Istio subsets and people.
+const VersionLabel = "version"
+
+// modelContainer is the one container spec every strategy runs: restricted
+// security context, requests and limits, and a readiness probe that fails
+// during graceful shutdown.
+func modelContainer(modelName string, v ModelVersion, port corev1.ContainerPortArgs, probePort pulumi.IntInput) corev1.ContainerArgs {
+	return corev1.ContainerArgs{
+		Name:  pulumi.String("model"),
+		Image: v.Image,
+		Env:   modelEnv(modelName, v),
+		Ports: corev1.ContainerPortArray{port},
+		ReadinessProbe: &corev1.ProbeArgs{
+			HttpGet: &corev1.HTTPGetActionArgs{
+				Path: pulumi.String("/v2/health/ready"),
+				Port: probePort,
+			},
+			PeriodSeconds: pulumi.Int(2),
+		},
+		Resources: &corev1.ResourceRequirementsArgs{
+			Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("16Mi")},
+			Limits:   pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("64Mi")},
+		},
+		SecurityContext: &corev1.SecurityContextArgs{
+			RunAsNonRoot:             pulumi.Bool(true),
+			AllowPrivilegeEscalation: pulumi.Bool(false),
+			ReadOnlyRootFilesystem:   pulumi.Bool(true),
+			Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+			SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+		},
+	}
+}
+
+// modelEnv sets model-echo's variables from the typed fields, then the
+// extras in a stable order so a re-run plans no change.
+func modelEnv(modelName string, v ModelVersion) corev1.EnvVarArray {
+	env := corev1.EnvVarArray{
+		envVar("TARGET", v.Target),
+		envVar("MODEL_NAME", modelName),
+		envVar("MODEL_VERSION", v.Name),
+	}
+	if v.Bias != 0 {
+		env = append(env, envVar("MODEL_BIAS", strconv.FormatFloat(v.Bias, 'g', -1, 64)))
+	}
+	if v.LatencyMs != 0 {
+		env = append(env, envVar("LATENCY_MS", strconv.Itoa(v.LatencyMs)))
+	}
+	if v.ErrorRate != 0 {
+		env = append(env, envVar("ERROR_RATE", strconv.FormatFloat(v.ErrorRate, 'g', -1, 64)))
+	}
+	names := make([]string, 0, len(v.Env))
+	for name := range v.Env {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		env = append(env, envVar(name, v.Env[name]))
+	}
+	return env
+}
+
+func envVar(name, value string) corev1.EnvVarArgs {
+	return corev1.EnvVarArgs{Name: pulumi.String(name), Value: pulumi.String(value)}
+}
