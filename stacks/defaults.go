@@ -83,6 +83,10 @@ func (c *Config) SetDefaults() {
 	if c.Canary != nil {
 		setString(&c.Canary.Service, DefaultServiceName)
 		setBool(&c.Canary.WaitForReady, true)
+		// A tag per version gives each its own URL unless one is set.
+		for i := range c.Canary.Versions {
+			setString(&c.Canary.Versions[i].Tag, c.Canary.Versions[i].Name)
+		}
 	}
 	if c.Shadow != nil {
 		setString(&c.Shadow.Service, DefaultServiceName)

@@ -1,0 +1,191 @@
+package infra
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/modelrollouts/modelrollouts/components"
+	"github.com/modelrollouts/modelrollouts/internal/imagetag"
+	"github.com/modelrollouts/modelrollouts/stacks"
+)
+
+// Program is the Pulumi program: `pulumi up` and the Automation API run it.
+// An invalid config fails here, before any resource is registered.
+func Program(ctx *pulumi.Context) error {
+	cfg, err := stacks.Load(func(name string) (string, bool) {
+		return ctx.GetConfig(stacks.Namespace + ":" + name)
+	})
+	if err != nil {
+		return err
+	}
+	root := ctx.RootDirectory()
+	if root == "" {
+		if root, err = os.Getwd(); err != nil {
+			return err
+		}
+	}
+	return Deploy(ctx, cfg, root)
+}
+
+// Deploy registers everything a valid config asks for. projectDir is where
+// Pulumi.yaml lives; the image build context is relative to it.
+func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string) error {
+	target, err := deployCluster(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	k8s := pulumi.Providers(target.provider)
+
+	platform, err := deployPlatform(ctx, cfg, k8s)
+	if err != nil {
+		return err
+	}
+	image, err := modelImage(ctx, cfg, projectDir, target)
+	if err != nil {
+		return err
+	}
+
+	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("modelrollouts")}
+	if cfg.Strategy == stacks.StrategyShadow {
+		// Mirroring is done by Envoy; the shadow's pods join the mesh.
+		labels["istio-injection"] = pulumi.String("enabled")
+	}
+	ns, err := corev1.NewNamespace(ctx, cfg.Namespace, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(cfg.Namespace), Labels: labels},
+	}, k8s, pulumi.DependsOn(platform))
+	if err != nil {
+		return fmt.Errorf("namespace %s: %w", cfg.Namespace, err)
+	}
+	namespace := ns.Metadata.Name().Elem()
+	strategyOpts := []pulumi.ResourceOption{k8s, pulumi.DependsOn(append([]pulumi.Resource{ns}, platform...))}
+
+	ctx.Export(stacks.OutputStrategy, pulumi.String(cfg.Strategy))
+	ctx.Export(stacks.OutputNamespace, namespace)
+	ctx.Export(stacks.OutputIngressURL, ingressURL(ctx, cfg, k8s, platform))
+	if cfg.Cluster.Type == stacks.ClusterKind {
+		ctx.Export(stacks.OutputKubeconfig, target.kubeconfig)
+	}
+	switch cfg.Strategy {
+	case stacks.StrategyCanary:
+		return deployCanary(ctx, cfg, namespace, image, strategyOpts)
+	case stacks.StrategyShadow:
+		return deployShadow(ctx, cfg, namespace, image, strategyOpts)
+	}
+	return fmt.Errorf("unknown strategy %q", cfg.Strategy)
+}
+
+// clusterTarget is where everything is deployed.
+type clusterTarget struct {
+	provider *kubernetes.Provider
+	// kindName and kubeconfig are set for kind clusters only.
+	kindName   pulumi.StringOutput
+	kubeconfig pulumi.StringOutput
+}
+
+func deployCluster(ctx *pulumi.Context, cfg *stacks.Config) (*clusterTarget, error) {
+	cl := cfg.Cluster
+	if cl.Type == stacks.ClusterKind {
+		kind, err := components.NewKindCluster(ctx, cl.Name, &components.KindClusterArgs{
+			Name:            cl.Name,
+			NodeImage:       cl.NodeImage,
+			Workers:         cl.Workers,
+			IngressHostPort: cl.IngressHostPort,
+			IngressNodePort: cl.IngressNodePort,
+			ListenAddress:   cl.ListenAddress,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &clusterTarget{provider: kind.Provider, kindName: kind.ClusterName, kubeconfig: kind.Kubeconfig}, nil
+	}
+	args := &kubernetes.ProviderArgs{}
+	if cl.Kubeconfig != "" {
+		args.Kubeconfig = pulumi.String(cl.Kubeconfig)
+	}
+	if cl.Context != "" {
+		args.Context = pulumi.String(cl.Context)
+	}
+	provider, err := kubernetes.NewProvider(ctx, "existing-cluster", args)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes provider for the existing cluster: %w", err)
+	}
+	return &clusterTarget{provider: provider}, nil
+}
+
+// deployPlatform installs what the strategy needs and the stack does not
+// say is already there. It returns what workloads must wait for.
+func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	var ready []pulumi.Resource
+	istio := cfg.Platform.Istio
+	if *istio.Install {
+		mesh, err := components.NewIstioMesh(ctx, "istio", &components.IstioMeshArgs{
+			Version:            istio.Version,
+			ChartRepo:          istio.ChartRepo,
+			ChartsDir:          istio.ChartsDir,
+			GatewayServiceType: istio.GatewayServiceType,
+			GatewayNodePort:    cfg.Cluster.IngressNodePort,
+		}, k8s)
+		if err != nil {
+			return nil, err
+		}
+		ready = append(ready, mesh.Ready...)
+	}
+	kn := cfg.Platform.Knative
+	// Only the canary strategy runs on Knative.
+	if *kn.Install && cfg.Strategy == stacks.StrategyCanary {
+		serving, err := components.NewKnativeServing(ctx, "knative", &components.KnativeServingArgs{
+			CRDManifests:      kn.CRDManifests,
+			CoreManifests:     kn.CoreManifests,
+			NetIstioManifests: kn.NetIstioManifests,
+			Domain:            kn.Domain,
+			ScaleToZero:       *kn.ScaleToZero,
+			SkipTagResolution: kn.SkipTagResolution,
+		}, k8s, pulumi.DependsOn(ready))
+		if err != nil {
+			return nil, err
+		}
+		ready = append(ready, serving.Ready...)
+	}
+	return ready, nil
+}
+
+// modelImage is the stack's image reference: built (and loaded into kind,
+// or pushed), or taken from config.
+func modelImage(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, target *clusterTarget) (pulumi.StringInput, error) {
+	img := cfg.Image
+	if !*img.Build {
+		return pulumi.String(img.Ref), nil
+	}
+	context := filepath.Join(projectDir, img.Context)
+	tag := img.Tag
+	if tag == "" {
+		// The Dockerfile's folder and the module files are what it builds.
+		var err error
+		tag, err = imagetag.FromSources(context, "go.mod", "go.sum", filepath.Dir(img.Dockerfile))
+		if err != nil {
+			return nil, err
+		}
+	}
+	args := &components.ModelImageArgs{
+		ImageName:  img.Repository + ":" + tag,
+		Context:    context,
+		Dockerfile: filepath.Join(context, img.Dockerfile),
+	}
+	if cfg.Cluster.Type == stacks.ClusterKind {
+		args.KindClusterName = target.kindName
+	}
+	if img.Push {
+		args.Registry = registryArgs(img.Registry)
+	}
+	built, err := components.NewModelImage(ctx, "model-echo", args)
+	if err != nil {
+		return nil, err
+	}
+	return built.Ref, nil
+}

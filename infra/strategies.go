@@ -1,0 +1,156 @@
+package infra
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/modelrollouts/modelrollouts/components"
+	"github.com/modelrollouts/modelrollouts/stacks"
+)
+
+func deployCanary(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.StringOutput, image pulumi.StringInput, opts []pulumi.ResourceOption) error {
+	cn := cfg.Canary
+	args := &components.CanaryModelArgs{
+		Namespace:    namespace,
+		Service:      cn.Service,
+		Domain:       cfg.Platform.Knative.Domain,
+		WaitForReady: *cn.WaitForReady,
+	}
+	split := map[string]int{}
+	for _, v := range cn.Versions {
+		args.Versions = append(args.Versions, components.CanaryVersion{
+			ModelVersion: modelVersion(v.ModelSettings, image),
+			Percent:      *v.Percent,
+			Tag:          v.Tag,
+			MinScale:     v.MinScale,
+			MaxScale:     v.MaxScale,
+			InitialScale: v.InitialScale,
+		})
+		split[v.Name] = *v.Percent
+	}
+	canary, err := components.NewCanaryModel(ctx, cn.Service, args, opts...)
+	if err != nil {
+		return err
+	}
+	ctx.Export(stacks.OutputHost, canary.Host)
+	ctx.Export(stacks.OutputSplit, pulumi.ToIntMap(split))
+	ctx.Export(stacks.OutputVersions, canary.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
+		out := map[string]any{}
+		for _, v := range cn.Versions {
+			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Tag: v.Tag, Percent: v.Percent}, hosts[v.Name])
+		}
+		return out
+	}))
+	return nil
+}
+
+func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.StringOutput, image pulumi.StringInput, opts []pulumi.ResourceOption) error {
+	sh := cfg.Shadow
+	args := &components.ShadowModelArgs{
+		Namespace:     namespace,
+		Service:       sh.Service,
+		Host:          sh.Host,
+		MirrorPercent: *sh.MirrorPercent,
+	}
+	for _, v := range sh.Versions {
+		version := components.ShadowVersion{ModelVersion: modelVersion(v.ModelSettings, image), Replicas: *v.Replicas}
+		if v.Role == stacks.RolePrimary {
+			args.Primary = version
+		} else {
+			args.Shadow = version
+		}
+	}
+	shadow, err := components.NewShadowModel(ctx, sh.Service, args, opts...)
+	if err != nil {
+		return err
+	}
+	ctx.Export(stacks.OutputHost, shadow.Host)
+	ctx.Export(stacks.OutputPrimary, pulumi.String(args.Primary.Name))
+	ctx.Export(stacks.OutputShadow, pulumi.String(args.Shadow.Name))
+	ctx.Export(stacks.OutputMirrorPercent, pulumi.Float64(*sh.MirrorPercent))
+	ctx.Export(stacks.OutputVersions, shadow.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
+		out := map[string]any{}
+		for _, v := range sh.Versions {
+			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Role: v.Role}, hosts[v.Name])
+		}
+		return out
+	}))
+	return nil
+}
+
+// versionOutput fills a version's host and URL and renders it as the plain
+// map a stack output holds, with the JSON names smoke tests decode.
+func versionOutput(v stacks.VersionOutput, host string) map[string]any {
+	out := map[string]any{"target": v.Target}
+	if host != "" {
+		out["host"] = host
+		out["url"] = "http://" + host
+	}
+	if v.Tag != "" {
+		out["tag"] = v.Tag
+	}
+	if v.Percent != nil {
+		out["percent"] = *v.Percent
+	}
+	if v.Role != "" {
+		out["role"] = v.Role
+	}
+	return out
+}
+
+// modelVersion maps a configured version onto the components' type; a
+// version's own image wins over the stack's.
+func modelVersion(m stacks.ModelSettings, image pulumi.StringInput) components.ModelVersion {
+	v := components.ModelVersion{
+		Name: m.Name, Target: m.Target, Image: image,
+		Bias: m.Bias, LatencyMs: m.LatencyMs, ErrorRate: m.ErrorRate, Env: m.Env,
+	}
+	if m.Image != "" {
+		v.Image = pulumi.String(m.Image)
+	}
+	return v
+}
+
+// ingressURL is where smoke tests send requests: the kind host port, a
+// configured address, or the gateway's load balancer.
+func ingressURL(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.ResourceOption, platform []pulumi.Resource) pulumi.StringInput {
+	cl := cfg.Cluster
+	switch {
+	case cl.IngressURL != "":
+		return pulumi.String(cl.IngressURL)
+	case cl.Type == stacks.ClusterKind:
+		return pulumi.Sprintf("http://%s:%d", cl.ListenAddress, cl.IngressHostPort)
+	case !*cfg.Platform.Istio.Install:
+		// Nothing of ours says where a preinstalled gateway is reachable.
+		return pulumi.String("")
+	}
+	id := pulumi.ID(components.IstioNamespace + "/" + components.IngressGatewayName)
+	svc, err := corev1.GetService(ctx, "ingress-gateway", id, nil, k8s, pulumi.DependsOn(platform))
+	if err != nil {
+		ctx.Log.Warn(fmt.Sprintf("read the ingress gateway Service: %v", err), nil)
+		return pulumi.String("")
+	}
+	return svc.Status.LoadBalancer().Ingress().Index(pulumi.Int(0)).ApplyT(func(ing corev1.LoadBalancerIngress) string {
+		switch {
+		case ing.Hostname != nil && *ing.Hostname != "":
+			return "http://" + *ing.Hostname
+		case ing.Ip != nil && *ing.Ip != "":
+			return "http://" + *ing.Ip
+		}
+		return ""
+	}).(pulumi.StringOutput)
+}
+
+func registryArgs(r *stacks.RegistryConfig) *docker.RegistryArgs {
+	args := &docker.RegistryArgs{Server: pulumi.String(r.Server)}
+	if r.Username != "" {
+		args.Username = pulumi.String(r.Username)
+	}
+	if r.Password != "" {
+		args.Password = pulumi.ToSecret(pulumi.String(r.Password)).(pulumi.StringOutput)
+	}
+	return args
+}
