@@ -157,7 +157,7 @@ func versionLabels(app, version string) pulumi.StringMap {
 func awaitAnnotations(waitForReady bool) pulumi.StringMap {
 	if waitForReady {
 		return pulumi.StringMap{
-			"pulumi.com/waitFor":       pulumi.String("condition=Ready"),
+			"pulumi.com/waitFor":        pulumi.String("condition=Ready"),
 			"pulumi.com/timeoutSeconds": pulumi.String("600"),
 		}
 	}
