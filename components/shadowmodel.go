@@ -2,7 +2,6 @@ package components
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -92,7 +91,7 @@ func NewShadowModel(ctx *pulumi.Context, name string, args *ShadowModelArgs, opt
 		{"Gateway", args.Service + "-gateway", routing.Gateway},
 		{"VirtualService", args.Service, routing.VirtualService},
 	} {
-		r, err := apiextensions.NewCustomResource(ctx, obj.name+"-"+strings.ToLower(obj.kind), &apiextensions.CustomResourceArgs{
+		r, err := apiextensions.NewCustomResource(ctx, obj.name, &apiextensions.CustomResourceArgs{
 			ApiVersion: pulumi.String(istioNetworkingAPI),
 			Kind:       pulumi.String(obj.kind),
 			Metadata: &metav1.ObjectMetaArgs{

@@ -1,0 +1,138 @@
+package components_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/modelrollouts/modelrollouts/components"
+)
+
+func TestIstioMeshInstallsBaseIstiodAndGatewayInOrder(t *testing.T) {
+	rec := withProvider(t, func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+		_, err := components.NewIstioMesh(ctx, "istio", &components.IstioMeshArgs{
+			Version: "1.31.4", ChartRepo: "https://istio-release.storage.googleapis.com/charts",
+			GatewayServiceType: "NodePort", GatewayNodePort: 31080,
+		}, k8s)
+		return err
+	})
+	assertChildrenOf(t, rec, "modelrollouts:index:IstioMesh")
+	const release = "kubernetes:helm.sh/v3:Release"
+	base := mustFind(t, rec, release, "istio-base")
+	istiod := mustFind(t, rec, release, "istio-istiod")
+	gateway := mustFind(t, rec, release, "istio-gateway")
+	for chart, r := range map[string]struct{ name, release string }{
+		"base": {"istio-base", "istio-base"}, "istiod": {"istio-istiod", "istiod"}, "gateway": {"istio-gateway", "istio-ingressgateway"},
+	} {
+		res := mustFind(t, rec, release, r.name)
+		if got := str(t, res.Inputs, "chart"); got != chart {
+			t.Errorf("%s chart %q, want %q", r.name, got, chart)
+		}
+		if got := str(t, res.Inputs, "version"); got != "1.31.4" {
+			t.Errorf("%s version %q, want the pinned 1.31.4", r.name, got)
+		}
+		if got := str(t, res.Inputs, "repositoryOpts", "repo"); got != "https://istio-release.storage.googleapis.com/charts" {
+			t.Errorf("%s repo %q", r.name, got)
+		}
+		if got := str(t, res.Inputs, "namespace"); got != "istio-system" {
+			t.Errorf("%s namespace %q", r.name, got)
+		}
+		if got := str(t, res.Inputs, "name"); got != r.release {
+			t.Errorf("%s release name %q, want %q", r.name, got, r.release)
+		}
+	}
+	if !dependsOn(istiod, base) || !dependsOn(gateway, istiod) {
+		t.Error("want base, then istiod, then the gateway")
+	}
+	if got := str(t, gateway.Inputs, "values", "service", "type"); got != "NodePort" {
+		t.Errorf("gateway service type %q", got)
+	}
+	ports := get(t, gateway.Inputs, "values", "service", "ports").ArrayValue()
+	found := false
+	for _, p := range ports {
+		o := p.ObjectValue()
+		if o["name"].StringValue() == "http2" {
+			found = true
+			if o["nodePort"].NumberValue() != 31080 || o["port"].NumberValue() != 80 {
+				t.Errorf("http2 port %v, want port 80 on NodePort 31080", o)
+			}
+		}
+	}
+	if !found {
+		t.Error("the gateway has no http2 port")
+	}
+	if got := str(t, gateway.Inputs, "values", "labels", "istio"); got != "ingressgateway" {
+		t.Errorf("gateway label istio=%q, want ingressgateway (Knative and our Gateways select it)", got)
+	}
+}
+
+func TestIstioMeshFromLocalChartsOmitsRepoAndVersion(t *testing.T) {
+	rec := withProvider(t, func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+		_, err := components.NewIstioMesh(ctx, "istio", &components.IstioMeshArgs{
+			Version: "1.31.4", ChartRepo: "https://example.invalid", ChartsDir: "/src/istio/manifests/charts",
+			GatewayServiceType: "LoadBalancer",
+		}, k8s)
+		return err
+	})
+	istiod := mustFind(t, rec, "kubernetes:helm.sh/v3:Release", "istio-istiod")
+	if got := str(t, istiod.Inputs, "chart"); got != filepath.Join("/src/istio/manifests/charts", "istio-control/istio-discovery") {
+		t.Errorf("istiod chart %q", got)
+	}
+	if v := get(t, istiod.Inputs, "version"); !v.IsNull() {
+		t.Errorf("a local chart must not pin a version, got %v", v)
+	}
+	if v := get(t, istiod.Inputs, "repositoryOpts"); !v.IsNull() {
+		t.Errorf("a local chart must not name a repository, got %v", v)
+	}
+	gateway := mustFind(t, rec, "kubernetes:helm.sh/v3:Release", "istio-gateway")
+	for _, p := range get(t, gateway.Inputs, "values", "service", "ports").ArrayValue() {
+		if _, ok := p.ObjectValue()["nodePort"]; ok {
+			t.Errorf("a LoadBalancer gateway pins a NodePort: %v", p)
+		}
+	}
+}
+
+func TestKnativeServingAppliesManifestsInOrderAndConfiguresTheLab(t *testing.T) {
+	rec := withProvider(t, func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+		_, err := components.NewKnativeServing(ctx, "knative", &components.KnativeServingArgs{
+			CRDManifests:      []string{"crds.yaml"},
+			CoreManifests:     []string{"core/*.yaml"},
+			NetIstioManifests: []string{"net-istio.yaml"},
+			Domain:            "example.com",
+			ScaleToZero:       false,
+			SkipTagResolution: []string{"kind.local", "dev.local"},
+		}, k8s)
+		return err
+	})
+	assertChildrenOf(t, rec, "modelrollouts:index:KnativeServing")
+	const group = "kubernetes:yaml/v2:ConfigGroup"
+	crds := mustFind(t, rec, group, "knative-crds")
+	core := mustFind(t, rec, group, "knative-core")
+	netIstio := mustFind(t, rec, group, "knative-net-istio")
+	if got := get(t, core.Inputs, "files").ArrayValue()[0].StringValue(); got != "core/*.yaml" {
+		t.Errorf("core files %q", got)
+	}
+	if !dependsOn(core, crds) || !dependsOn(netIstio, core) {
+		t.Error("want CRDs, then core, then net-istio")
+	}
+	want := map[string]map[string]string{
+		"config-domain":     {"example.com": ""},
+		"config-autoscaler": {"enable-scale-to-zero": "false"},
+		"config-deployment": {"registries-skipping-tag-resolving": "kind.local,dev.local"},
+	}
+	for cm, data := range want {
+		patch := mustFind(t, rec, "kubernetes:core/v1:ConfigMapPatch", "knative-"+cm)
+		if ns := str(t, patch.Inputs, "metadata", "namespace"); ns != "knative-serving" {
+			t.Errorf("%s in namespace %q", cm, ns)
+		}
+		for k, v := range data {
+			if got := str(t, patch.Inputs, "data", k); got != v {
+				t.Errorf("%s[%s] = %q, want %q", cm, k, got, v)
+			}
+		}
+		if !dependsOn(patch, core) {
+			t.Errorf("%s is patched before core creates it", cm)
+		}
+	}
+}
