@@ -73,7 +73,8 @@ func (c *Config) SetDefaults() {
 	img := &c.Image
 	// Building is the default only where the image can reach the cluster
 	// without a registry: kind loads it. Elsewhere a stack opts in with push.
-	setBool(&img.Build, onKind || img.Push)
+	// A ref is a ready-made image, so on kind it means nothing is built.
+	setBool(&img.Build, img.Push || (onKind && img.Ref == ""))
 	setString(&img.Repository, DefaultRepository)
 	setString(&img.Context, DefaultImageContext)
 	setString(&img.Dockerfile, DefaultDockerfile)

@@ -1,0 +1,600 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// baseCanary is a valid canary stack on kind before defaults: the shape of
+// Pulumi.dev.yaml.
+func baseCanary() *Config {
+	return &Config{
+		Strategy: StrategyCanary,
+		Cluster:  ClusterConfig{Type: ClusterKind, Name: "lab"},
+		Canary: &CanaryConfig{
+			Service: "model",
+			Versions: []CanaryVersion{
+				{ModelSettings: ModelSettings{Name: "v1", Target: "model v1"}, Percent: ptr(90), MinScale: ptr(1)},
+				{ModelSettings: ModelSettings{Name: "v2", Target: "model v2", Bias: 0.5}, Percent: ptr(10)},
+			},
+		},
+	}
+}
+
+// baseShadow is a valid shadow stack on kind before defaults: the shape of
+// Pulumi.shadow.yaml.
+func baseShadow() *Config {
+	return &Config{
+		Strategy: StrategyShadow,
+		Cluster:  ClusterConfig{Type: ClusterKind, Name: "lab"},
+		Shadow: &ShadowConfig{
+			MirrorPercent: ptr(50.0),
+			Versions: []ShadowVersion{
+				{ModelSettings: ModelSettings{Name: "v1", Target: "model v1"}, Role: RolePrimary},
+				{ModelSettings: ModelSettings{Name: "v2", Target: "model v2"}, Role: RoleShadow},
+			},
+		},
+	}
+}
+
+// baseExisting is a valid canary stack on an existing cluster with a
+// published image: the shape of Pulumi.cloud.yaml.
+func baseExisting() *Config {
+	c := baseCanary()
+	c.Cluster = ClusterConfig{Type: ClusterExisting, Context: "my-cloud-cluster"}
+	c.Image.Ref = "ghcr.io/example/model-echo:1.0.0"
+	return c
+}
+
+// want is one expected problem: its exact path and part of its message.
+type want struct{ path, msg string }
+
+// validationErrors defaults and validates c and returns its problems.
+func validationErrors(t *testing.T, c *Config) Errors {
+	t.Helper()
+	c.SetDefaults()
+	err := c.Validate()
+	if err == nil {
+		return nil
+	}
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Validate returned %T (%v), want Errors", err, err)
+	}
+	if len(errs) == 0 {
+		t.Fatalf("Validate returned an empty, non-nil Errors")
+	}
+	return errs
+}
+
+// assertProblems checks that got holds exactly the wanted paths (as a
+// multiset) and that each wanted message fragment is in a problem at its path.
+func assertProblems(t *testing.T, got Errors, wants []want) {
+	t.Helper()
+	gotPaths := make([]string, len(got))
+	for i, e := range got {
+		gotPaths[i] = e.Path
+	}
+	wantPaths := make([]string, len(wants))
+	for i, w := range wants {
+		wantPaths[i] = w.path
+	}
+	sort.Strings(gotPaths)
+	sort.Strings(wantPaths)
+	if len(gotPaths) == 0 {
+		gotPaths = nil
+	}
+	if len(wantPaths) == 0 {
+		wantPaths = nil
+	}
+	if !reflect.DeepEqual(gotPaths, wantPaths) {
+		t.Fatalf("problem paths = %q, want %q\nall problems: %v", gotPaths, wantPaths, got)
+	}
+	used := make([]bool, len(got))
+	for _, w := range wants {
+		found := false
+		for i, e := range got {
+			if !used[i] && e.Path == w.path && strings.Contains(e.Message, w.msg) {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no problem at %s mentions %q; got %v", w.path, w.msg, got)
+		}
+	}
+}
+
+const (
+	pNamespace = "modelrollouts:namespace"
+	pStrategy  = "modelrollouts:strategy"
+	pCluster   = "modelrollouts:cluster"
+	pCanary    = "modelrollouts:canary"
+	pShadow    = "modelrollouts:shadow"
+	pImage     = "modelrollouts:image"
+	pGateway   = "modelrollouts:platform.istio.gatewayServiceType"
+	pDomain    = "modelrollouts:platform.knative.domain"
+)
+
+func canaryV(i int, field string) string {
+	return fmt.Sprintf("%s.versions[%d].%s", pCanary, i, field)
+}
+
+func shadowV(i int, field string) string {
+	return fmt.Sprintf("%s.versions[%d].%s", pShadow, i, field)
+}
+
+// TestValidateRules has rows for every v.add call site of validate.go, each
+// one mutation away from a valid base. Call sites (validate.go):
+//
+//	Validate:          namespace label; canary required; shadow required;
+//	                   strategy required; strategy unknown
+//	validateCluster:   kind name label; workers range; ingressHostPort range;
+//	                   ingressNodePort range; kind with kubeconfig/context;
+//	                   existing with kind-only fields; unknown type; ingressUrl
+//	validatePlatform:  unknown gateway type; non-NodePort on kind; domain;
+//	                   empty skipTagResolution entry
+//	validateCanary:    service label; no versions; percent missing; percent
+//	                   range; tag label; duplicate tag; tag+service too long;
+//	                   percents sum
+//	validateScale:     negative (min/max/initialScale); minScale > maxScale
+//	validateShadow:    service label; host name; mirrorPercent missing;
+//	                   mirrorPercent range; unknown role; replicas < 1;
+//	                   primary/shadow count
+//	validateModel:     name missing; name label; duplicate name; target
+//	                   missing; latencyMs negative; errorRate range; reserved env
+//	validateImage:     build+ref; repository not skipped on kind; existing
+//	                   build without push; push without registry server;
+//	                   ref missing when nothing builds
+func TestValidateRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		base   func() *Config
+		mutate func(c *Config)
+		want   []want
+	}{
+		// Valid configs.
+		{"the canary base on kind is valid", baseCanary, func(c *Config) {}, nil},
+		{"the shadow base on kind is valid", baseShadow, func(c *Config) {}, nil},
+		{"the canary base on an existing cluster is valid", baseExisting, func(c *Config) {}, nil},
+
+		// Validate.
+		{"a namespace that is not a DNS label is rejected", baseCanary,
+			func(c *Config) { c.Namespace = "Models_1" },
+			[]want{{pNamespace, `"Models_1" is not a DNS-1123 label`}}},
+		{"a namespace longer than 63 characters is rejected", baseCanary,
+			func(c *Config) { c.Namespace = strings.Repeat("n", 64) },
+			[]want{{pNamespace, "is not a DNS-1123 label"}}},
+		{"the canary strategy without a canary block is rejected", baseCanary,
+			func(c *Config) { c.Canary = nil },
+			[]want{{pCanary, "required when strategy is canary"}}},
+		{"the shadow strategy without a shadow block is rejected", baseShadow,
+			func(c *Config) { c.Shadow = nil },
+			[]want{{pShadow, "required when strategy is shadow"}}},
+		{"a missing strategy is rejected", baseCanary,
+			func(c *Config) { c.Strategy = "" },
+			[]want{{pStrategy, "required: canary or shadow"}}},
+		{"an unknown strategy is rejected", baseCanary,
+			func(c *Config) { c.Strategy = "blue-green" },
+			[]want{{pStrategy, `unknown strategy "blue-green", want canary or shadow`}}},
+
+		// validateCluster.
+		{"a kind cluster name that is not a DNS label is rejected", baseCanary,
+			func(c *Config) { c.Cluster.Name = "Lab_1" },
+			[]want{{pCluster + ".name", `"Lab_1" is not a DNS-1123 label`}}},
+		{"negative workers are rejected", baseCanary,
+			func(c *Config) { c.Cluster.Workers = -1 },
+			[]want{{pCluster + ".workers", "-1 is out of range, want 0 to 10"}}},
+		{"more than ten workers are rejected", baseCanary,
+			func(c *Config) { c.Cluster.Workers = 11 },
+			[]want{{pCluster + ".workers", "11 is out of range"}}},
+		{"ten workers are accepted", baseCanary,
+			func(c *Config) { c.Cluster.Workers = 10 }, nil},
+		{"a negative ingress host port is rejected", baseCanary,
+			func(c *Config) { c.Cluster.IngressHostPort = -1 },
+			[]want{{pCluster + ".ingressHostPort", "-1 is not a port, want 1 to 65535"}}},
+		{"an ingress host port above 65535 is rejected", baseCanary,
+			func(c *Config) { c.Cluster.IngressHostPort = 65536 },
+			[]want{{pCluster + ".ingressHostPort", "65536 is not a port"}}},
+		{"ingress host port 65535 is accepted", baseCanary,
+			func(c *Config) { c.Cluster.IngressHostPort = 65535 }, nil},
+		{"an ingress NodePort below 30000 is rejected", baseCanary,
+			func(c *Config) { c.Cluster.IngressNodePort = 29999 },
+			[]want{{pCluster + ".ingressNodePort", "29999 is outside the NodePort range 30000 to 32767"}}},
+		{"an ingress NodePort above 32767 is rejected", baseCanary,
+			func(c *Config) { c.Cluster.IngressNodePort = 32768 },
+			[]want{{pCluster + ".ingressNodePort", "32768 is outside the NodePort range"}}},
+		{"ingress NodePort 30000 is accepted", baseCanary,
+			func(c *Config) { c.Cluster.IngressNodePort = 30000 }, nil},
+		{"ingress NodePort 32767 is accepted", baseCanary,
+			func(c *Config) { c.Cluster.IngressNodePort = 32767 }, nil},
+		{"a kind cluster with a kubeconfig is rejected", baseCanary,
+			func(c *Config) { c.Cluster.Kubeconfig = "/home/me/.kube/config" },
+			[]want{{pCluster + ".kubeconfig", "kind clusters make their own kubeconfig"}}},
+		{"a kind cluster with a kubeconfig context is rejected", baseCanary,
+			func(c *Config) { c.Cluster.Context = "prod" },
+			[]want{{pCluster + ".kubeconfig", "set cluster.type to existing"}}},
+		{"an existing cluster with a kind name is rejected", baseExisting,
+			func(c *Config) { c.Cluster.Name = "lab" },
+			[]want{{pCluster + ".type", "name, nodeImage and workers only apply to kind clusters"}}},
+		{"an existing cluster with a node image is rejected", baseExisting,
+			func(c *Config) { c.Cluster.NodeImage = "kindest/node:v1.37.0" },
+			[]want{{pCluster + ".type", "only apply to kind clusters"}}},
+		{"an existing cluster with workers is rejected", baseExisting,
+			func(c *Config) { c.Cluster.Workers = 2 },
+			[]want{{pCluster + ".type", "only apply to kind clusters"}}},
+		{"an unknown cluster type is rejected", baseExisting,
+			func(c *Config) { c.Cluster.Type = "minikube" },
+			[]want{{pCluster + ".type", `unknown cluster type "minikube", want kind or existing`}}},
+		{"an ingress URL without a scheme is rejected", baseExisting,
+			func(c *Config) { c.Cluster.IngressURL = "203.0.113.10" },
+			[]want{{pCluster + ".ingressUrl", `"203.0.113.10" is not an http(s) URL`}}},
+		{"an ingress URL of another scheme is rejected", baseExisting,
+			func(c *Config) { c.Cluster.IngressURL = "ftp://203.0.113.10" },
+			[]want{{pCluster + ".ingressUrl", "is not an http(s) URL"}}},
+		{"http and https ingress URLs are accepted", baseExisting,
+			func(c *Config) { c.Cluster.IngressURL = "https://203.0.113.10" }, nil},
+
+		// validatePlatform.
+		{"an unknown gateway Service type is rejected", baseExisting,
+			func(c *Config) { c.Platform.Istio.GatewayServiceType = "Ingress" },
+			[]want{{pGateway, `unknown Service type "Ingress", want NodePort, LoadBalancer or ClusterIP`}}},
+		{"an unknown gateway Service type on kind is also not NodePort", baseCanary,
+			func(c *Config) { c.Platform.Istio.GatewayServiceType = "Ingress" },
+			[]want{{pGateway, "unknown Service type"}, {pGateway, "must be NodePort on kind"}}},
+		{"a LoadBalancer gateway on kind is rejected", baseCanary,
+			func(c *Config) { c.Platform.Istio.GatewayServiceType = "LoadBalancer" },
+			[]want{{pGateway, "must be NodePort on kind"}}},
+		{"a ClusterIP gateway on an existing cluster is accepted", baseExisting,
+			func(c *Config) { c.Platform.Istio.GatewayServiceType = "ClusterIP" }, nil},
+		{"a domain with capitals is rejected", baseCanary,
+			func(c *Config) { c.Platform.Knative.Domain = "Example.com" },
+			[]want{{pDomain, `"Example.com" is not a DNS name`}}},
+		{"a domain with an empty label is rejected", baseCanary,
+			func(c *Config) { c.Platform.Knative.Domain = "example..com" },
+			[]want{{pDomain, "is not a DNS name"}}},
+		{"a domain longer than 253 characters is rejected", baseCanary,
+			func(c *Config) { c.Platform.Knative.Domain = strings.Repeat("a.", 127) + "com" },
+			[]want{{pDomain, "is not a DNS name"}}},
+		{"an empty skip-tag-resolution registry is rejected", baseCanary,
+			func(c *Config) { c.Platform.Knative.SkipTagResolution = []string{"kind.local", ""} },
+			[]want{{"modelrollouts:platform.knative.skipTagResolution[1]", "must not be empty"}}},
+
+		// validateCanary.
+		{"a canary service that is not a DNS label is rejected", baseCanary,
+			func(c *Config) { c.Canary.Service = "Model" },
+			[]want{{pCanary + ".service", `"Model" is not a DNS-1123 label`}}},
+		{"a canary without versions is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions = nil },
+			[]want{{pCanary + ".versions", "at least one version is required"}}},
+		{"a version without a percent is rejected, and the sum is not checked", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Percent = nil },
+			[]want{{canaryV(1, "percent"), "required: the version's share of traffic"}}},
+		{"a negative percent is rejected, and the sum is not checked", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Percent = ptr(-10) },
+			[]want{{canaryV(1, "percent"), "-10 is out of range, want 0 to 100"}}},
+		{"a percent above 100 is rejected, and the sum is not checked", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Percent = ptr(101) },
+			[]want{{canaryV(1, "percent"), "101 is out of range"}}},
+		{"percents summing to 90 are rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[0].Percent = ptr(80) },
+			[]want{{pCanary + ".versions", "percents sum to 90, want 100"}}},
+		{"percents summing to 110 are rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Percent = ptr(20) },
+			[]want{{pCanary + ".versions", "percents sum to 110, want 100"}}},
+		{"a version at 0 percent beside one at 100 is accepted", baseCanary,
+			func(c *Config) { c.Canary.Versions[0].Percent = ptr(100); c.Canary.Versions[1].Percent = ptr(0) }, nil},
+		{"a tag that is not a DNS label is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Tag = "V_2" },
+			[]want{{canaryV(1, "tag"), `"V_2" is not a DNS-1123 label`}}},
+		{"two versions with the same tag are rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[0].Tag = "latest"; c.Canary.Versions[1].Tag = "latest" },
+			[]want{{canaryV(1, "tag"), `"latest" is already the tag of versions[0]`}}},
+		{"a tag equal to another version's name, its default tag, is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[0].Tag = "v2" },
+			[]want{{canaryV(1, "tag"), `"v2" is already the tag of versions[0]`}}},
+		{"a tag and service making a host label over 63 characters are rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Tag = strings.Repeat("t", 58) }, // 58+1+len("model") = 64
+			[]want{{canaryV(1, "tag"), "longer than 63 characters"}}},
+		{"a tag and service making a host label of exactly 63 characters are accepted", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Tag = strings.Repeat("t", 57) }, nil},
+		{"a long service name makes every default tag too long", baseCanary,
+			func(c *Config) { c.Canary.Service = strings.Repeat("s", 61) }, // 2+1+61 = 64
+			[]want{{canaryV(0, "tag"), "longer than 63"}, {canaryV(1, "tag"), "longer than 63"}}},
+
+		// validateScale.
+		{"a negative minScale is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[0].MinScale = ptr(-1) },
+			[]want{{canaryV(0, "minScale"), "-1 is negative"}}},
+		{"a negative maxScale is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].MaxScale = ptr(-2) },
+			[]want{{canaryV(1, "maxScale"), "-2 is negative"}}},
+		{"a negative initialScale is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].InitialScale = ptr(-3) },
+			[]want{{canaryV(1, "initialScale"), "-3 is negative"}}},
+		{"a minScale above maxScale is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[0].MinScale = ptr(3); c.Canary.Versions[0].MaxScale = ptr(2) },
+			[]want{{canaryV(0, "minScale"), "3 is above maxScale 2"}}},
+		{"a minScale with an unlimited maxScale of 0 is accepted", baseCanary,
+			func(c *Config) { c.Canary.Versions[0].MinScale = ptr(3); c.Canary.Versions[0].MaxScale = ptr(0) }, nil},
+
+		// validateShadow.
+		{"a shadow service that is not a DNS label is rejected", baseShadow,
+			func(c *Config) { c.Shadow.Service = "Model"; c.Shadow.Host = "model.example.com" },
+			[]want{{pShadow + ".service", `"Model" is not a DNS-1123 label`}}},
+		{"a shadow host that is not a DNS name is rejected", baseShadow,
+			func(c *Config) { c.Shadow.Host = "model_1.example.com" },
+			[]want{{pShadow + ".host", `"model_1.example.com" is not a DNS name`}}},
+		{"a missing mirror percent is rejected", baseShadow,
+			func(c *Config) { c.Shadow.MirrorPercent = nil },
+			[]want{{pShadow + ".mirrorPercent", "required: the share of requests copied to the shadow"}}},
+		{"a negative mirror percent is rejected", baseShadow,
+			func(c *Config) { c.Shadow.MirrorPercent = ptr(-1.0) },
+			[]want{{pShadow + ".mirrorPercent", "-1 is out of range, want 0 to 100"}}},
+		{"a mirror percent above 100 is rejected", baseShadow,
+			func(c *Config) { c.Shadow.MirrorPercent = ptr(100.5) },
+			[]want{{pShadow + ".mirrorPercent", "100.5 is out of range"}}},
+		{"a mirror percent of 0 is accepted", baseShadow,
+			func(c *Config) { c.Shadow.MirrorPercent = ptr(0.0) }, nil},
+		{"a mirror percent of 100 is accepted", baseShadow,
+			func(c *Config) { c.Shadow.MirrorPercent = ptr(100.0) }, nil},
+		{"an unknown role is rejected", baseShadow,
+			func(c *Config) {
+				c.Shadow.Versions = append(c.Shadow.Versions, ShadowVersion{
+					ModelSettings: ModelSettings{Name: "v3", Target: "model v3"}, Role: "mirror"})
+			},
+			[]want{{shadowV(2, "role"), `unknown role "mirror", want primary or shadow`}}},
+		{"zero replicas are rejected", baseShadow,
+			func(c *Config) { c.Shadow.Versions[1].Replicas = ptr(0) },
+			[]want{{shadowV(1, "replicas"), "0 is below 1"}}},
+		{"no primary is rejected", baseShadow,
+			func(c *Config) { c.Shadow.Versions = c.Shadow.Versions[1:] },
+			[]want{{pShadow + ".versions", "has 0 primary versions, want exactly 1"}}},
+		{"two primaries are rejected", baseShadow,
+			func(c *Config) {
+				c.Shadow.Versions = append(c.Shadow.Versions, ShadowVersion{
+					ModelSettings: ModelSettings{Name: "v3", Target: "model v3"}, Role: RolePrimary})
+			},
+			[]want{{pShadow + ".versions", "has 2 primary versions, want exactly 1"}}},
+		{"no shadow is rejected", baseShadow,
+			func(c *Config) { c.Shadow.Versions = c.Shadow.Versions[:1] },
+			[]want{{pShadow + ".versions", "has 0 shadow versions, want exactly 1"}}},
+		{"a shadow as a primary leaves no shadow and two primaries", baseShadow,
+			func(c *Config) { c.Shadow.Versions[1].Role = RolePrimary },
+			[]want{{pShadow + ".versions", "has 2 primary versions"}, {pShadow + ".versions", "has 0 shadow versions"}}},
+
+		// validateModel (through both strategies).
+		{"a version without a name is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Name = "" },
+			[]want{{canaryV(1, "name"), "required: a DNS-1123 label such as v1"}}},
+		{"a version name that is not a DNS label is rejected", baseShadow,
+			func(c *Config) { c.Shadow.Versions[1].Name = "V2" },
+			[]want{{shadowV(1, "name"), `"V2" is not a DNS-1123 label`}}},
+		{"a canary version name that is not a DNS label also makes a bad default tag", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Name = "V2" },
+			[]want{{canaryV(1, "name"), `"V2" is not a DNS-1123 label`}, {canaryV(1, "tag"), `"V2" is not a DNS-1123 label`}}},
+		{"two shadow versions with the same name are rejected", baseShadow,
+			func(c *Config) { c.Shadow.Versions[1].Name = "v1" },
+			[]want{{shadowV(1, "name"), `"v1" is already the name of versions[0]`}}},
+		{"two canary versions with the same name and own tags are rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Name = "v1"; c.Canary.Versions[1].Tag = "next" },
+			[]want{{canaryV(1, "name"), `"v1" is already the name of versions[0]`}}},
+		{"two canary versions with the same name also share a default tag", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].Name = "v1" },
+			[]want{{canaryV(1, "name"), "already the name of versions[0]"}, {canaryV(1, "tag"), "already the tag of versions[0]"}}},
+		{"a version without a target is rejected", baseShadow,
+			func(c *Config) { c.Shadow.Versions[0].Target = "" },
+			[]want{{shadowV(0, "target"), "required: what the version answers (TARGET)"}}},
+		{"a negative latency is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].LatencyMs = -5 },
+			[]want{{canaryV(1, "latencyMs"), "-5 is negative"}}},
+		{"a negative error rate is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].ErrorRate = -0.1 },
+			[]want{{canaryV(1, "errorRate"), "-0.1 is out of range, want 0 to 1"}}},
+		{"an error rate above 1 is rejected", baseShadow,
+			func(c *Config) { c.Shadow.Versions[1].ErrorRate = 1.5 },
+			[]want{{shadowV(1, "errorRate"), "1.5 is out of range"}}},
+		{"a bad release with latency and an error rate of 1 is accepted", baseCanary,
+			func(c *Config) { c.Canary.Versions[1].LatencyMs = 500; c.Canary.Versions[1].ErrorRate = 1 }, nil},
+		{"a reserved env name is rejected", baseCanary,
+			func(c *Config) { c.Canary.Versions[0].Env = map[string]string{"TARGET": "x", "LOG_LEVEL": "debug"} },
+			[]want{{canaryV(0, "env.TARGET"), "is set by the program from the version's fields"}}},
+		{"every reserved env name is rejected at its own path", baseShadow,
+			func(c *Config) {
+				c.Shadow.Versions[1].Env = map[string]string{"MODEL_VERSION": "x", "MODEL_NAME": "x", "MODEL_BIAS": "x", "LATENCY_MS": "x", "ERROR_RATE": "x", "PORT": "x"}
+			},
+			[]want{
+				{shadowV(1, "env.MODEL_VERSION"), "is set by the program"},
+				{shadowV(1, "env.MODEL_NAME"), "is set by the program"},
+				{shadowV(1, "env.MODEL_BIAS"), "is set by the program"},
+				{shadowV(1, "env.LATENCY_MS"), "is set by the program"},
+				{shadowV(1, "env.ERROR_RATE"), "is set by the program"},
+				{shadowV(1, "env.PORT"), "is set by the program"},
+			}},
+
+		// validateImage.
+		{"building and a ref together are rejected", baseCanary,
+			func(c *Config) { c.Image.Build = ptr(true); c.Image.Ref = "ghcr.io/example/model-echo:1.0.0" },
+			[]want{{pImage + ".ref", "set either ref or build, not both"}}},
+		{"a ref on kind deploys the published image without building", baseCanary,
+			func(c *Config) { c.Image.Ref = "ghcr.io/example/model-echo:1.0.0" }, nil},
+		{"a built repository outside the skip-tag-resolution registries on kind is rejected", baseCanary,
+			func(c *Config) { c.Image.Repository = "ghcr.io/example/model-echo" },
+			[]want{{pImage + ".repository", `"ghcr.io/example/model-echo" is not in a registry Knative skips tag resolution for (kind.local, ko.local, dev.local)`}}},
+		{"a built repository in dev.local on kind is accepted", baseCanary,
+			func(c *Config) { c.Image.Repository = "dev.local/model-echo" }, nil},
+		{"a built repository in a user-listed skip registry on kind is accepted", baseCanary,
+			func(c *Config) {
+				c.Image.Repository = "registry.lab/model-echo"
+				c.Platform.Knative.SkipTagResolution = []string{"registry.lab"}
+			}, nil},
+		{"building for an existing cluster without pushing is rejected", baseExisting,
+			func(c *Config) { c.Image.Ref = ""; c.Image.Build = ptr(true) },
+			[]want{{pImage + ".push", "an existing cluster cannot see a local image"}}},
+		{"pushing without a registry is rejected", baseExisting,
+			func(c *Config) { c.Image.Ref = ""; c.Image.Push = true },
+			[]want{{pImage + ".registry.server", "required to push the image"}}},
+		{"pushing to a registry without a server is rejected", baseExisting,
+			func(c *Config) {
+				c.Image.Ref = ""
+				c.Image.Push = true
+				c.Image.Registry = &RegistryConfig{Username: "me", Password: "secret"}
+			},
+			[]want{{pImage + ".registry.server", "required to push the image"}}},
+		{"pushing to a registry with a server is accepted", baseExisting,
+			func(c *Config) {
+				c.Image.Ref = ""
+				c.Image.Push = true
+				c.Image.Repository = "ghcr.io/example/model-echo"
+				c.Image.Registry = &RegistryConfig{Server: "ghcr.io", Username: "me", Password: "secret"}
+			}, nil},
+		{"pushing and a ref together are rejected", baseExisting,
+			func(c *Config) {
+				c.Image.Push = true
+				c.Image.Registry = &RegistryConfig{Server: "ghcr.io"}
+			},
+			[]want{{pImage + ".ref", "set either ref or build, not both"}}},
+		{"an existing cluster without an image ref is rejected", baseExisting,
+			func(c *Config) { c.Image.Ref = "" },
+			[]want{{pImage + ".ref", "required: nothing builds the model image"}}},
+		{"an existing cluster without a ref is accepted when every version has an image", baseExisting,
+			func(c *Config) {
+				c.Image.Ref = ""
+				c.Canary.Versions[0].Image = "ghcr.io/example/model-echo:1.0.0"
+				c.Canary.Versions[1].Image = "ghcr.io/example/model-echo:1.1.0"
+			}, nil},
+		{"an existing cluster without a ref is rejected when one version has no image", baseExisting,
+			func(c *Config) { c.Image.Ref = ""; c.Canary.Versions[0].Image = "ghcr.io/example/model-echo:1.0.0" },
+			[]want{{pImage + ".ref", "or an image on every version"}}},
+		{"an existing shadow stack without a ref is accepted when every version has an image", baseShadow,
+			func(c *Config) {
+				c.Cluster = ClusterConfig{Type: ClusterExisting}
+				c.Shadow.Versions[0].Image = "ghcr.io/example/model-echo:1.0.0"
+				c.Shadow.Versions[1].Image = "ghcr.io/example/model-echo:1.1.0"
+			}, nil},
+		{"images on the inactive strategy's versions do not stand in for a ref", baseExisting,
+			func(c *Config) {
+				c.Image.Ref = ""
+				c.Strategy = StrategyShadow
+				c.Shadow = baseShadow().Shadow
+				for i := range c.Canary.Versions {
+					c.Canary.Versions[i].Image = "ghcr.io/example/model-echo:1.0.0"
+				}
+			},
+			[]want{{pImage + ".ref", "required: nothing builds the model image"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.base()
+			tt.mutate(c)
+			assertProblems(t, validationErrors(t, c), tt.want)
+		})
+	}
+}
+
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	c := baseCanary()
+	c.Namespace = "Bad_NS"
+	c.Cluster.IngressNodePort = 80
+	c.Platform.Knative.Domain = "-example.com"
+	c.Canary.Versions[0].Percent = ptr(50) // sum 60
+	c.Canary.Versions[1].Name = "v1"
+	c.Canary.Versions[1].Tag = "next"
+	c.Canary.Versions[1].ErrorRate = 2
+	c.Image.Repository = "docker.io/me/model-echo"
+	c.SetDefaults()
+
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a config with seven problems")
+	}
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Validate returned %T, want Errors", err)
+	}
+	wants := []want{
+		{pCluster + ".ingressNodePort", "80 is outside the NodePort range"},
+		{pDomain, `"-example.com" is not a DNS name`},
+		{pNamespace, `"Bad_NS" is not a DNS-1123 label`},
+		{canaryV(1, "name"), "already the name of versions[0]"},
+		{canaryV(1, "errorRate"), "2 is out of range"},
+		{pCanary + ".versions", "percents sum to 60, want 100"},
+		{pImage + ".repository", "is not in a registry Knative skips tag resolution for"},
+	}
+	assertProblems(t, errs, wants)
+
+	t.Run("the message counts the problems and lists one per line with its path", func(t *testing.T) {
+		lines := strings.Split(err.Error(), "\n")
+		if lines[0] != "invalid stack config (7 problems):" {
+			t.Errorf("first line = %q, want the problem count", lines[0])
+		}
+		if len(lines) != 1+len(errs) {
+			t.Fatalf("got %d lines, want a header and %d problems:\n%s", len(lines), len(errs), err)
+		}
+		for i, e := range errs {
+			if want := "  " + e.Path + ": " + e.Message; lines[i+1] != want {
+				t.Errorf("line %d = %q, want %q", i+1, lines[i+1], want)
+			}
+		}
+		for _, w := range wants {
+			if !strings.Contains(err.Error(), "\n  "+w.path+": ") {
+				t.Errorf("message does not list %s:\n%s", w.path, err)
+			}
+		}
+	})
+	t.Run("problems come in config order: cluster, platform, namespace, strategy, image", func(t *testing.T) {
+		var paths []string
+		for _, e := range errs {
+			paths = append(paths, e.Path)
+		}
+		wantOrder := []string{
+			pCluster + ".ingressNodePort", pDomain, pNamespace,
+			canaryV(1, "name"), canaryV(1, "errorRate"), pCanary + ".versions",
+			pImage + ".repository",
+		}
+		if !reflect.DeepEqual(paths, wantOrder) {
+			t.Errorf("paths = %q, want %q", paths, wantOrder)
+		}
+	})
+}
+
+func TestErrorsMessage(t *testing.T) {
+	tests := []struct {
+		name string
+		errs Errors
+		want string
+	}{
+		{"one problem is singular",
+			Errors{{Path: "modelrollouts:namespace", Message: "bad"}},
+			"invalid stack config (1 problem):\n  modelrollouts:namespace: bad"},
+		{"two problems are plural, one per line",
+			Errors{{Path: "modelrollouts:a", Message: "x"}, {Path: "modelrollouts:b.c[0]", Message: "y"}},
+			"invalid stack config (2 problems):\n  modelrollouts:a: x\n  modelrollouts:b.c[0]: y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.errs.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("a field error reads path colon message", func(t *testing.T) {
+		e := FieldError{Path: "modelrollouts:canary.versions[1].percent", Message: "required"}
+		if got, want := e.Error(), "modelrollouts:canary.versions[1].percent: required"; got != want {
+			t.Errorf("Error() = %q, want %q", got, want)
+		}
+	})
+}
+
+func TestFieldPathsAreWhatPulumiConfigSetPathTakes(t *testing.T) {
+	got := string(key("canary").field("versions").index(1).field("percent"))
+	if want := "modelrollouts:canary.versions[1].percent"; got != want {
+		t.Errorf("path = %q, want %q", got, want)
+	}
+}
