@@ -26,29 +26,56 @@ func Program(ctx *pulumi.Context) error {
 	}
 	root := ctx.RootDirectory()
 	if root == "" {
-		if root, err = os.Getwd(); err != nil {
+		if root, err = findProjectDir(); err != nil {
 			return err
 		}
 	}
-	return Deploy(ctx, cfg, root)
-}
-
-// Deploy registers everything a valid config asks for. projectDir is where
-// Pulumi.yaml lives; the image build context is relative to it.
-func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string) error {
-	target, err := deployCluster(ctx, cfg)
+	outputs, err := Deploy(ctx, cfg, root)
 	if err != nil {
 		return err
+	}
+	for name, value := range outputs {
+		ctx.Export(name, value)
+	}
+	return nil
+}
+
+// findProjectDir walks up from the working directory to Pulumi.yaml, for
+// hosts (mocks, older engines) that do not say where the project is.
+func findProjectDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no Pulumi.yaml above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Deploy registers everything a valid config asks for and returns the
+// stack outputs (see stacks.Outputs). projectDir is where Pulumi.yaml
+// lives; the image build context is relative to it.
+func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string) (pulumi.Map, error) {
+	target, err := deployCluster(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
 	k8s := pulumi.Providers(target.provider)
 
 	platform, err := deployPlatform(ctx, cfg, k8s)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	image, err := modelImage(ctx, cfg, projectDir, target)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("modelrollouts")}
@@ -60,24 +87,31 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string) error {
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(cfg.Namespace), Labels: labels},
 	}, k8s, pulumi.DependsOn(platform))
 	if err != nil {
-		return fmt.Errorf("namespace %s: %w", cfg.Namespace, err)
+		return nil, fmt.Errorf("namespace %s: %w", cfg.Namespace, err)
 	}
 	namespace := ns.Metadata.Name().Elem()
 	strategyOpts := []pulumi.ResourceOption{k8s, pulumi.DependsOn(append([]pulumi.Resource{ns}, platform...))}
 
-	ctx.Export(stacks.OutputStrategy, pulumi.String(cfg.Strategy))
-	ctx.Export(stacks.OutputNamespace, namespace)
-	ctx.Export(stacks.OutputIngressURL, ingressURL(ctx, cfg, k8s, platform))
+	outputs := pulumi.Map{
+		stacks.OutputStrategy:   pulumi.String(cfg.Strategy),
+		stacks.OutputNamespace:  namespace,
+		stacks.OutputIngressURL: ingressURL(ctx, cfg, k8s, platform),
+	}
 	if cfg.Cluster.Type == stacks.ClusterKind {
-		ctx.Export(stacks.OutputKubeconfig, target.kubeconfig)
+		outputs[stacks.OutputKubeconfig] = target.kubeconfig
 	}
 	switch cfg.Strategy {
 	case stacks.StrategyCanary:
-		return deployCanary(ctx, cfg, namespace, image, strategyOpts)
+		err = deployCanary(ctx, cfg, namespace, image, strategyOpts, outputs)
 	case stacks.StrategyShadow:
-		return deployShadow(ctx, cfg, namespace, image, strategyOpts)
+		err = deployShadow(ctx, cfg, namespace, image, strategyOpts, outputs)
+	default:
+		err = fmt.Errorf("unknown strategy %q", cfg.Strategy)
 	}
-	return fmt.Errorf("unknown strategy %q", cfg.Strategy)
+	if err != nil {
+		return nil, err
+	}
+	return outputs, nil
 }
 
 // clusterTarget is where everything is deployed.

@@ -11,7 +11,7 @@ import (
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
-func deployCanary(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.StringOutput, image pulumi.StringInput, opts []pulumi.ResourceOption) error {
+func deployCanary(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.StringOutput, image pulumi.StringInput, opts []pulumi.ResourceOption, outputs pulumi.Map) error {
 	cn := cfg.Canary
 	args := &components.CanaryModelArgs{
 		Namespace:    namespace,
@@ -35,19 +35,19 @@ func deployCanary(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 	if err != nil {
 		return err
 	}
-	ctx.Export(stacks.OutputHost, canary.Host)
-	ctx.Export(stacks.OutputSplit, pulumi.ToIntMap(split))
-	ctx.Export(stacks.OutputVersions, canary.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
+	outputs[stacks.OutputHost] = canary.Host
+	outputs[stacks.OutputSplit] = pulumi.ToIntMap(split)
+	outputs[stacks.OutputVersions] = canary.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
 		out := map[string]any{}
 		for _, v := range cn.Versions {
 			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Tag: v.Tag, Percent: v.Percent}, hosts[v.Name])
 		}
 		return out
-	}))
+	})
 	return nil
 }
 
-func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.StringOutput, image pulumi.StringInput, opts []pulumi.ResourceOption) error {
+func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.StringOutput, image pulumi.StringInput, opts []pulumi.ResourceOption, outputs pulumi.Map) error {
 	sh := cfg.Shadow
 	args := &components.ShadowModelArgs{
 		Namespace:     namespace,
@@ -67,17 +67,17 @@ func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 	if err != nil {
 		return err
 	}
-	ctx.Export(stacks.OutputHost, shadow.Host)
-	ctx.Export(stacks.OutputPrimary, pulumi.String(args.Primary.Name))
-	ctx.Export(stacks.OutputShadow, pulumi.String(args.Shadow.Name))
-	ctx.Export(stacks.OutputMirrorPercent, pulumi.Float64(*sh.MirrorPercent))
-	ctx.Export(stacks.OutputVersions, shadow.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
+	outputs[stacks.OutputHost] = shadow.Host
+	outputs[stacks.OutputPrimary] = pulumi.String(args.Primary.Name)
+	outputs[stacks.OutputShadow] = pulumi.String(args.Shadow.Name)
+	outputs[stacks.OutputMirrorPercent] = pulumi.Float64(*sh.MirrorPercent)
+	outputs[stacks.OutputVersions] = shadow.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
 		out := map[string]any{}
 		for _, v := range sh.Versions {
 			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Role: v.Role}, hosts[v.Name])
 		}
 		return out
-	}))
+	})
 	return nil
 }
 

@@ -26,7 +26,8 @@ func Stack(stackFile, projectDir string) (*mocks.Recorder, error) {
 		return nil, err
 	}
 	return mocks.Run(func(ctx *pulumi.Context) error {
-		return infra.Deploy(ctx, cfg, projectDir)
+		_, err := infra.Deploy(ctx, cfg, projectDir)
+		return err
 	}, nil)
 }
 

@@ -1,0 +1,258 @@
+package infra_test
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/modelrollouts/modelrollouts/infra"
+	"github.com/modelrollouts/modelrollouts/internal/mocks"
+	"github.com/modelrollouts/modelrollouts/stacks"
+)
+
+const projectDir = ".."
+
+// stackConfig reads a real stack file the way the program receives it.
+func stackConfig(t *testing.T, stack string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(projectDir, "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := stacks.ConfigMap(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// deployed runs the whole program for a config and returns what it
+// registered and the stack outputs, decoded as smoke tests decode them.
+func deployed(t *testing.T, config map[string]string) (*mocks.Recorder, *stacks.Outputs) {
+	t.Helper()
+	var outputs *stacks.Outputs
+	rec, err := mocks.Run(func(ctx *pulumi.Context) error {
+		cfg, err := stacks.Load(func(name string) (string, bool) { return ctx.GetConfig(stacks.Namespace + ":" + name) })
+		if err != nil {
+			return err
+		}
+		out, err := infra.Deploy(ctx, cfg, projectDir)
+		if err != nil {
+			return err
+		}
+		out.ToMapOutput().ApplyT(func(m map[string]any) (map[string]any, error) {
+			o, err := decodeOutputs(m)
+			outputs = o
+			return m, err
+		})
+		return nil
+	}, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outputs == nil {
+		t.Fatal("no outputs resolved")
+	}
+	return rec, outputs
+}
+
+func types(rec *mocks.Recorder) map[string]int {
+	n := map[string]int{}
+	for _, r := range rec.Resources() {
+		n[r.Type]++
+	}
+	return n
+}
+
+func TestDevStackDeploysAKindCanaryLab(t *testing.T) {
+	rec, out := deployed(t, stackConfig(t, "dev"))
+	want := map[string]int{
+		"modelrollouts:index:KindCluster":                 1,
+		"command:local:Command":                           2, // kind create, kind load
+		"pulumi:providers:kubernetes":                     1,
+		"modelrollouts:index:IstioMesh":                   1,
+		"kubernetes:helm.sh/v3:Release":                   3,
+		"modelrollouts:index:KnativeServing":              1,
+		"kubernetes:yaml/v2:ConfigGroup":                  3,
+		"kubernetes:core/v1:ConfigMapPatch":               3,
+		"modelrollouts:index:ModelImage":                  1,
+		"docker:index/image:Image":                        1,
+		"kubernetes:core/v1:Namespace":                    1,
+		"modelrollouts:index:CanaryModel":                 1,
+		"kubernetes:serving.knative.dev/v1:Configuration": 2,
+		"kubernetes:serving.knative.dev/v1:Route":         1,
+	}
+	assertTypes(t, types(rec), want)
+	assertEveryKubernetesResourceUsesTheKindProvider(t, rec)
+
+	if out.Strategy != stacks.StrategyCanary || out.Namespace != "models" {
+		t.Errorf("strategy %q namespace %q", out.Strategy, out.Namespace)
+	}
+	if out.IngressURL != "http://127.0.0.1:8080" {
+		t.Errorf("ingressUrl %q", out.IngressURL)
+	}
+	if out.Host != "model.models.example.com" {
+		t.Errorf("host %q", out.Host)
+	}
+	if out.Split["v1"] != 90 || out.Split["v2"] != 10 || len(out.Split) != 2 {
+		t.Errorf("split %v", out.Split)
+	}
+	v2 := out.Versions["v2"]
+	if v2.Target != "model v2" || v2.Host != "v2-model.models.example.com" || v2.URL != "http://v2-model.models.example.com" || v2.Tag != "v2" || v2.Percent == nil || *v2.Percent != 10 {
+		t.Errorf("versions[v2] %+v", v2)
+	}
+	if !strings.Contains(out.Kubeconfig, "kind: Config") {
+		t.Errorf("kubeconfig output %q", out.Kubeconfig)
+	}
+	if err := out.Check(); err != nil {
+		t.Errorf("a smoke test could not use the outputs: %v", err)
+	}
+
+	// The image tag follows the sources, and the kind-loaded image is in
+	// a registry Knative skips.
+	image := rec.ByType("docker:index/image:Image")[0]
+	name := image.Inputs["imageName"].StringValue()
+	if !strings.HasPrefix(name, "kind.local/model-echo:") || len(name) != len("kind.local/model-echo:")+12 {
+		t.Errorf("image name %q", name)
+	}
+	cfg, _ := rec.Find("kubernetes:serving.knative.dev/v1:Configuration", "model-v1")
+	container := cfg.Inputs["spec"].ObjectValue()["template"].ObjectValue()["spec"].ObjectValue()["containers"].ArrayValue()[0]
+	if got := container.ObjectValue()["image"].StringValue(); got != name {
+		t.Errorf("model-v1 runs %q, want the built image %q", got, name)
+	}
+}
+
+func TestShadowStackDeploysAKindShadowLab(t *testing.T) {
+	rec, out := deployed(t, stackConfig(t, "shadow"))
+	n := types(rec)
+	if n["kubernetes:yaml/v2:ConfigGroup"] != 0 {
+		t.Error("the shadow strategy installed Knative, which it does not use")
+	}
+	for _, typ := range []string{
+		"modelrollouts:index:ShadowModel", "kubernetes:networking.istio.io/v1:VirtualService",
+		"kubernetes:networking.istio.io/v1:DestinationRule", "kubernetes:networking.istio.io/v1:Gateway",
+		"kubernetes:core/v1:Service",
+	} {
+		if n[typ] != 1 {
+			t.Errorf("%d %s, want 1", n[typ], typ)
+		}
+	}
+	if n["kubernetes:apps/v1:Deployment"] != 2 {
+		t.Errorf("%d Deployments, want 2", n["kubernetes:apps/v1:Deployment"])
+	}
+	assertEveryKubernetesResourceUsesTheKindProvider(t, rec)
+	ns, _ := rec.Find("kubernetes:core/v1:Namespace", "models")
+	if got := ns.Inputs["metadata"].ObjectValue()["labels"].ObjectValue()["istio-injection"]; !got.IsString() || got.StringValue() != "enabled" {
+		t.Errorf("namespace istio-injection %v, want enabled", got)
+	}
+	if out.Primary != "v1" || out.Shadow != "v2" || out.MirrorPercent == nil || *out.MirrorPercent != 50 {
+		t.Errorf("primary %q shadow %q mirror %v", out.Primary, out.Shadow, out.MirrorPercent)
+	}
+	if out.IngressURL != "http://127.0.0.1:8081" || out.Host != "model.example.com" {
+		t.Errorf("ingress %q host %q", out.IngressURL, out.Host)
+	}
+	if out.Versions["v2"].Host != "v2.model.example.com" || out.Versions["v2"].Role != "shadow" {
+		t.Errorf("versions[v2] %+v", out.Versions["v2"])
+	}
+	if err := out.Check(); err != nil {
+		t.Errorf("a smoke test could not use the outputs: %v", err)
+	}
+}
+
+func TestCloudStackTargetsTheExistingClusterWithoutKindOrDocker(t *testing.T) {
+	rec, out := deployed(t, stackConfig(t, "cloud"))
+	n := types(rec)
+	for _, typ := range []string{"modelrollouts:index:KindCluster", "command:local:Command", "docker:index/image:Image"} {
+		if n[typ] != 0 {
+			t.Errorf("%d %s on an existing cluster", n[typ], typ)
+		}
+	}
+	providers := rec.ByType("pulumi:providers:kubernetes")
+	if len(providers) != 1 || providers[0].Inputs["context"].StringValue() != "my-cloud-cluster" {
+		t.Fatalf("providers %+v, want one for context my-cloud-cluster", providers)
+	}
+	for _, r := range rec.Resources() {
+		if r.Custom && strings.HasPrefix(r.Type, "kubernetes:") && !strings.Contains(r.Provider, "::existing-cluster::") {
+			t.Errorf("%s %s uses provider %q", r.Type, r.Name, r.Provider)
+		}
+	}
+	cfg, _ := rec.Find("kubernetes:serving.knative.dev/v1:Configuration", "model-v1")
+	container := cfg.Inputs["spec"].ObjectValue()["template"].ObjectValue()["spec"].ObjectValue()["containers"].ArrayValue()[0]
+	if got := container.ObjectValue()["image"].StringValue(); got != "ghcr.io/example/model-echo:1.0.0" {
+		t.Errorf("image %q, want the configured ref", got)
+	}
+	gw, _ := rec.Find("kubernetes:helm.sh/v3:Release", "istio-gateway")
+	if got := gw.Inputs["values"].ObjectValue()["service"].ObjectValue()["type"].StringValue(); got != "LoadBalancer" {
+		t.Errorf("gateway service %q", got)
+	}
+	// The mock load balancer answers 203.0.113.10.
+	if out.IngressURL != "http://203.0.113.10" {
+		t.Errorf("ingressUrl %q, want the gateway's load balancer", out.IngressURL)
+	}
+	if out.Kubeconfig != "" {
+		t.Error("an existing cluster's kubeconfig must not become an output")
+	}
+}
+
+func TestInvalidConfigRegistersNothing(t *testing.T) {
+	config := stackConfig(t, "dev")
+	config["modelrollouts:canary"] = `{"versions":[{"name":"v1","target":"a","percent":90},{"name":"V2","target":"b","percent":20}]}`
+	rec, err := mocks.Run(infra.Program, config)
+	if err == nil {
+		t.Fatal("an invalid config deployed")
+	}
+	for _, want := range []string{
+		"modelrollouts:canary.versions[1].name",
+		"modelrollouts:canary.versions: percents sum to 110, want 100",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if got := rec.Resources(); len(got) != 0 {
+		t.Errorf("an invalid config registered %d resources: %v", len(got), got[0].Type)
+	}
+}
+
+func TestProgramReadsItsConfigFromPulumi(t *testing.T) {
+	rec, err := mocks.Run(infra.Program, stackConfig(t, "shadow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.ByType("modelrollouts:index:ShadowModel")) != 1 {
+		t.Error("the shadow stack's config did not reach the program")
+	}
+}
+
+func assertTypes(t *testing.T, got, want map[string]int) {
+	t.Helper()
+	var keys []string
+	for k := range got {
+		keys = append(keys, k)
+	}
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if got[k] != want[k] {
+			t.Errorf("%s: registered %d, want %d", k, got[k], want[k])
+		}
+	}
+}
+
+func assertEveryKubernetesResourceUsesTheKindProvider(t *testing.T, rec *mocks.Recorder) {
+	t.Helper()
+	for _, r := range rec.Resources() {
+		if (r.Custom || r.Type == "kubernetes:yaml/v2:ConfigGroup") && strings.HasPrefix(r.Type, "kubernetes:") &&
+			!strings.Contains(r.Provider, "pulumi:providers:kubernetes::") {
+			t.Errorf("%s %s uses provider %q, want the kind cluster's", r.Type, r.Name, r.Provider)
+		}
+	}
+}
