@@ -73,12 +73,10 @@ func (c *Config) validateCluster(v *collector) {
 
 func (c *Config) validatePlatform(v *collector) {
 	p := key("platform")
-	switch c.Platform.Istio.GatewayServiceType {
-	case "NodePort", "LoadBalancer", "ClusterIP":
-	default:
+	if !knownServiceType(c.Platform.Istio.GatewayServiceType) {
 		v.add(p.field("istio").field("gatewayServiceType"), "unknown Service type %q, want NodePort, LoadBalancer or ClusterIP", c.Platform.Istio.GatewayServiceType)
 	}
-	if c.Cluster.Type == ClusterKind && c.Platform.Istio.GatewayServiceType != "NodePort" {
+	if c.Cluster.Type == ClusterKind && knownServiceType(c.Platform.Istio.GatewayServiceType) && c.Platform.Istio.GatewayServiceType != "NodePort" {
 		v.add(p.field("istio").field("gatewayServiceType"), "must be NodePort on kind: the host reaches the gateway through the mapped NodePort")
 	}
 	kn := c.Platform.Knative
@@ -103,7 +101,7 @@ func (c *Config) validateCanary(v *collector) {
 		return
 	}
 	names := map[string]int{}
-	tags := map[string]int{}
+	tags := map[string]tagUse{}
 	sum := 0
 	for i, ver := range cn.Versions {
 		vp := p.field("versions").index(i)
@@ -116,22 +114,43 @@ func (c *Config) validateCanary(v *collector) {
 			sum += *ver.Percent
 		}
 		if ver.Tag != "" {
-			if !isDNSLabel(ver.Tag) {
-				v.add(vp.field("tag"), "%q is not a DNS-1123 label", ver.Tag)
-			} else if j, dup := tags[ver.Tag]; dup {
-				v.add(vp.field("tag"), "%q is already the tag of versions[%d]", ver.Tag, j)
-			} else {
-				tags[ver.Tag] = i
-			}
-			// Knative prefixes the route name with the tag in the host name.
-			if len(ver.Tag)+1+len(cn.Service) > 63 {
-				v.add(vp.field("tag"), "tag and service name make a host label longer than 63 characters")
-			}
+			validateTag(v, vp.field("tag"), ver, cn.Service, tags, i)
 		}
 		validateScale(v, vp, ver)
 	}
 	if sum != 100 && allPercentsValid(cn.Versions) {
 		v.add(p.field("versions"), "percents sum to %d, want 100", sum)
+	}
+}
+
+// tagUse remembers which version holds a tag, and whether it is the
+// version's name standing in for an unset tag.
+type tagUse struct {
+	index     int
+	defaulted bool
+}
+
+// validateTag checks a version's tag. A tag that defaulted to the name is
+// not blamed for the name's problems: those are reported at the name.
+func validateTag(v *collector, p fieldPath, ver CanaryVersion, service string, tags map[string]tagUse, i int) {
+	defaulted := ver.Tag == ver.Name
+	prev, dup := tags[ver.Tag]
+	switch {
+	case !isDNSLabel(ver.Tag):
+		if !defaulted {
+			v.add(p, "%q is not a DNS-1123 label", ver.Tag)
+		}
+		return
+	case dup:
+		if !defaulted || !prev.defaulted {
+			v.add(p, "%q is already the tag of versions[%d]", ver.Tag, prev.index)
+		}
+		return
+	}
+	tags[ver.Tag] = tagUse{index: i, defaulted: defaulted}
+	// Knative prefixes the route name with the tag in the host name.
+	if len(ver.Tag)+1+len(service) > 63 {
+		v.add(p, "tag and service name make a host label longer than 63 characters")
 	}
 }
 
@@ -164,7 +183,10 @@ func (c *Config) validateShadow(v *collector) {
 	if !isDNSLabel(sh.Service) {
 		v.add(p.field("service"), "%q is not a DNS-1123 label", sh.Service)
 	}
-	if !isDNSName(sh.Host) {
+	// A host derived from a bad service or domain is reported there.
+	derived := sh.Host == sh.Service+"."+c.Platform.Knative.Domain
+	derivedFromBad := derived && (!isDNSLabel(sh.Service) || !isDNSName(c.Platform.Knative.Domain))
+	if !isDNSName(sh.Host) && !derivedFromBad {
 		v.add(p.field("host"), "%q is not a DNS name", sh.Host)
 	}
 	if sh.MirrorPercent == nil {
@@ -282,6 +304,10 @@ func (c *Config) skipsTagResolution(repository string) bool {
 		}
 	}
 	return false
+}
+
+func knownServiceType(t string) bool {
+	return t == "NodePort" || t == "LoadBalancer" || t == "ClusterIP"
 }
 
 func isDNSLabel(s string) bool { return len(s) <= 63 && dnsLabel.MatchString(s) }
