@@ -14,7 +14,7 @@
 #   cluster.env    KUBECONFIG=... KWOK_CLUSTER_DIR=... (sourceable)
 #   logs/          component logs (symlink into kwokctl's workdir)
 # Refuses to start unless inside a loopback-only netns (hack/in-netns.sh).
-set -euo pipefail
+set -Eeuo pipefail
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=hack/lib.sh
 source "$HACK_DIR/lib.sh"
@@ -55,6 +55,13 @@ componentsPatches:
   extraArgs:
   - key: disable-admission-plugins
     value: MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,MutatingAdmissionPolicy
+  # No default route in the netns: kube-apiserver cannot pick an address.
+  - key: advertise-address
+    value: 127.0.0.1
+  # The "kubernetes" Service would need a non-loopback endpoint; skip it
+  # (clients use the kubeconfig's https://127.0.0.1:<port>).
+  - key: endpoint-reconciler-type
+    value: none
 EOF
 }
 
@@ -129,6 +136,9 @@ up() {
   mkdir -p "$DIR"
   DIR="$(cd "$DIR" && pwd)"; KWOK_WORKDIR="$DIR/kwok"; CLDIR="$KWOK_WORKDIR/clusters/$NAME"
   write_config
+  # kwokctl runs `kubectl` from PATH for its readiness checks; make it ours.
+  export PATH="$(dirname "$KUBECTL"):$PATH"
+  trap 'on_up_error' ERR
   local t0; t0=$(date +%s.%N)
   log "creating cluster $NAME in $DIR"
   # --kubeconfig= : do not touch ~/.kube/config; we use the cluster's own.
@@ -142,6 +152,8 @@ up() {
   ln -sfn "$CLDIR/logs" "$DIR/logs"
   cp "$CLDIR/kubeconfig.yaml" "$DIR/kubeconfig"
   export KUBECONFIG="$DIR/kubeconfig"
+  # kwokctl exits 0 even when its readiness wait timed out: check ourselves.
+  "$KUBECTL" get --raw /readyz >/dev/null
   write_nodes | "$KUBECTL" apply -f - >/dev/null
   "$KUBECTL" wait --for=condition=Ready node --all --timeout=60s >/dev/null
   # Pods need the default ServiceAccount (controller-manager makes it).
@@ -154,6 +166,17 @@ up() {
   check_listeners
   log "up in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s: $("$KUBECTL" get nodes --no-headers | wc -l) nodes, server $("$KUBECTL" config view -o jsonpath='{.clusters[0].cluster.server}')"
   echo "KUBECONFIG=$DIR/kubeconfig"
+}
+
+# on_up_error : show why, leave DIR for inspection, say how to clean up.
+on_up_error() {
+  trap - ERR
+  record_pids 2>/dev/null || true
+  local f
+  for f in "$CLDIR"/logs/kube-apiserver.log "$CLDIR"/logs/etcd.log "$DIR/kwokctl-create.log"; do
+    [[ -r "$f" ]] && { echo "--- tail $f" >&2; tail -n 5 "$f" | cut -c1-400 >&2; }
+  done
+  log "ERROR: up failed; logs in $CLDIR/logs; clean up with: hack/kwok-cluster.sh down $DIR"
 }
 
 down() {
