@@ -23,6 +23,7 @@ cmd="${1:-}"; shift || true
 DIR="${1:-${MODELROLLOUTS_CLUSTER_DIR:-/tmp/modelrollouts-kwok}}"
 NAME="${KWOK_CLUSTER_NAME:-modelrollouts}"
 NODES="${KWOK_NODES:-2}"
+DOWN_GRACE_SECONDS="${KWOK_DOWN_GRACE_SECONDS:-10}" # SIGTERM -> SIGKILL
 # kwokctl keeps everything (pki, pids, logs) under $KWOK_WORKDIR/clusters/NAME.
 export KWOK_WORKDIR="$DIR/kwok"
 CLDIR="$KWOK_WORKDIR/clusters/$NAME"
@@ -107,8 +108,8 @@ ours() {
   local pid="$1"
   [[ -d /proc/$pid ]] || return 1
   local cwd; cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null || true)"
-  [[ "$cwd" == "$DIR"* ]] && return 0
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$DIR"
+  [[ "$cwd" == "$DIR" || "$cwd" == "$DIR/"* ]] && return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$DIR/"
 }
 
 check_listeners() {
@@ -179,34 +180,45 @@ on_up_error() {
   log "ERROR: up failed; logs in $CLDIR/logs; clean up with: hack/kwok-cluster.sh down $DIR"
 }
 
+# stop_pids PID... : SIGTERM, wait up to DOWN_GRACE_SECONDS, then SIGKILL.
+stop_pids() {
+  [[ $# -gt 0 ]] || return 0
+  log "stopping pids $*"
+  kill -TERM "$@" 2>/dev/null || true
+  local i pid any
+  for i in $(seq 1 $((DOWN_GRACE_SECONDS * 10))); do
+    any=0
+    for pid in "$@"; do ours "$pid" && any=1; done
+    [[ $any -eq 0 ]] && return 0
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    if ours "$pid"; then
+      log "pid $pid ($(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1 | xargs -r basename)) still running after ${DOWN_GRACE_SECONDS}s; SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+}
+
 down() {
   [[ -d "$DIR" ]] || { log "$DIR does not exist; nothing to do"; return 0; }
   DIR="$(cd "$DIR" && pwd)"; KWOK_WORKDIR="$DIR/kwok"; CLDIR="$KWOK_WORKDIR/clusters/$NAME"
-  # Union of our record and kwokctl's live pid files (a failed up may have
-  # left only the latter).
-  local pids=() name pid f
-  if [[ -r "$DIR/cluster.pids" ]]; then
-    while read -r name pid; do [[ -n "$pid" ]] && pids+=("$pid"); done <"$DIR/cluster.pids"
-  fi
-  for f in "$CLDIR"/pids/*.pid; do [[ -e "$f" ]] && pids+=("$(cat "$f")"); done
-  local live=()
-  for pid in $(printf '%s\n' "${pids[@]}" | sort -un); do
-    if ours "$pid"; then live+=("$pid"); else log "pid $pid: not running (or not ours), skipped"; fi
-  done
-  if [[ ${#live[@]} -gt 0 ]]; then
-    log "stopping pids ${live[*]}"
-    kill -TERM "${live[@]}" 2>/dev/null || true
-    local i
-    for i in $(seq 1 50); do
-      local any=0
-      for pid in "${live[@]}"; do [[ -d /proc/$pid ]] && any=1; done
-      [[ $any -eq 0 ]] && break
-      sleep 0.2
-    done
-    for pid in "${live[@]}"; do
-      if ours "$pid"; then log "pid $pid ignored SIGTERM; SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-    done
-  fi
+  # Union of our record and kwokctl's pid files (a failed up may have left
+  # only the latter), as "name pid".
+  local list name pid f
+  list="$( { [[ -r "$DIR/cluster.pids" ]] && cat "$DIR/cluster.pids"
+             for f in "$CLDIR"/pids/*.pid; do [[ -e "$f" ]] && echo "$(basename "$f" .pid) $(cat "$f")"; done
+           } | sort -u)"
+  # Clients first, etcd last: kube-apiserver shuts down in well under a
+  # second while etcd is up, but hangs for its full grace without it.
+  local first=() last=()
+  while read -r name pid; do
+    [[ -n "${pid:-}" ]] || continue
+    if ! ours "$pid"; then log "$name pid $pid: not running (or not ours), skipped"; continue; fi
+    if [[ "$name" == etcd ]]; then last+=("$pid"); else first+=("$pid"); fi
+  done <<<"$list"
+  stop_pids "${first[@]}"
+  stop_pids "${last[@]}"
   rm -rf "$DIR"
   log "removed $DIR"
 }

@@ -12,9 +12,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
+
+var startMu sync.Mutex
 
 // Cluster is a running kwok cluster started by hack/kwok-cluster.sh.
 type Cluster struct {
@@ -56,6 +59,9 @@ func StartClusterWith(ctx context.Context, dir string, opts ClusterOptions) (*Cl
 	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, err
 	}
+	// kwokctl picks ports by probing, so two concurrent ups could collide.
+	startMu.Lock()
+	defer startMu.Unlock()
 	c := &Cluster{Dir: dir, Kubectl: tools.Kubectl, script: script}
 	cmd := exec.CommandContext(ctx, "bash", script, "up", dir)
 	cmd.Env = os.Environ()
@@ -100,8 +106,9 @@ func (c *Cluster) RunKubectl(ctx context.Context, args ...string) ([]byte, error
 	return out, nil
 }
 
-// Stop kills the cluster's processes by pid (SIGTERM, then SIGKILL after
-// 10 s) and removes Dir. Safe to call twice.
+// Stop kills the cluster's processes by pid (SIGTERM, clients before etcd,
+// SIGKILL after 10 s; typically ~1 s in all) and removes Dir. Safe to call
+// twice.
 func (c *Cluster) Stop() error {
 	if c == nil || c.Dir == "" {
 		return nil
@@ -136,11 +143,12 @@ func ownedBy(pid int, dir string) bool {
 	if pid <= 0 {
 		return false
 	}
-	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil && strings.HasPrefix(cwd, dir) {
+	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil &&
+		(cwd == dir || strings.HasPrefix(cwd, dir+"/")) {
 		return true
 	}
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && bytes.Contains(raw, []byte(dir))
+	return err == nil && bytes.Contains(raw, []byte(dir+"/"))
 }
 
 func readPIDs(path string) (map[string]int, error) {
