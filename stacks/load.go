@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -168,16 +169,65 @@ func decodeStrict(p fieldPath, data []byte, target any, v *collector) error {
 		v.add(p, "is not valid JSON: %v", err)
 		return err
 	}
+	t := reflect.TypeOf(target).Elem()
+	generic = coerceScalars(generic, t)
 	before := len(v.errs)
-	checkShape(p, generic, reflect.TypeOf(target).Elem(), v)
+	checkShape(p, generic, t, v)
 	if len(v.errs) > before {
 		return fmt.Errorf("shape errors")
+	}
+	data, err := json.Marshal(generic)
+	if err != nil {
+		v.add(p, "cannot be encoded: %v", err)
+		return err
 	}
 	if err := json.Unmarshal(data, target); err != nil {
 		v.add(p, "%v", err)
 		return err
 	}
 	return nil
+}
+
+// coerceScalars turns strings into the numbers and booleans their fields
+// want: `pulumi config set --path` stores a value such as 12.5 as the
+// string "12.5" unless given --type, and a user should not need to know.
+func coerceScalars(value any, t reflect.Type) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch x := value.(type) {
+	case map[string]any:
+		var fields map[string]reflect.Type
+		if t.Kind() == reflect.Struct {
+			fields = structFields(t)
+		}
+		for k, item := range x {
+			switch {
+			case fields != nil && fields[k] != nil:
+				x[k] = coerceScalars(item, fields[k])
+			case t.Kind() == reflect.Map:
+				x[k] = coerceScalars(item, t.Elem())
+			}
+		}
+	case []any:
+		if t.Kind() == reflect.Slice {
+			for i, item := range x {
+				x[i] = coerceScalars(item, t.Elem())
+			}
+		}
+	case string:
+		switch t.Kind() {
+		case reflect.Int, reflect.Float64:
+			if n, err := strconv.ParseFloat(x, 64); err == nil {
+				return n
+			}
+		case reflect.Bool:
+			if b, err := strconv.ParseBool(x); err == nil {
+				return b
+			}
+		}
+	}
+	return value
 }
 
 func checkShape(p fieldPath, value any, t reflect.Type, v *collector) {

@@ -218,12 +218,12 @@ func TestLoadReportsDecodeProblemsAtTheirPath(t *testing.T) {
   modelrollouts:cluster:
     typ: kind
 `, []want{{"modelrollouts:cluster.typ", "unknown field, want one of context, ingressHostPort, ingressNodePort, ingressUrl, kubeconfig, listenAddress, name, nodeImage, type, workers"}}},
-		{"a string percent is not a whole number", `config:
+		{"a word for a percent is not a whole number", `config:
   modelrollouts:canary:
     versions:
       - name: v1
-        percent: "100"
-`, []want{{"modelrollouts:canary.versions[0].percent", `must be a whole number, got "100"`}}},
+        percent: "ninety"
+`, []want{{"modelrollouts:canary.versions[0].percent", `must be a whole number, got "ninety"`}}},
 		{"a fractional percent is not a whole number", `config:
   modelrollouts:canary:
     versions:
@@ -524,4 +524,40 @@ func TestConfigMap(t *testing.T) {
 		_, err := ConfigMap([]byte("config:\n  modelrollouts:nope: 1\n"))
 		assertProblems(t, fieldErrors(t, err), []want{{"modelrollouts:nope", "unknown key"}})
 	})
+}
+
+// `pulumi config set --path` stores 12.5 as "12.5" (and, without --type,
+// may store other scalars as strings): they must read as what the field wants.
+func TestLoadAcceptsScalarsThatPulumiStoredAsStrings(t *testing.T) {
+	values, err := ParseStackFile([]byte(`config:
+  modelrollouts:strategy: shadow
+  modelrollouts:platform:
+    knative:
+      scaleToZero: "false"
+  modelrollouts:shadow:
+    mirrorPercent: "12.5"
+    versions:
+      - {name: v1, role: primary, target: a, replicas: "2"}
+      - {name: v2, role: shadow, target: b, bias: "0.25"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(func(name string) (string, bool) { v, ok := values[name]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := cfg.Shadow
+	if *sh.MirrorPercent != 12.5 || *sh.Versions[0].Replicas != 2 || sh.Versions[1].Bias != 0.25 || *cfg.Platform.Knative.ScaleToZero {
+		t.Errorf("mirror %v replicas %v bias %v scaleToZero %v", *sh.MirrorPercent, *sh.Versions[0].Replicas, sh.Versions[1].Bias, *cfg.Platform.Knative.ScaleToZero)
+	}
+	// Strings stay strings where the field is a string.
+	values["shadow"] = `{"mirrorPercent":1,"versions":[{"name":"v1","role":"primary","target":"42"},{"name":"v2","role":"shadow","target":"true"}]}`
+	cfg, err = Load(func(name string) (string, bool) { v, ok := values[name]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Shadow.Versions[0].Target != "42" || cfg.Shadow.Versions[1].Target != "true" {
+		t.Errorf("targets %q %q", cfg.Shadow.Versions[0].Target, cfg.Shadow.Versions[1].Target)
+	}
 }
