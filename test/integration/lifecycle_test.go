@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -61,9 +62,7 @@ func TestCanaryLifecycle(t *testing.T) {
 	st.setConfig(config("canary", map[string]any{"namespace": "it-canary", "canary": canaryVersions(70, 30)}))
 	summary, steps := st.preview("canary: preview percent change")
 	assertOnlySteps(t, summary, steps, []plannedStep{{Op: apitype.OpUpdate, Type: knRoute, Name: "model"}})
-	if len(steps) == 1 && !containsPrefix(steps[0].Diffs, "spec") {
-		t.Errorf("the Route's diff is %v, want spec.traffic", steps[0].Diffs)
-	}
+	assertDiffs(t, steps, "spec.traffic[0].percent", "spec.traffic[1].percent")
 	st.up("canary: up percent change")
 	route = kubectlJSON(t, "-n", "it-canary", "get", "routes.serving.knative.dev", "model")
 	if got := field(route, "spec", "traffic", 1, "percent"); got != 30.0 {
@@ -133,6 +132,7 @@ func TestShadowLifecycle(t *testing.T) {
 	st.setConfig(config("shadow", shadow(10)))
 	summary, steps := st.preview("shadow: preview mirror change")
 	assertOnlySteps(t, summary, steps, []plannedStep{{Op: apitype.OpUpdate, Type: virtualService, Name: "model"}})
+	assertDiffs(t, steps, "spec.http[2].mirrorPercentage.value")
 	st.up("shadow: up mirror change")
 	vs = kubectlJSON(t, "-n", "it-shadow", "get", "virtualservices.networking.istio.io", "model")
 	if got := field(vs, "spec", "http", 2, "mirrorPercentage", "value"); got != 10.0 {
@@ -227,13 +227,18 @@ next:
 	return true
 }
 
-func containsPrefix(list []string, prefix string) bool {
-	for _, s := range list {
-		if strings.HasPrefix(s, prefix) {
-			return true
-		}
+// assertDiffs checks the one planned step changes exactly these fields.
+func assertDiffs(t *testing.T, steps []plannedStep, want ...string) {
+	t.Helper()
+	if len(steps) != 1 {
+		return // assertOnlySteps reported it
 	}
-	return false
+	got := append([]string(nil), steps[0].Diffs...)
+	sort.Strings(got)
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s %s: diff %v, want exactly %v", steps[0].Type, steps[0].Name, got, want)
+	}
 }
 
 func conditionTrue(obj map[string]any, condition string) bool {

@@ -118,7 +118,7 @@ func applyCRDs(ctx context.Context) error {
 func knativeCRDFiles() []string {
 	core := filepath.Join(tier.tools.KnativeServingDir, "config", "core")
 	files, _ := filepath.Glob(filepath.Join(core, "300-resources", "*.yaml"))
-	return append(files, filepath.Join(core, "300-knativecertificate.yaml"))
+	return files
 }
 
 // requireTier skips a test, with the reason, where the tier cannot run.

@@ -17,9 +17,10 @@ import (
 // Available and a second up is a no-op.
 //
 // Offline, Knative's manifests come from the knative.dev/serving module:
-// config/core is serving-core.yaml unrendered, less 999-cache.yaml, whose
-// Image kind is defined in knative.dev/caching, which the module proxy does
-// not serve; third_party/istio-latest/net-istio.yaml is the matching
+// config/core is serving-core.yaml unrendered, less 999-cache.yaml and
+// 300-knativecertificate.yaml, whose Image and Certificate kinds are defined
+// in knative.dev/caching and knative.dev/networking, which the module proxy
+// does not serve; third_party/istio-latest/net-istio.yaml is the matching
 // net-istio release. The release's networking CRDs (knative.dev/networking)
 // are missing for the same reason; no controller runs to need them here.
 func TestPlatformInstallsFromOfflineSources(t *testing.T) {
@@ -48,10 +49,7 @@ func TestPlatformInstallsFromOfflineSources(t *testing.T) {
 			},
 			"knative": map[string]any{
 				"install": true,
-				"crdManifests": []string{
-					filepath.Join(serving, "300-resources", "*.yaml"),
-					filepath.Join(serving, "300-knativecertificate.yaml"),
-				},
+				"crdManifests": []string{filepath.Join(serving, "300-resources", "*.yaml")},
 				"coreManifests": []string{
 					filepath.Join(serving, "100-namespace.yaml"),
 					filepath.Join(serving, "200-serviceaccount.yaml"),

@@ -109,7 +109,11 @@ func (s *labStack) preview(stageName string) (map[apitype.OpType]int, []plannedS
 			}
 			m := e.ResourcePreEvent.Metadata
 			urn := m.URN
-			steps = append(steps, plannedStep{Op: m.Op, Type: m.Type, Name: urn[strings.LastIndex(urn, "::")+2:], Diffs: m.Diffs})
+			diffs := append([]string(nil), m.Diffs...)
+			for path := range m.DetailedDiff {
+				diffs = append(diffs, path)
+			}
+			steps = append(steps, plannedStep{Op: m.Op, Type: m.Type, Name: urn[strings.LastIndex(urn, "::")+2:], Diffs: diffs})
 		}
 	}()
 	var res auto.PreviewResult
