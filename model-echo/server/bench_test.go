@@ -29,17 +29,25 @@ const benchTarget = "Hello from model-echo"
 var benchInfer = []byte(`{"id":"bench","inputs":[{"name":"x","shape":[2,4],"datatype":"FP32","data":[1,2,3,4,5,6,7,8]}]}`)
 
 // benchEcho is a model-echo server logging JSON lines to a file, like
-// stdout in a container: one real write per request, not io.Discard.
-func benchEcho(b *testing.B) *httptest.Server {
+// stdout in a container (real writes, not io.Discard), set up as main does.
+func benchEcho(b *testing.B) (*httptest.Server, *Server) {
 	f, err := os.Create(filepath.Join(b.TempDir(), "log.jsonl"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	logs := NewLogWriter(f, 100*time.Millisecond) // as main does with stdout
-	b.Cleanup(func() { logs.Close(); f.Close() })
-	ts := httptest.NewServer(New(Config{Target: benchTarget, Version: "bench"}, NewLogger(logs)))
-	b.Cleanup(ts.Close)
-	return ts
+	logs := NewLogWriter(f, 100*time.Millisecond)
+	srv := New(Config{Target: benchTarget, Version: "bench"}, NewLogger(logs))
+	b.Cleanup(func() { srv.Close(); logs.Close(); f.Close() })
+	ts := httptest.NewServer(srv)
+	b.Cleanup(ts.Close) // first: LIFO
+	return ts, srv
+}
+
+// reportDropped reports request log lines the server dropped: a run that
+// drops lines measured less logging than production does.
+func reportDropped(b *testing.B, srv *Server) {
+	srv.FlushLogs()
+	b.ReportMetric(float64(srv.reqLog.dropped.Load()), "log-dropped")
 }
 
 // benchBare is the baseline: a bare net/http handler writing a constant.
@@ -174,10 +182,18 @@ func parallel(b *testing.B, ts *httptest.Server, method, path string, body []byt
 }
 
 func BenchmarkBare(b *testing.B) { parallel(b, benchBare(b), "GET", "/", nil) }
-func BenchmarkRoot(b *testing.B) { parallel(b, benchEcho(b), "GET", "/", nil) }
-func BenchmarkInfer(b *testing.B) {
-	parallel(b, benchEcho(b), "POST", "/v2/models/model-echo/infer", benchInfer)
+func BenchmarkRoot(b *testing.B) {
+	ts, srv := benchEcho(b)
+	parallel(b, ts, "GET", "/", nil)
+	reportDropped(b, srv)
 }
+
+func BenchmarkInfer(b *testing.B) {
+	ts, srv := benchEcho(b)
+	parallel(b, ts, "POST", "/v2/models/model-echo/infer", benchInfer)
+	reportDropped(b, srv)
+}
+
 func BenchmarkRootVsBare(b *testing.B) { compare(b, "GET", "/", nil) }
 func BenchmarkInferVsBare(b *testing.B) {
 	compare(b, "POST", "/v2/models/model-echo/infer", benchInfer)
@@ -187,7 +203,8 @@ func BenchmarkInferVsBare(b *testing.B) {
 // one run, so machine noise hits both alike, and reports the ratio of
 // model-echo's throughput to the bare handler's.
 func compare(b *testing.B, method, path string, body []byte) {
-	bare, echo := benchBare(b), benchEcho(b)
+	bare := benchBare(b)
+	echo, srv := benchEcho(b)
 	conns := workers()
 	cb, ce := client(conns), client(conns)
 	// Warm up both: connections, pools, page cache.
@@ -218,6 +235,7 @@ func compare(b *testing.B, method, path string, body []byte) {
 	b.ReportMetric(re.pct(0.50), "echo-p50-µs")
 	b.ReportMetric(rb.pct(0.99), "bare-p99-µs")
 	b.ReportMetric(re.pct(0.99), "echo-p99-µs")
+	reportDropped(b, srv)
 }
 
 // BenchmarkStartToReady builds the binary, then per iteration starts it on
@@ -310,10 +328,15 @@ func BenchmarkHandlerRoot(b *testing.B) {
 		b.Fatal(err)
 	}
 	logs := NewLogWriter(f, 100*time.Millisecond)
-	defer func() { logs.Close(); f.Close() }()
-	benchHandler(b, New(Config{Target: benchTarget, Version: "bench"}, NewLogger(logs)), "GET", "/", nil)
+	srv := New(Config{Target: benchTarget, Version: "bench"}, NewLogger(logs))
+	defer func() { srv.Close(); logs.Close(); f.Close() }()
+	benchHandler(b, srv, "GET", "/", nil)
+	reportDropped(b, srv)
 }
 
 func BenchmarkHandlerInfer(b *testing.B) {
-	benchHandler(b, New(Config{Target: benchTarget, Version: "bench"}, NewLogger(io.Discard)), "POST", "/v2/models/model-echo/infer", benchInfer)
+	srv := New(Config{Target: benchTarget, Version: "bench"}, NewLogger(io.Discard))
+	defer srv.Close()
+	benchHandler(b, srv, "POST", "/v2/models/model-echo/infer", benchInfer)
+	reportDropped(b, srv)
 }

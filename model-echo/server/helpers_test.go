@@ -59,17 +59,36 @@ type testEnv struct {
 	logs *logBuffer
 }
 
-// start runs a Server behind httptest (which listens on 127.0.0.1 only).
+// start runs a Server behind httptest (which listens on 127.0.0.1 only),
+// logging as main does (NewLogger).
 func start(t *testing.T, cfg Config) *testEnv {
+	t.Helper()
+	return startLogging(t, cfg, NewLogger)
+}
+
+// slogJSON is a plain slog JSON logger: request lines take the generic
+// path through its handler instead of the server's own encoder.
+func slogJSON(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
+func startLogging(t *testing.T, cfg Config, newLogger func(io.Writer) *slog.Logger) *testEnv {
 	t.Helper()
 	if cfg.Target == "" {
 		cfg.Target = "hello"
 	}
 	logs := &logBuffer{}
-	srv := New(cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	srv := New(cfg, newLogger(logs))
 	ts := httptest.NewServer(srv)
+	t.Cleanup(srv.Close) // runs after ts.Close
 	t.Cleanup(ts.Close)
 	return &testEnv{srv: srv, ts: ts, logs: logs}
+}
+
+// requestLines are the "request" log lines of every request answered so
+// far (request lines are written asynchronously).
+func (e *testEnv) requestLines(t *testing.T) []map[string]any {
+	t.Helper()
+	e.srv.FlushLogs()
+	return e.logs.requestLines(t)
 }
 
 type answer struct {

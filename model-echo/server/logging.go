@@ -26,8 +26,8 @@ func NewLogWriter(w io.Writer, interval time.Duration) *LogWriter {
 	return l
 }
 
-// Write buffers p. slog handlers call it once per record, so lines are
-// never interleaved.
+// Write buffers p. slog handlers call it once per record and the request
+// log once per batch of whole lines, so lines are never interleaved.
 func (l *LogWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -72,7 +72,8 @@ func (l *LogWriter) flushLoop(interval time.Duration) {
 }
 
 // NewLogger is the JSON logger model-echo uses: slog's JSON handler, one
-// object per line, on w.
+// object per line, on w. A Server given this logger encodes its request
+// lines itself, in the same shape, and writes them to w in batches.
 func NewLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, nil))
+	return slog.New(&lineHandler{slog.NewJSONHandler(w, nil), w})
 }

@@ -16,6 +16,9 @@ const (
 	MetricRequests = "model_echo_requests_total"
 	MetricDuration = "model_echo_request_duration_seconds"
 	MetricInfo     = "model_echo_info"
+	// MetricLogDropped counts request log lines lost because logging fell
+	// behind; it should stay 0.
+	MetricLogDropped = "model_echo_log_dropped_total"
 )
 
 // Sub-millisecond buckets matter here: the service itself answers in

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -157,7 +156,9 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		Error:        x.errMsg,
 		LatencyMS:    float64(elapsed.Microseconds()) / 1000,
 	}
-	s.logRequest(r, &rec)
+	if s.reqLog != nil {
+		s.reqLog.log(&rec)
+	}
 	if rt.kind != kindInfra {
 		s.ring.add(&rec)
 	}
@@ -171,36 +172,6 @@ func (s *Server) bodyDigest(r *http.Request) string {
 	h := sha256.New()
 	io.Copy(h, io.LimitReader(r.Body, s.cfg.MaxBodyBytes)) // best effort: a digest of what arrived
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func (s *Server) logRequest(r *http.Request, rec *RequestRecord) {
-	ctx := r.Context()
-	if !s.reqLogger.Enabled(ctx, slog.LevelInfo) {
-		return
-	}
-	// model and version are pre-rendered by s.reqLogger (logger.With).
-	attrs := [14]slog.Attr{
-		slog.String("request_id", rec.RequestID),
-		slog.String("method", rec.Method),
-		slog.String("route", rec.Route),
-		slog.String("path", rec.Path),
-		slog.String("host", rec.Host),
-		slog.Bool("mirrored", rec.Mirrored),
-		slog.Int("status", rec.Status),
-		slog.String("input_sha256", rec.InputDigest),
-		slog.String("output_sha256", rec.OutputDigest),
-		slog.Float64("latency_ms", rec.LatencyMS),
-	}
-	n := 10
-	if rec.Output != "" {
-		attrs[n] = slog.String("output", rec.Output)
-		n++
-	}
-	if rec.Error != "" {
-		attrs[n] = slog.String("error", rec.Error)
-		n++
-	}
-	s.reqLogger.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
 }
 
 // isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the

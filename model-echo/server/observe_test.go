@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -12,13 +14,18 @@ import (
 )
 
 func TestRequestLogLine(t *testing.T) {
-	e := start(t, Config{Version: "v4", Bias: 2})
+	t.Run("NewLogger", func(t *testing.T) { testRequestLogLine(t, NewLogger) })
+	t.Run("slog.JSONHandler", func(t *testing.T) { testRequestLogLine(t, slogJSON) })
+}
+
+func testRequestLogLine(t *testing.T, newLogger func(io.Writer) *slog.Logger) {
+	e := startLogging(t, Config{Version: "v4", Bias: 2}, newLogger)
 	body := inferBody("b1", 1, 2)
 	e.do(t, "POST", "/v2/models/model-echo/infer", body, "X-Request-Id", "log-1", "Host", "model-echo.default.svc.cluster.local-shadow:8080")
 	e.do(t, "GET", "/", "", "X-Request-Id", "log-2")
 	e.do(t, "POST", "/v2/models/model-echo/infer", "{", "X-Request-Id", "log-3")
 
-	lines := e.logs.requestLines(t)
+	lines := e.requestLines(t)
 	if len(lines) != 3 {
 		t.Fatalf("want one line per request, got %d: %v", len(lines), lines)
 	}
@@ -126,6 +133,9 @@ func TestMetrics(t *testing.T) {
 	info := fams[MetricInfo].GetMetric()
 	if len(info) != 1 || labels(info[0])["version"] != "v9" || info[0].GetGauge().GetValue() != 1 {
 		t.Errorf("%s = %v", MetricInfo, info)
+	}
+	if d := fams[MetricLogDropped].GetMetric(); len(d) != 1 || d[0].GetCounter().GetValue() != 0 {
+		t.Errorf("%s = %v, want one series at 0", MetricLogDropped, d)
 	}
 	if _, ok := fams["go_goroutines"]; !ok {
 		t.Error("Go runtime metrics missing")

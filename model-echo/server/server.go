@@ -20,7 +20,7 @@ import (
 type Server struct {
 	cfg            Config
 	logger         *slog.Logger
-	reqLogger      *slog.Logger // logger.With(model, version): rendered once
+	reqLog         *requestLog // nil when the logger discards Info
 	mux            *http.ServeMux
 	metrics        *metrics
 	metricsHandler http.Handler
@@ -54,7 +54,14 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		targetLength:  []string{strconv.Itoa(len(cfg.Target))},
 		targetDigest:  digest([]byte(cfg.Target)),
 	}
-	s.reqLogger = logger.With(slog.String("model", cfg.ModelName), slog.String("version", cfg.Version))
+	if logger.Enabled(context.Background(), slog.LevelInfo) {
+		s.reqLog = newRequestLog(logger, cfg, requestLogQueue)
+		go s.reqLog.run()
+	}
+	s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: MetricLogDropped,
+		Help: "Request log lines dropped because the background logger's queue was full.",
+	}, s.logDropped))
 	s.metricsHandler = s.metrics.handler()
 	s.ready.Store(true)
 
@@ -115,6 +122,31 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
 // Ready reports readiness.
 func (s *Server) Ready() bool { return s.ready.Load() }
+
+// FlushLogs returns once every request finished before the call has been
+// handed to the logger (whose writer may still buffer it: see LogWriter).
+func (s *Server) FlushLogs() {
+	if s.reqLog != nil {
+		s.reqLog.flush()
+	}
+}
+
+// Close writes the queued request log lines and stops the background
+// logger; Serve calls it after shutdown. Call it once no requests are
+// being served: lines logged later are written synchronously, and one
+// logged concurrently with Close may be lost. Close is idempotent.
+func (s *Server) Close() {
+	if s.reqLog != nil {
+		s.reqLog.close()
+	}
+}
+
+func (s *Server) logDropped() float64 {
+	if s.reqLog == nil {
+		return 0
+	}
+	return float64(s.reqLog.dropped.Load())
+}
 
 // Registry is the server's private Prometheus registry.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
@@ -179,6 +211,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = fmt.Errorf("serve: %w", serr)
 	}
+	s.Close() // no more requests: write the queued log lines
 	s.logger.Info("stopped")
 	return err
 }

@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+const (
+	// requestLogQueue is how many request records may wait for the
+	// background logger (about 1 MiB); beyond that, lines are dropped and
+	// counted rather than making requests wait for the log.
+	requestLogQueue = 4096
+	// requestLogPause is how long the background logger lets records
+	// gather between batches while busy, so it is not woken per request.
+	requestLogPause = 2 * time.Millisecond
+	// requestLogBatch bounds the bytes encoded before a write.
+	requestLogBatch = 64 << 10
+)
+
+// requestLog writes the one-line-per-request log off the request path:
+// serve hands it a RequestRecord (a copy, no formatting) and a background
+// goroutine encodes and writes the lines in batches. Formatting on the
+// request path was most of model-echo's overhead over a bare handler.
+type requestLog struct {
+	queue   chan RequestRecord
+	flushes chan chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	closing sync.Once
+	closed  atomic.Bool
+	dropped atomic.Uint64 // lines not logged because the queue was full
+	warn    *slog.Logger  // reports drops
+
+	// Exactly one of enc and h formats lines on the background goroutine.
+	// After Close, lines go synchronously through h.
+	enc *lineEncoder // our own JSON encoder, when the logger is NewLogger's
+	h   slog.Handler // the request logger's handler (model, version attached)
+
+	reported uint64 // drops already reported by warn
+}
+
+// newRequestLog does not start the background goroutine; run does.
+func newRequestLog(logger *slog.Logger, cfg Config, queue int) *requestLog {
+	l := &requestLog{
+		queue:   make(chan RequestRecord, queue),
+		flushes: make(chan chan struct{}),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		warn:    logger,
+		h:       logger.With(slog.String("model", cfg.ModelName), slog.String("version", cfg.Version)).Handler(),
+	}
+	if lh, ok := logger.Handler().(*lineHandler); ok {
+		l.enc = newLineEncoder(lh.w, cfg.ModelName, cfg.Version)
+	}
+	return l
+}
+
+// log queues rec, or counts it as dropped when the queue is full.
+func (l *requestLog) log(rec *RequestRecord) {
+	if l.closed.Load() {
+		l.h.Handle(context.Background(), rec.slogRecord())
+		return
+	}
+	select {
+	case l.queue <- *rec:
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+// Flush returns once every record queued before the call is written to
+// the logger (the logger's writer may still buffer it: see LogWriter).
+func (l *requestLog) flush() {
+	ack := make(chan struct{})
+	select {
+	case l.flushes <- ack:
+		<-ack
+	case <-l.done:
+	}
+}
+
+// close writes what is queued and stops the goroutine. Records logged
+// afterwards are written synchronously. Call it once the HTTP server has
+// stopped: a record queued concurrently with close may be lost.
+func (l *requestLog) close() {
+	l.closing.Do(func() {
+		l.closed.Store(true)
+		close(l.stop)
+		<-l.done
+	})
+}
+
+func (l *requestLog) run() {
+	defer close(l.done)
+	pause := time.NewTimer(requestLogPause)
+	pause.Stop()
+	for {
+		select {
+		case rec := <-l.queue: // idle until a request comes
+			l.emit(&rec)
+			l.drain()
+			// Busy: let records gather rather than being woken per request.
+			pause.Reset(requestLogPause)
+			select {
+			case <-pause.C:
+			case ack := <-l.flushes:
+				l.drain()
+				close(ack)
+			case <-l.stop: // handled below
+			}
+		case ack := <-l.flushes:
+			l.drain()
+			close(ack)
+		case <-l.stop:
+			l.drain()
+			return
+		}
+	}
+}
+
+// drain writes every queued record, then reports new drops.
+func (l *requestLog) drain() {
+	for n := len(l.queue); n > 0; n-- {
+		rec := <-l.queue
+		l.emit(&rec)
+	}
+	if l.enc != nil {
+		l.enc.flush()
+	}
+	if d := l.dropped.Load(); d > l.reported {
+		l.warn.Warn("request log lines dropped: the log could not keep up", "dropped_total", d)
+		l.reported = d
+	}
+}
+
+func (l *requestLog) emit(rec *RequestRecord) {
+	if l.enc != nil {
+		l.enc.encode(rec)
+		return
+	}
+	l.h.Handle(context.Background(), rec.slogRecord())
+}
+
+// slogRecord is rec as a "request" log record for any slog handler; the
+// time is when the request arrived, as in the debug ring.
+func (rec *RequestRecord) slogRecord() slog.Record {
+	r := slog.NewRecord(rec.Time, slog.LevelInfo, "request", 0)
+	r.AddAttrs(
+		slog.String("request_id", rec.RequestID),
+		slog.String("method", rec.Method),
+		slog.String("route", rec.Route),
+		slog.String("path", rec.Path),
+		slog.String("host", rec.Host),
+		slog.Bool("mirrored", rec.Mirrored),
+		slog.Int("status", rec.Status),
+		slog.String("input_sha256", rec.InputDigest),
+		slog.String("output_sha256", rec.OutputDigest),
+		slog.Float64("latency_ms", rec.LatencyMS),
+	)
+	if rec.Output != "" {
+		r.AddAttrs(slog.String("output", rec.Output))
+	}
+	if rec.Error != "" {
+		r.AddAttrs(slog.String("error", rec.Error))
+	}
+	return r
+}
+
+// lineHandler is NewLogger's handler: slog's JSON handler, plus the
+// writer, so a Server can encode request lines itself (see lineEncoder).
+type lineHandler struct {
+	*slog.JSONHandler
+	w io.Writer
+}
+
+// lineEncoder writes request lines in the shape slog's JSON handler gives
+// them (same keys and order) for a fraction of its cost: no reflection,
+// no attribute values, one write per batch.
+type lineEncoder struct {
+	w      io.Writer
+	prefix string // `,"level":"INFO","msg":"request","model":...,"version":...`
+	buf    []byte
+}
+
+func newLineEncoder(w io.Writer, model, version string) *lineEncoder {
+	p := appendJSONString([]byte(`,"level":"INFO","msg":"request","model":`), model)
+	p = appendJSONString(append(p, `,"version":`...), version)
+	return &lineEncoder{w: w, prefix: string(p), buf: make([]byte, 0, requestLogBatch+4096)}
+}
+
+func (e *lineEncoder) encode(rec *RequestRecord) {
+	b := append(e.buf, `{"time":"`...)
+	b = rec.Time.AppendFormat(b, time.RFC3339Nano) // as slog's JSON handler
+	b = append(b, '"')
+	b = append(b, e.prefix...)
+	b = appendJSONString(append(b, `,"request_id":`...), rec.RequestID)
+	b = appendJSONString(append(b, `,"method":`...), rec.Method)
+	b = appendJSONString(append(b, `,"route":`...), rec.Route)
+	b = appendJSONString(append(b, `,"path":`...), rec.Path)
+	b = appendJSONString(append(b, `,"host":`...), rec.Host)
+	b = strconv.AppendBool(append(b, `,"mirrored":`...), rec.Mirrored)
+	b = strconv.AppendInt(append(b, `,"status":`...), int64(rec.Status), 10)
+	b = appendJSONString(append(b, `,"input_sha256":`...), rec.InputDigest)
+	b = appendJSONString(append(b, `,"output_sha256":`...), rec.OutputDigest)
+	b = strconv.AppendFloat(append(b, `,"latency_ms":`...), rec.LatencyMS, 'f', -1, 64)
+	if rec.Output != "" {
+		b = appendJSONString(append(b, `,"output":`...), rec.Output)
+	}
+	if rec.Error != "" {
+		b = appendJSONString(append(b, `,"error":`...), rec.Error)
+	}
+	e.buf = append(b, "}\n"...)
+	if len(e.buf) >= requestLogBatch {
+		e.flush()
+	}
+}
+
+// flush writes whole lines only, so they never interleave with other
+// writers of w (LogWriter serialises Write calls).
+func (e *lineEncoder) flush() {
+	if len(e.buf) > 0 {
+		e.w.Write(e.buf) // like slog: a failing log write is not the request's problem
+		e.buf = e.buf[:0]
+	}
+}
+
+// appendJSONString appends s as a JSON string. Ids, routes, hosts and
+// digests are plain ASCII; anything else takes encoding/json's path,
+// which also replaces invalid UTF-8.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
