@@ -2,7 +2,6 @@ package infra
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -26,7 +25,8 @@ func Program(ctx *pulumi.Context) error {
 	}
 	root := ctx.RootDirectory()
 	if root == "" {
-		if root, err = findProjectDir(); err != nil {
+		// Mocks and older engines do not say where the project is.
+		if root, err = stacks.FindProjectDir("."); err != nil {
 			return err
 		}
 	}
@@ -38,25 +38,6 @@ func Program(ctx *pulumi.Context) error {
 		ctx.Export(name, value)
 	}
 	return nil
-}
-
-// findProjectDir walks up from the working directory to Pulumi.yaml, for
-// hosts (mocks, older engines) that do not say where the project is.
-func findProjectDir() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no Pulumi.yaml above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // Deploy registers everything a valid config asks for and returns the

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -73,7 +72,7 @@ func setupLab(t *testing.T) *lab {
 // private file backend there.
 func newLab(t *testing.T, cli auto.PulumiCommand, kind string) *lab {
 	t.Helper()
-	repo, err := findProjectDir()
+	repo, err := stacks.FindProjectDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,24 +128,6 @@ func opsContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// findProjectDir walks up from the working directory (test/e2e) to
-// Pulumi.yaml.
-func findProjectDir() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no Pulumi.yaml above the working directory")
-		}
-		dir = parent
-	}
-}
 
 // copyProject copies the project, leaving out dot-directories (.git, the
 // local .pulumi-state backend), the ignored run/ folder and test binaries.
