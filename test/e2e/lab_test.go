@@ -128,7 +128,6 @@ func opsContext(t *testing.T) context.Context {
 	return ctx
 }
 
-
 // copyProject copies the project, leaving out dot-directories (.git, the
 // local .pulumi-state backend), the ignored run/ folder and test binaries.
 // The copy is also the image build context, so it stays small.

@@ -48,7 +48,7 @@ func TestPlatformInstallsFromOfflineSources(t *testing.T) {
 				"install": true, "chartsDir": tier.tools.IstioChartsDir, "gatewayServiceType": "NodePort",
 			},
 			"knative": map[string]any{
-				"install": true,
+				"install":      true,
 				"crdManifests": []string{filepath.Join(serving, "300-resources", "*.yaml")},
 				"coreManifests": []string{
 					filepath.Join(serving, "100-namespace.yaml"),
