@@ -23,7 +23,7 @@ func (s *Server) handleRoot(x *exchange, r *http.Request) {
 	h["Content-Length"] = s.targetLength
 	x.output, x.outputDigest = s.cfg.Target, s.targetDigest
 	x.WriteHeader(http.StatusOK)
-	io.WriteString(x, s.cfg.Target)
+	x.Write(s.targetBody) // not io.WriteString: that copies the text per request
 }
 
 var (

@@ -26,9 +26,11 @@ type Server struct {
 	metricsHandler http.Handler
 	ring           *recorder
 	ready          atomic.Bool
+	root           *route // GET /, served without the mux (see ServeHTTP)
 
 	// precomputed per-response values (the hot path allocates little)
 	versionHeader []string
+	targetBody    []byte
 	targetLength  []string
 	targetDigest  string
 }
@@ -51,6 +53,7 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		metrics:       newMetrics(cfg),
 		ring:          newRecorder(cfg.RingSize),
 		versionHeader: []string{cfg.Version},
+		targetBody:    []byte(cfg.Target),
 		targetLength:  []string{strconv.Itoa(len(cfg.Target))},
 		targetDigest:  digest([]byte(cfg.Target)),
 	}
@@ -66,7 +69,7 @@ func New(cfg Config, logger *slog.Logger) *Server {
 	s.ready.Store(true)
 
 	get, post := []string{http.MethodGet}, []string{http.MethodPost}
-	s.route("/{$}", get, kindModel, s.handleRoot)
+	s.root = s.route("/{$}", get, kindModel, s.handleRoot)
 	s.route("/v2", get, kindAPI, s.handleServerMetadata)
 	s.route("/v2/health/live", get, kindInfra, s.handleLive)
 	s.route("/v2/health/ready", get, kindInfra, s.handleReady)
@@ -92,7 +95,7 @@ const (
 // route registers a pattern (without method: methods are checked by
 // serve, so wrong ones get a JSON 405 with Allow rather than ServeMux's
 // plain-text one).
-func (s *Server) route(pattern string, methods []string, kind routeKind, h func(*exchange, *http.Request)) {
+func (s *Server) route(pattern string, methods []string, kind routeKind, h func(*exchange, *http.Request)) *route {
 	label := strings.TrimSuffix(pattern, "{$}")
 	allow := strings.Join(methods, ", ")
 	if kind == kindNoRoute {
@@ -109,10 +112,19 @@ func (s *Server) route(pattern string, methods []string, kind routeKind, h func(
 		metrics: s.metrics.forRoute(s.cfg.Version, label),
 	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
+	return rt
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Path "/" can only match "/{$}", so
+// the hot GET / skips the mux's matching (CONNECT aside, which the mux
+// routes by host).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" && r.Method != http.MethodConnect {
+		s.serve(s.root, w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // Config returns the effective configuration (defaults applied).
 func (s *Server) Config() Config { return s.cfg }
