@@ -22,8 +22,15 @@ func TestRootAnswersTargetWithVersionHeader(t *testing.T) {
 	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		t.Fatalf("Content-Type = %q", ct)
 	}
-	if h := e.do(t, "HEAD", "/", ""); h.status != 200 || len(h.body) != 0 {
-		t.Fatalf("HEAD / = %d %q", h.status, h.body)
+	if h := e.do(t, "HEAD", "/", ""); h.status != 200 || len(h.body) != 0 || h.header.Get("Content-Length") != "12" {
+		t.Fatalf("HEAD / = %d %q %v", h.status, h.body, h.header)
+	}
+	if cl := a.header.Get("Content-Length"); cl != "12" {
+		t.Fatalf("Content-Length = %q, want 12", cl)
+	}
+	long := strings.Repeat("x", 5000) // beyond net/http's chunking buffer
+	if a := start(t, Config{Target: long}).do(t, "GET", "/", ""); string(a.body) != long || a.header.Get("Content-Length") != "5000" {
+		t.Fatalf("long GET / = %d bytes, Content-Length %q", len(a.body), a.header.Get("Content-Length"))
 	}
 }
 

@@ -69,7 +69,8 @@ type routeMetrics struct {
 	version, route string
 	requests       *prometheus.CounterVec
 	observe        prometheus.Observer
-	mu             sync.Mutex // serialises writers of codes
+	ok             prometheus.Counter // code 200, the common case: no map lookup
+	mu             sync.Mutex         // serialises writers of codes
 	codes          atomic.Pointer[map[int]prometheus.Counter]
 }
 
@@ -82,11 +83,14 @@ func (m *metrics) forRoute(version, route string) *routeMetrics {
 	}
 	empty := map[int]prometheus.Counter{}
 	rm.codes.Store(&empty)
-	rm.counter(http.StatusOK) // export a zero series so rate() works from the start
+	rm.ok = rm.counter(http.StatusOK) // also exports a zero series, so rate() works from the start
 	return rm
 }
 
 func (rm *routeMetrics) counter(code int) prometheus.Counter {
+	if code == http.StatusOK && rm.ok != nil {
+		return rm.ok
+	}
 	if c, ok := (*rm.codes.Load())[code]; ok {
 		return c
 	}
