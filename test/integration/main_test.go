@@ -25,7 +25,9 @@ var tier struct {
 	skip    string // why the tier cannot run here, if it cannot
 	tools   harness.Tools
 	cluster *harness.Cluster
-	home    string
+	home    string // PULUMI_HOME and the file backend, kept between runs
+	// clusterDir holds the run's clusters; removed at the end.
+	clusterDir string
 }
 
 // required makes a missing tool or netns a failure instead of a skip: the
@@ -59,13 +61,16 @@ func setup(ctx context.Context) string {
 	if err := harness.RequireLoopbackOnlyNetns(); err != nil {
 		return err.Error()
 	}
+	// The Pulumi home and file backend persist across runs, so a run that
+	// was killed leaves its lock and stacks where the next run finds them.
+	tier.home = filepath.Join(harness.ToolsDir(), "..", "integration-pulumi")
 	tmp, err := os.MkdirTemp("", "modelrollouts-it-")
 	if err != nil {
 		return err.Error()
 	}
-	tier.home = tmp
+	tier.clusterDir = tmp
 	stage("cluster start", func() {
-		tier.cluster, err = harness.StartCluster(ctx, filepath.Join(tmp, "cluster"))
+		tier.cluster, err = harness.StartCluster(ctx, filepath.Join(tier.clusterDir, "cluster"))
 	})
 	if err != nil {
 		return "start the kwok cluster: " + err.Error()
@@ -88,6 +93,10 @@ func setup(ctx context.Context) string {
 	for _, f := range removed {
 		fmt.Fprintln(os.Stderr, "removed stale stack lock", f)
 	}
+	// Stacks left by a killed run describe a cluster that is gone.
+	if err := removeLeftoverStacks(ctx); err != nil {
+		return "remove leftover stacks: " + err.Error()
+	}
 	return ""
 }
 
@@ -95,8 +104,8 @@ func teardown() {
 	if tier.cluster != nil {
 		stage("cluster stop", func() { _ = tier.cluster.Stop() })
 	}
-	if tier.home != "" {
-		os.RemoveAll(tier.home)
+	if tier.clusterDir != "" {
+		os.RemoveAll(tier.clusterDir)
 	}
 }
 

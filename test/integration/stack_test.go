@@ -5,6 +5,8 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -12,12 +14,41 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optremove"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
 	"github.com/modelrollouts/modelrollouts/infra"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
+
+// removeLeftoverStacks deletes, without touching any cluster, every stack
+// of the project that an earlier, killed run left in the backend.
+func removeLeftoverStacks(ctx context.Context) error {
+	env := tier.tools.PulumiEnv(tier.home)
+	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: tier.tools.PulumiRoot})
+	if err != nil {
+		return err
+	}
+	ws, err := auto.NewLocalWorkspace(ctx, auto.Program(infra.Program),
+		auto.Project(workspace.Project{Name: "modelrollouts", Runtime: workspace.NewProjectRuntimeInfo("go", nil)}),
+		auto.EnvVars(env), auto.PulumiHome(env["PULUMI_HOME"]), auto.Pulumi(cmd))
+	if err != nil {
+		return err
+	}
+	list, err := ws.ListStacks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range list {
+		fmt.Fprintln(os.Stderr, "removing leftover stack", s.Name)
+		if err := ws.RemoveStack(ctx, s.Name, optremove.Force()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // labStack is one stack of the real program, run inline.
 type labStack struct {

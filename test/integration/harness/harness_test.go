@@ -60,6 +60,7 @@ func TestClearStaleLocks(t *testing.T) {
 	stale := filepath.Join(dir, "a.json")
 	os.WriteFile(stale, []byte(fmt.Sprintf(`{"pid":%d,"hostname":%q,"timestamp":%q}`,
 		os.Getpid(), host, time.Now().Format(time.RFC3339))), 0o644)
+	os.WriteFile(stale+".attrs", []byte("{}"), 0o644)
 	other := filepath.Join(backend, ".pulumi", "locks", "x.txt") // not a lock
 	os.WriteFile(other, nil, 0o644)
 
@@ -72,6 +73,9 @@ func TestClearStaleLocks(t *testing.T) {
 	}
 	if _, err := os.Stat(other); err != nil {
 		t.Fatalf("non-lock file touched: %v", err)
+	}
+	if _, err := os.Stat(stale + ".attrs"); !os.IsNotExist(err) {
+		t.Fatalf("the stale lock's attributes file is left behind: %v", err)
 	}
 	if removed, err := ClearStaleLocks(t.TempDir()); err != nil || len(removed) != 0 {
 		t.Fatalf("empty backend: %v %v", removed, err)

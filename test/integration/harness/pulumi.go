@@ -123,6 +123,10 @@ func ClearStaleLocks(backend string) ([]string, error) {
 		if err := os.Remove(path); err != nil {
 			return err
 		}
+		// The file backend keeps blob attributes beside each lock.
+		if err := os.Remove(path + ".attrs"); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 		removed = append(removed, path)
 		return nil
 	})
