@@ -180,9 +180,8 @@ func modelImage(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, targ
 	context := filepath.Join(projectDir, img.Context)
 	tag := img.Tag
 	if tag == "" {
-		// The Dockerfile's folder and the module files are what it builds.
 		var err error
-		tag, err = imagetag.FromSources(context, "go.mod", "go.sum", filepath.Dir(img.Dockerfile))
+		tag, err = imagetag.FromContext(context)
 		if err != nil {
 			return nil, err
 		}

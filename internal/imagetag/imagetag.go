@@ -1,8 +1,8 @@
-// Package imagetag derives an image tag from the files an image is built
-// from, so the tag changes exactly when the sources do. Knative makes a new
-// revision only when the template changes, and locally loaded images are
-// never resolved to digests, so a fixed tag such as "latest" would never
-// roll out a rebuilt model.
+// Package imagetag derives an image tag from the files a Docker build
+// sends, so the tag changes exactly when the image's inputs do. Knative
+// makes a new revision only when the template changes, and locally loaded
+// images are never resolved to digests, so a fixed tag such as "latest"
+// would never roll out a rebuilt model.
 package imagetag
 
 import (
@@ -13,45 +13,78 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 )
 
-// FromSources hashes the named files and folders under root (their paths
-// and contents, in a stable order) into a 12-hex-digit tag.
-func FromSources(root string, paths ...string) (string, error) {
-	var files []string
-	for _, p := range paths {
-		err := filepath.WalkDir(filepath.Join(root, p), func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.Type().IsRegular() {
-				files = append(files, path)
+// FromContext hashes every file of a build context that its .dockerignore
+// (read with Docker's own rules) lets through, by path and content, in a
+// stable order, into a 12-hex-digit tag.
+func FromContext(contextDir string) (string, error) {
+	patterns, err := readDockerignore(contextDir)
+	if err != nil {
+		return "", err
+	}
+	matcher, err := patternmatcher.New(patterns)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", filepath.Join(contextDir, ".dockerignore"), err)
+	}
+	h := sha256.New()
+	// WalkDir visits files in lexical order: the hash is stable.
+	err = filepath.WalkDir(contextDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(contextDir, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		excluded, err := matcher.MatchesOrParentMatches(rel)
+		if err != nil {
+			return err
+		}
+		if excluded {
+			// A directory may still hold re-included files ("!dir/file").
+			if d.IsDir() && !matcher.Exclusions() {
+				return filepath.SkipDir
 			}
 			return nil
-		})
-		if err != nil {
-			return "", fmt.Errorf("hash image sources: %w", err)
 		}
-	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, path := range files {
-		rel, err := filepath.Rel(root, path)
-		if err != nil {
-			return "", err
+		if !d.Type().IsRegular() {
+			return nil
 		}
-		fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
-		f, err := os.Open(path)
-		if err != nil {
-			return "", fmt.Errorf("hash image sources: %w", err)
-		}
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return "", fmt.Errorf("hash image sources: %w", err)
-		}
-		h.Write([]byte{0})
+		return hashFile(h, rel, path)
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash the build context: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+func readDockerignore(contextDir string) ([]string, error) {
+	f, err := os.Open(filepath.Join(contextDir, ".dockerignore"))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ignorefile.ReadAll(f)
+}
+
+func hashFile(h io.Writer, rel, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(h, "%s\x00", rel)
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	_, err = h.Write([]byte{0})
+	return err
 }

@@ -17,44 +17,75 @@ func write(t *testing.T, dir, name, content string) {
 	}
 }
 
-func TestTagChangesExactlyWithTheSources(t *testing.T) {
-	dir := t.TempDir()
-	write(t, dir, "go.mod", "module x")
-	write(t, dir, "app/main.go", "package main")
-	write(t, dir, "docs/readme.md", "not part of the image")
-
-	first, err := FromSources(dir, "go.mod", "app")
+func tag(t *testing.T, dir string) string {
+	t.Helper()
+	got, err := FromContext(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first) != 12 {
-		t.Fatalf("tag %q: want 12 hex digits", first)
+	if len(got) != 12 {
+		t.Fatalf("tag %q: want 12 hex digits", got)
 	}
-	again, _ := FromSources(dir, "app", "go.mod")
-	if again != first {
-		t.Errorf("same sources in another order gave %q, want %q", again, first)
-	}
+	return got
+}
 
-	write(t, dir, "docs/readme.md", "edited")
-	if got, _ := FromSources(dir, "go.mod", "app"); got != first {
-		t.Errorf("a file outside the sources changed the tag: %q != %q", got, first)
-	}
-
-	write(t, dir, "app/main.go", "package main // edited")
-	if got, _ := FromSources(dir, "go.mod", "app"); got == first {
-		t.Error("editing a source kept the tag")
-	}
-
-	// Moving content between files must change the tag too.
+// A context like the repository's: only go.mod, go.sum and the app, less
+// its tests, reach the build.
+func newContext(t *testing.T) string {
+	dir := t.TempDir()
+	write(t, dir, ".dockerignore", "*\n!go.mod\n!go.sum\n!app/\napp/**/*_test.go\n")
+	write(t, dir, "go.mod", "module x")
+	write(t, dir, "go.sum", "")
 	write(t, dir, "app/main.go", "package main")
-	write(t, dir, "app/b.go", "")
-	if got, _ := FromSources(dir, "go.mod", "app"); got == first {
+	write(t, dir, "app/main_test.go", "package main")
+	write(t, dir, "docs/readme.md", "not part of the image")
+	return dir
+}
+
+func TestTagChangesExactlyWithWhatTheBuildSends(t *testing.T) {
+	dir := newContext(t)
+	first := tag(t, dir)
+	if again := tag(t, dir); again != first {
+		t.Fatalf("two hashes of one context differ: %q %q", first, again)
+	}
+	for name, edit := range map[string]string{
+		"docs/readme.md":    "edited",
+		"app/main_test.go":  "package main // edited",
+		".pulumi-state/x":   "state written during up",
+		"stacks/config.yml": "another part of the repo",
+	} {
+		write(t, dir, name, edit)
+		if got := tag(t, dir); got != first {
+			t.Errorf("editing %s, which the build does not send, changed the tag", name)
+		}
+	}
+	write(t, dir, "app/main.go", "package main // edited")
+	if tag(t, dir) == first {
+		t.Error("editing a file the build sends kept the tag")
+	}
+}
+
+func TestAddingASentFileChangesTheTag(t *testing.T) {
+	dir := newContext(t)
+	first := tag(t, dir)
+	write(t, dir, "app/util.go", "")
+	if tag(t, dir) == first {
 		t.Error("adding a file kept the tag")
 	}
 }
 
-func TestMissingSourceIsAnError(t *testing.T) {
-	if _, err := FromSources(t.TempDir(), "nope"); err == nil {
-		t.Fatal("want an error for a missing source")
+func TestWithoutDockerignoreEveryFileCounts(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a", "1")
+	first := tag(t, dir)
+	write(t, dir, "sub/b", "2")
+	if tag(t, dir) == first {
+		t.Error("a new file changed nothing without a .dockerignore")
+	}
+}
+
+func TestMissingContextIsAnError(t *testing.T) {
+	if _, err := FromContext(filepath.Join(t.TempDir(), "nope")); err == nil {
+		t.Fatal("want an error for a missing context")
 	}
 }
