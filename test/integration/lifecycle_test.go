@@ -4,10 +4,12 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
@@ -249,4 +251,87 @@ func conditionTrue(obj map[string]any, condition string) bool {
 		}
 	}
 	return false
+}
+
+// TestCanaryUpWaitsForKnativeReady proves `pulumi up` does not finish until
+// Knative reports every Configuration and then the Route Ready. No Knative
+// controller runs here, so the test plays its part: it sets the Ready
+// condition the controller would, and only then may up finish.
+func TestCanaryUpWaitsForKnativeReady(t *testing.T) {
+	requireTier(t)
+	versions := canaryVersions(80, 20)
+	versions["waitForReady"] = true
+	st := newStack(t, "it-canary-ready", config("canary", map[string]any{"namespace": "it-ready", "canary": versions}))
+
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		stage("ready: up waiting for Knative", func() { _, err = st.stack.Up(st.ctx) })
+		done <- err
+	}()
+
+	const configurations = "configurations.serving.knative.dev"
+	for _, name := range []string{"model-v1", "model-v2"} {
+		waitForObject(t, done, configurations, "it-ready", name)
+	}
+	assertStillWaiting(t, done, "the Configurations are not Ready")
+	if _, err := tier.cluster.RunKubectl(context.Background(), "-n", "it-ready", "get", "routes.serving.knative.dev", "model"); err == nil {
+		t.Error("the Route was created before the Configurations it routes to were Ready")
+	}
+	for _, name := range []string{"model-v1", "model-v2"} {
+		markReady(t, configurations, "it-ready", name)
+	}
+	waitForObject(t, done, "routes.serving.knative.dev", "it-ready", "model")
+	assertStillWaiting(t, done, "the Route is not Ready")
+	markReady(t, "routes.serving.knative.dev", "it-ready", "model")
+
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("up failed once everything was Ready: %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("up did not finish after the Route became Ready")
+	}
+	destroy(t, st, "ready: destroy")
+}
+
+// waitForObject polls until the object exists; up failing ends the wait.
+func waitForObject(t *testing.T, done chan error, resource, ns, name string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := tier.cluster.RunKubectl(context.Background(), "-n", ns, "get", resource, name); err == nil {
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("up ended before %s %s existed: %v", resource, name, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s %s was never created", resource, name)
+}
+
+// assertStillWaiting fails if up finishes within a few seconds.
+func assertStillWaiting(t *testing.T, done chan error, why string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("up finished (err=%v) though %s", err, why)
+	case <-time.After(3 * time.Second):
+	}
+}
+
+// markReady sets the Ready condition a Knative controller would set.
+func markReady(t *testing.T, resource, ns, name string) {
+	t.Helper()
+	obj := kubectlJSON(t, "-n", ns, "get", resource, name)
+	generation := field(obj, "metadata", "generation")
+	patch := fmt.Sprintf(`{"status":{"observedGeneration":%v,"conditions":[{"type":"Ready","status":"True","lastTransitionTime":%q}]}}`,
+		generation, time.Now().UTC().Format(time.RFC3339))
+	if _, err := tier.cluster.RunKubectl(context.Background(), "-n", ns, "patch", resource, name,
+		"--subresource=status", "--type=merge", "-p", patch); err != nil {
+		t.Fatal(err)
+	}
 }
