@@ -205,6 +205,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	select {
 	case err := <-errc:
+		s.Close() // write the queued log lines before the caller exits
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
