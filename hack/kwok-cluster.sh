@@ -138,7 +138,9 @@ up() {
   DIR="$(cd "$DIR" && pwd)"; KWOK_WORKDIR="$DIR/kwok"; CLDIR="$KWOK_WORKDIR/clusters/$NAME"
   write_config
   # kwokctl runs `kubectl` from PATH for its readiness checks; make it ours.
-  export PATH="$(dirname "$KUBECTL"):$PATH"
+  local kubectl_dir
+  kubectl_dir="$(dirname "$KUBECTL")"
+  export PATH="$kubectl_dir:$PATH"
   trap 'on_up_error' ERR
   local t0; t0=$(date +%s.%N)
   log "creating cluster $NAME in $DIR"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for hack/*.sh; source it, don't run it.
 
 # load_tools_env : source $TOOLS_DIR/env.sh written by hack/tools.sh.
