@@ -323,13 +323,12 @@ func TestShadowAtZeroPercentMirrorsNothing(t *testing.T) {
 	}
 }
 
-func TestModelImageLoadsIntoKindWhenTheImageChanges(t *testing.T) {
+// runImage registers a ModelImage and returns the image ref it resolves to.
+func runImage(t *testing.T, args *components.ModelImageArgs) (*mocks.Recorder, string) {
+	t.Helper()
 	var ref string
 	rec, err := mocks.Run(func(ctx *pulumi.Context) error {
-		img, err := components.NewModelImage(ctx, "model-echo", &components.ModelImageArgs{
-			ImageName: "kind.local/model-echo:abc", Context: "/src", Dockerfile: "/src/model-echo/Dockerfile",
-			KindClusterName: pulumi.String("lab"),
-		})
+		img, err := components.NewModelImage(ctx, "model-echo", args)
 		if err != nil {
 			return err
 		}
@@ -339,6 +338,14 @@ func TestModelImageLoadsIntoKindWhenTheImageChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rec, ref
+}
+
+func TestModelImageLoadsIntoKindWhenTheImageChanges(t *testing.T) {
+	rec, ref := runImage(t, &components.ModelImageArgs{
+		ImageName: "kind.local/model-echo:abc", Context: "/src", Dockerfile: "/src/model-echo/Dockerfile",
+		KindClusterName: pulumi.String("lab"),
+	})
 	image := mustFind(t, rec, "docker:index/image:Image", "model-echo")
 	if !get(t, image.Inputs, "skipPush").BoolValue() {
 		t.Error("a kind image must not be pushed")
@@ -357,21 +364,10 @@ func TestModelImageLoadsIntoKindWhenTheImageChanges(t *testing.T) {
 }
 
 func TestModelImagePushedToARegistryIsPinnedByDigest(t *testing.T) {
-	var ref string
-	rec, err := mocks.Run(func(ctx *pulumi.Context) error {
-		img, err := components.NewModelImage(ctx, "model-echo", &components.ModelImageArgs{
-			ImageName: "ghcr.io/me/model-echo:abc", Context: "/src", Dockerfile: "/src/model-echo/Dockerfile",
-			Registry: &docker.RegistryArgs{Server: pulumi.String("ghcr.io"), Username: pulumi.String("me")},
-		})
-		if err != nil {
-			return err
-		}
-		img.Ref.ApplyT(func(s string) string { ref = s; return s })
-		return nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, ref := runImage(t, &components.ModelImageArgs{
+		ImageName: "ghcr.io/me/model-echo:abc", Context: "/src", Dockerfile: "/src/model-echo/Dockerfile",
+		Registry: &docker.RegistryArgs{Server: pulumi.String("ghcr.io"), Username: pulumi.String("me")},
+	})
 	image := mustFind(t, rec, "docker:index/image:Image", "model-echo")
 	if get(t, image.Inputs, "skipPush").BoolValue() {
 		t.Error("an image for an existing cluster must be pushed")
