@@ -2,7 +2,7 @@
 STACK ?= dev
 GO ?= go
 
-.PHONY: up down preview refresh render smoke test test-unit test-integration test-e2e tools fmt vet
+.PHONY: up down preview refresh render review smoke test test-unit test-integration test-e2e tools fmt vet
 
 ## up: create the lab for STACK (default dev) on kind: installs kind and the
 ## Pulumi CLI if missing, uses a local file backend (no account).
@@ -23,6 +23,11 @@ refresh:
 ## render: every Kubernetes object STACK would register, without a cluster.
 render:
 	$(GO) run ./cmd/render --stack $(STACK)
+
+## review: per stack, the objects a change adds, removes or edits against
+## BASE (default origin/main, else main), without a cluster.
+review:
+	hack/review.sh $(BASE)
 
 ## smoke: prove from STACK's outputs that the live split/shadowing is right.
 smoke:
