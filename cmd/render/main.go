@@ -35,7 +35,7 @@ func run(stack, dir string) error {
 	if err != nil {
 		return err
 	}
-	out, err := render.YAML(rec.Resources())
+	out, err := render.YAML(rec.Resources(), projectDir)
 	if err != nil {
 		return err
 	}

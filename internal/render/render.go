@@ -6,6 +6,7 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -39,14 +40,15 @@ const renderedAPIVersion = "render.modelrollouts.dev/v1"
 // YAML prints the custom resources a run registered: Kubernetes objects
 // as the provider would send them, anything else as a PulumiResource
 // document with its type and inputs. Components and providers are left
-// out: they hold no state of their own.
-func YAML(resources []mocks.Resource) ([]byte, error) {
+// out: they hold no state of their own. Paths under projectDir print
+// relative to it, so renders from two checkouts diff cleanly.
+func YAML(resources []mocks.Resource, projectDir string) ([]byte, error) {
 	var docs []map[string]any
 	for _, res := range resources {
 		if strings.HasPrefix(res.Type, "pulumi:providers:") || (!res.Custom && !isRemoteComponent(res.Type)) {
 			continue
 		}
-		docs = append(docs, document(res))
+		docs = append(docs, relativize(document(res), projectDir).(map[string]any))
 	}
 	sort.SliceStable(docs, func(i, j int) bool { return sortKey(docs[i]) < sortKey(docs[j]) })
 	var out bytes.Buffer
@@ -80,6 +82,27 @@ func document(res mocks.Resource) map[string]any {
 		"metadata":   map[string]any{"name": res.Name},
 		"spec":       map[string]any{"type": res.Type, "inputs": inputs},
 	}
+}
+
+// relativize rewrites strings that are paths inside projectDir.
+func relativize(v any, projectDir string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, item := range x {
+			x[k] = relativize(item, projectDir)
+		}
+	case []any:
+		for i, item := range x {
+			x[i] = relativize(item, projectDir)
+		}
+	case string:
+		if projectDir != "" && (x == projectDir || strings.HasPrefix(x, projectDir+string(filepath.Separator))) {
+			if rel, err := filepath.Rel(projectDir, x); err == nil {
+				return rel
+			}
+		}
+	}
+	return v
 }
 
 func sortKey(doc map[string]any) string {

@@ -14,11 +14,15 @@ const projectDir = "../.."
 
 func renderStack(t *testing.T, stack string) []map[string]any {
 	t.Helper()
-	rec, err := Stack(filepath.Join(projectDir, "Pulumi."+stack+".yaml"), projectDir)
+	dir, err := filepath.Abs(projectDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := YAML(rec.Resources())
+	rec, err := Stack(filepath.Join(dir, "Pulumi."+stack+".yaml"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := YAML(rec.Resources(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +82,14 @@ func TestRenderPrintsKubernetesObjectsAsTheProviderSendsThem(t *testing.T) {
 		if typ, _ := spec["type"].(string); d["kind"] == "PulumiResource" && strings.HasPrefix(typ, "pulumi:providers:") {
 			t.Errorf("a provider was rendered: %v", d)
 		}
+	}
+}
+
+func TestRenderPrintsPathsRelativeToTheProject(t *testing.T) {
+	image := find(renderStack(t, "dev"), "PulumiResource", "model-echo")
+	build := image["spec"].(map[string]any)["inputs"].(map[string]any)["build"].(map[string]any)
+	if build["context"] != "." || build["dockerfile"] != "model-echo/Dockerfile" {
+		t.Errorf("build context %v, dockerfile %v: want them relative to the project", build["context"], build["dockerfile"])
 	}
 }
 
