@@ -2,7 +2,7 @@
 STACK ?= dev
 GO ?= go
 
-.PHONY: up down preview refresh render review smoke test test-unit test-integration test-e2e tools fmt vet
+.PHONY: up down preview refresh render review smoke test test-unit test-integration test-e2e tools vet
 
 ## up: create the lab for STACK (default dev) on kind: installs kind and the
 ## Pulumi CLI if missing, uses a local file backend (no account).
@@ -39,6 +39,7 @@ test: vet test-unit test-integration test-e2e
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags integration,e2e,smoke ./...
 
 ## test-unit: mocks, handlers, statistics; no cluster, no network.
 test-unit:
