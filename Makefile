@@ -1,6 +1,7 @@
 # The two commands a newcomer needs: `make up` and `make test`.
 STACK ?= dev
 GO ?= go
+SHELL := bash
 
 .PHONY: up down preview refresh render review smoke test test-unit test-integration test-e2e tools vet
 
