@@ -1,6 +1,8 @@
 package components_test
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,6 +79,14 @@ func TestKindClusterCreatesDeletesAndProvidesKubernetes(t *testing.T) {
 	want, _ := components.KindConfig(kindArgs)
 	if stdin := str(t, cmd.Inputs, "stdin"); stdin != want {
 		t.Errorf("stdin is not the kind config:\n%s", stdin)
+	}
+	// kind cannot change a cluster: any change replaces it, and the old one
+	// goes first because the new one takes its name and host port.
+	if !slices.Contains(cmd.ReplaceOnChanges, "*") || !cmd.DeleteBeforeReplace {
+		t.Errorf("replaceOnChanges %v, deleteBeforeReplace %v: want every change to replace, deleting first", cmd.ReplaceOnChanges, cmd.DeleteBeforeReplace)
+	}
+	if !reflect.DeepEqual(cmd.AdditionalSecretOutputs, []string{"stdout"}) {
+		t.Errorf("additionalSecretOutputs %v: the kubeconfig on stdout must stay secret", cmd.AdditionalSecretOutputs)
 	}
 	provider := mustFind(t, rec, "pulumi:providers:kubernetes", "lab")
 	if v := get(t, provider.Inputs, "kubeconfig"); !v.ContainsSecrets() {

@@ -26,7 +26,12 @@ type Resource struct {
 	Provider string
 	// DependsOn lists the URNs of explicit dependencies.
 	DependsOn []string
-	Inputs    resource.PropertyMap
+	// ReplaceOnChanges and DeleteBeforeReplace are the replacement options.
+	ReplaceOnChanges    []string
+	DeleteBeforeReplace bool
+	// AdditionalSecretOutputs names outputs the engine must keep secret.
+	AdditionalSecretOutputs []string
+	Inputs                  resource.PropertyMap
 }
 
 // Recorder implements pulumi.MockResourceMonitor and records registrations.
@@ -116,6 +121,9 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	if rpc != nil {
 		res.Parent = rpc.GetParent()
 		res.DependsOn = rpc.GetDependencies()
+		res.ReplaceOnChanges = rpc.GetReplaceOnChanges()
+		res.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
+		res.AdditionalSecretOutputs = rpc.GetAdditionalSecretOutputs()
 		res.URN = urn(rpc.GetParent(), args.TypeToken, args.Name)
 	}
 	r.mu.Lock()
