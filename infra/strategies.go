@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
@@ -82,21 +83,19 @@ func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 }
 
 // versionOutput fills a version's host and URL and renders it as the plain
-// map a stack output holds, with the JSON names smoke tests decode.
+// map a stack output holds, through stacks.VersionOutput's own JSON names,
+// which smoke tests decode.
 func versionOutput(v stacks.VersionOutput, host string) map[string]any {
-	out := map[string]any{"target": v.Target}
 	if host != "" {
-		out["host"] = host
-		out["url"] = "http://" + host
+		v.Host, v.URL = host, "http://"+host
 	}
-	if v.Tag != "" {
-		out["tag"] = v.Tag
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal version output: %v", err)) // a plain struct cannot fail
 	}
-	if v.Percent != nil {
-		out["percent"] = *v.Percent
-	}
-	if v.Role != "" {
-		out["role"] = v.Role
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(fmt.Sprintf("unmarshal version output: %v", err))
 	}
 	return out
 }
