@@ -1,6 +1,7 @@
 package infra_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -44,9 +45,15 @@ func deployed(t *testing.T, config map[string]string) (*mocks.Recorder, *stacks.
 		if err != nil {
 			return err
 		}
+		// Through JSON and stacks.ParseOutputs, the path `pulumi stack
+		// output --json` takes to a smoke test, which also checks a smoke
+		// test could use them.
 		out.ToMapOutput().ApplyT(func(m map[string]any) (map[string]any, error) {
-			o, err := decodeOutputs(m)
-			outputs = o
+			b, err := json.Marshal(m)
+			if err != nil {
+				return m, err
+			}
+			outputs, err = stacks.ParseOutputs(b)
 			return m, err
 		})
 		return nil
@@ -108,9 +115,6 @@ func TestDevStackDeploysAKindCanaryLab(t *testing.T) {
 	if !strings.Contains(out.Kubeconfig, "kind: Config") {
 		t.Errorf("kubeconfig output %q", out.Kubeconfig)
 	}
-	if err := out.Check(); err != nil {
-		t.Errorf("a smoke test could not use the outputs: %v", err)
-	}
 
 	// The image tag follows the sources, and the kind-loaded image is in
 	// a registry Knative skips.
@@ -157,9 +161,6 @@ func TestShadowStackDeploysAKindShadowLab(t *testing.T) {
 	}
 	if out.Versions["v2"].Host != "v2.model.example.com" || out.Versions["v2"].Role != "shadow" {
 		t.Errorf("versions[v2] %+v", out.Versions["v2"])
-	}
-	if err := out.Check(); err != nil {
-		t.Errorf("a smoke test could not use the outputs: %v", err)
 	}
 }
 
