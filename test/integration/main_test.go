@@ -63,7 +63,12 @@ func setup(ctx context.Context) string {
 	}
 	// The Pulumi home and file backend persist across runs, so a run that
 	// was killed leaves its lock and stacks where the next run finds them.
-	tier.home = filepath.Join(harness.ToolsDir(), "..", "integration-pulumi")
+	// $MODELROLLOUTS_INTEGRATION_HOME gives concurrent runs (two checkouts
+	// on one machine) a backend each.
+	tier.home = os.Getenv("MODELROLLOUTS_INTEGRATION_HOME")
+	if tier.home == "" {
+		tier.home = filepath.Join(harness.ToolsDir(), "..", "integration-pulumi")
+	}
 	tmp, err := os.MkdirTemp("", "modelrollouts-it-")
 	if err != nil {
 		return err.Error()
