@@ -20,7 +20,7 @@ type Getter func(name string) (string, bool)
 // reported at once, with the key path a user types.
 func Load(get Getter) (*Config, error) {
 	var c Config
-	var v collector
+	var errs *FieldError
 	for _, f := range topLevelFields() {
 		raw, ok := get(f.key)
 		if !ok || raw == "" {
@@ -30,17 +30,18 @@ func Load(get Getter) (*Config, error) {
 		if f.typ.Kind() == reflect.String {
 			// Plain strings arrive unquoted.
 			target.Elem().SetString(raw)
-		} else if err := decodeStrict(key(f.key), []byte(raw), target.Interface(), &v); err != nil {
+		} else if err := decodeStrict([]byte(raw), target.Interface()); err != nil {
+			errs = errs.Also(err.ViaField(key(f.key)))
 			continue
 		}
 		reflect.ValueOf(&c).Elem().FieldByName(f.goName).Set(target.Elem())
 	}
-	if err := v.err(); err != nil {
-		return nil, err
+	if errs != nil {
+		return nil, errs
 	}
 	c.SetDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, err
+	if errs := c.Validate(); errs != nil {
+		return nil, errs
 	}
 	return &c, nil
 }
@@ -80,14 +81,15 @@ func ParseStackFile(data []byte) (map[string]string, error) {
 		known[fld.key] = true
 	}
 	values := map[string]string{}
-	var v collector
-	for k, val := range f.Config {
+	var errs *FieldError
+	for _, k := range sortedKeys(f.Config) {
+		val := f.Config[k]
 		name, ours := strings.CutPrefix(k, Namespace+":")
 		if !ours {
 			continue
 		}
 		if !known[name] {
-			v.add(key(name), "unknown key, want one of %s", strings.Join(sortedKeys(known), ", "))
+			errs = errs.Also(ErrGeneric("unknown key, want one of "+strings.Join(sortedKeys(known), ", "), key(name)))
 			continue
 		}
 		if s, isString := val.(string); isString {
@@ -96,12 +98,15 @@ func ParseStackFile(data []byte) (map[string]string, error) {
 		}
 		b, err := json.Marshal(maskSecrets(val))
 		if err != nil {
-			v.add(key(name), "cannot be encoded: %v", err)
+			errs = errs.Also(ErrGeneric(fmt.Sprintf("cannot be encoded: %v", err), key(name)))
 			continue
 		}
 		values[name] = string(b)
 	}
-	return values, v.err()
+	if errs != nil {
+		return nil, errs
+	}
+	return values, nil
 }
 
 // ConfigMap returns a stack file's values of our namespace with their full
@@ -163,27 +168,22 @@ func topLevelFields() []topLevelField {
 
 // decodeStrict decodes JSON into target after checking every key and
 // value type against it, so a typo or a wrong type is reported at its path.
-func decodeStrict(p fieldPath, data []byte, target any, v *collector) error {
+func decodeStrict(data []byte, target any) *FieldError {
 	var generic any
 	if err := json.Unmarshal(data, &generic); err != nil {
-		v.add(p, "is not valid JSON: %v", err)
-		return err
+		return ErrGeneric(fmt.Sprintf("is not valid JSON: %v", err), CurrentField)
 	}
 	t := reflect.TypeOf(target).Elem()
 	generic = coerceScalars(generic, t)
-	before := len(v.errs)
-	checkShape(p, generic, t, v)
-	if len(v.errs) > before {
-		return fmt.Errorf("shape errors")
+	if errs := checkShape(generic, t); errs != nil {
+		return errs
 	}
 	data, err := json.Marshal(generic)
 	if err != nil {
-		v.add(p, "cannot be encoded: %v", err)
-		return err
+		return ErrGeneric(fmt.Sprintf("cannot be encoded: %v", err), CurrentField)
 	}
 	if err := json.Unmarshal(data, target); err != nil {
-		v.add(p, "%v", err)
-		return err
+		return ErrGeneric(err.Error(), CurrentField)
 	}
 	return nil
 }
@@ -230,65 +230,65 @@ func coerceScalars(value any, t reflect.Type) any {
 	return value
 }
 
-func checkShape(p fieldPath, value any, t reflect.Type, v *collector) {
+// checkShape reports every key and value of value that does not fit t.
+func checkShape(value any, t reflect.Type) *FieldError {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if value == nil {
-		return
+		return nil
 	}
+	var errs *FieldError
 	switch t.Kind() {
 	case reflect.Struct:
 		obj, ok := value.(map[string]any)
 		if !ok {
-			v.add(p, "must be an object, got %s", describe(value))
-			return
+			return ErrGeneric("must be an object, got "+describe(value), CurrentField)
 		}
 		fields := structFields(t)
 		for _, k := range sortedKeys(obj) {
 			ft, known := fields[k]
 			if !known {
-				v.add(p.field(k), "unknown field, want one of %s", strings.Join(sortedKeys(fields), ", "))
+				errs = errs.Also(ErrUnknownField(k, sortedKeys(fields)))
 				continue
 			}
-			checkShape(p.field(k), obj[k], ft, v)
+			errs = errs.Also(checkShape(obj[k], ft).ViaField(k))
 		}
 	case reflect.Slice:
 		list, ok := value.([]any)
 		if !ok {
-			v.add(p, "must be a list, got %s", describe(value))
-			return
+			return ErrGeneric("must be a list, got "+describe(value), CurrentField)
 		}
 		for i, item := range list {
-			checkShape(p.index(i), item, t.Elem(), v)
+			errs = errs.Also(checkShape(item, t.Elem()).ViaIndex(i))
 		}
 	case reflect.Map:
 		obj, ok := value.(map[string]any)
 		if !ok {
-			v.add(p, "must be an object, got %s", describe(value))
-			return
+			return ErrGeneric("must be an object, got "+describe(value), CurrentField)
 		}
 		for _, k := range sortedKeys(obj) {
-			checkShape(p.field(k), obj[k], t.Elem(), v)
+			errs = errs.Also(checkShape(obj[k], t.Elem()).ViaKey(k))
 		}
 	case reflect.String:
 		if _, ok := value.(string); !ok {
-			v.add(p, "must be a string, got %s", describe(value))
+			return ErrGeneric("must be a string, got "+describe(value), CurrentField)
 		}
 	case reflect.Bool:
 		if _, ok := value.(bool); !ok {
-			v.add(p, "must be true or false, got %s", describe(value))
+			return ErrGeneric("must be true or false, got "+describe(value), CurrentField)
 		}
 	case reflect.Int:
 		n, ok := value.(float64)
 		if !ok || n != float64(int(n)) {
-			v.add(p, "must be a whole number, got %s", describe(value))
+			return ErrGeneric("must be a whole number, got "+describe(value), CurrentField)
 		}
 	case reflect.Float64:
 		if _, ok := value.(float64); !ok {
-			v.add(p, "must be a number, got %s", describe(value))
+			return ErrGeneric("must be a number, got "+describe(value), CurrentField)
 		}
 	}
+	return errs
 }
 
 // structFields maps JSON names to field types, flattening embedded structs.

@@ -21,17 +21,20 @@ func loadYAML(t *testing.T, text string) (*Config, error) {
 	return LoadFile(path)
 }
 
-// fieldErrors unwraps err into its Errors, failing if it has none.
-func fieldErrors(t *testing.T, err error) Errors {
+// fieldErrors unwraps err into its problems, failing if it has none.
+func fieldErrors(t *testing.T, err error) []Problem {
 	t.Helper()
 	if err == nil {
 		t.Fatal("got no error, want stack config problems")
 	}
-	var errs Errors
-	if !errors.As(err, &errs) {
-		t.Fatalf("error %q (%T) does not wrap Errors", err, err)
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %q (%T) does not wrap a *FieldError", err, err)
 	}
-	return errs
+	if len(fe.Problems()) == 0 {
+		t.Fatalf("error %q has no problems", err)
+	}
+	return fe.Problems()
 }
 
 func mustLoadFile(t *testing.T, stack string) *Config {

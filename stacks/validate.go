@@ -1,126 +1,168 @@
 package stacks
 
 import (
-	"regexp"
+	"fmt"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-
-// Validate reports every problem with a defaulted config at once. An error
-// means nothing may be created.
-func (c *Config) Validate() error {
-	var v collector
-	c.validateCluster(&v)
-	c.validatePlatform(&v)
-	if !isDNSLabel(c.Namespace) {
-		v.add(key("namespace"), "%q is not a DNS-1123 label", c.Namespace)
-	}
+// Validate reports every problem with a defaulted config at once, each at
+// the key path a user types. A non-nil result means nothing may be created.
+// Each type checks itself; the rules that tie one key to another (the
+// cluster type and the gateway, the image and the cluster) are here.
+func (c *Config) Validate() *FieldError {
+	var errs *FieldError
+	errs = errs.Also(c.Cluster.Validate().ViaField(key("cluster")))
+	errs = errs.Also(c.Platform.Validate().ViaField(key("platform")))
+	errs = errs.Also(c.validateGatewayOnKind().ViaField(key("platform"), "istio"))
+	errs = errs.Also(checkDNS1123Label(c.Namespace, CurrentField).ViaField(key("namespace")))
 	switch c.Strategy {
 	case StrategyCanary:
 		if c.Canary == nil {
-			v.add(key("canary"), "required when strategy is canary")
+			errs = errs.Also(ErrGeneric("required when strategy is canary", key("canary")))
 		} else {
-			c.validateCanary(&v)
+			errs = errs.Also(c.Canary.Validate().ViaField(key("canary")))
 		}
 	case StrategyShadow:
 		if c.Shadow == nil {
-			v.add(key("shadow"), "required when strategy is shadow")
+			errs = errs.Also(ErrGeneric("required when strategy is shadow", key("shadow")))
 		} else {
-			c.validateShadow(&v)
+			errs = errs.Also(c.Shadow.Validate().ViaField(key("shadow")))
+			errs = errs.Also(c.validateShadowHost().ViaField(key("shadow")))
 		}
 	case "":
-		v.add(key("strategy"), "required: canary or shadow")
+		errs = errs.Also(ErrMissingField(key("strategy"), "canary or shadow"))
 	default:
-		v.add(key("strategy"), "unknown strategy %q, want canary or shadow", c.Strategy)
+		errs = errs.Also(ErrUnknownValue(string(c.Strategy), key("strategy"), "strategy", "canary", "shadow"))
 	}
-	c.validateImage(&v)
-	return v.err()
+	errs = errs.Also(c.Image.Validate().ViaField(key("image")))
+	errs = errs.Also(c.validateImageSource().ViaField(key("image")))
+	return errs
 }
 
-func (c *Config) validateCluster(v *collector) {
-	p := key("cluster")
-	cl := c.Cluster
+// Validate checks the cluster's own keys.
+func (cl *ClusterConfig) Validate() *FieldError {
+	var errs *FieldError
 	switch cl.Type {
 	case ClusterKind:
-		if !isDNSLabel(cl.Name) {
-			v.add(p.field("name"), "%q is not a DNS-1123 label", cl.Name)
-		}
+		errs = errs.Also(checkDNS1123Label(cl.Name, "name"))
 		if cl.Workers < 0 || cl.Workers > 10 {
-			v.add(p.field("workers"), "%d is out of range, want 0 to 10", cl.Workers)
+			errs = errs.Also(ErrOutOfBoundsValue(cl.Workers, 0, 10, "workers"))
 		}
 		if cl.IngressHostPort < 1 || cl.IngressHostPort > 65535 {
-			v.add(p.field("ingressHostPort"), "%d is not a port, want 1 to 65535", cl.IngressHostPort)
+			errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is not a port, want 1 to 65535", cl.IngressHostPort), "ingressHostPort"))
 		}
 		// The default Kubernetes NodePort range.
 		if cl.IngressNodePort < 30000 || cl.IngressNodePort > 32767 {
-			v.add(p.field("ingressNodePort"), "%d is outside the NodePort range 30000 to 32767", cl.IngressNodePort)
+			errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is outside the NodePort range 30000 to 32767", cl.IngressNodePort), "ingressNodePort"))
 		}
 		if cl.Kubeconfig != "" || cl.Context != "" {
-			v.add(p.field("kubeconfig"), "kind clusters make their own kubeconfig; set cluster.type to existing to use one")
+			errs = errs.Also(ErrGeneric("kind clusters make their own kubeconfig; set cluster.type to existing to use one", "kubeconfig"))
 		}
 	case ClusterExisting:
 		if cl.Workers != 0 || cl.Name != "" || cl.NodeImage != "" {
-			v.add(p.field("type"), "name, nodeImage and workers only apply to kind clusters")
+			errs = errs.Also(ErrGeneric("name, nodeImage and workers only apply to kind clusters", "type"))
 		}
 	default:
-		v.add(p.field("type"), "unknown cluster type %q, want kind or existing", cl.Type)
+		errs = errs.Also(ErrUnknownValue(cl.Type, "type", "cluster type", ClusterKind, ClusterExisting))
 	}
 	if cl.IngressURL != "" && !strings.HasPrefix(cl.IngressURL, "http://") && !strings.HasPrefix(cl.IngressURL, "https://") {
-		v.add(p.field("ingressUrl"), "%q is not an http(s) URL", cl.IngressURL)
+		errs = errs.Also(ErrInvalidValue(cl.IngressURL, "ingressUrl", "an http(s) URL"))
 	}
+	return errs
 }
 
-func (c *Config) validatePlatform(v *collector) {
-	p := key("platform")
-	if !knownServiceType(c.Platform.Istio.GatewayServiceType) {
-		v.add(p.field("istio").field("gatewayServiceType"), "unknown Service type %q, want NodePort, LoadBalancer or ClusterIP", c.Platform.Istio.GatewayServiceType)
+// Validate checks the platform's own keys.
+func (p *PlatformConfig) Validate() *FieldError {
+	return p.Istio.Validate().ViaField("istio").Also(p.Knative.Validate().ViaField("knative"))
+}
+
+var gatewayServiceTypes = []string{"NodePort", "LoadBalancer", "ClusterIP"}
+
+// Validate checks the Istio install's keys.
+func (i *IstioConfig) Validate() *FieldError {
+	if !oneOf(i.GatewayServiceType, gatewayServiceTypes) {
+		return ErrUnknownValue(i.GatewayServiceType, "gatewayServiceType", "Service type", gatewayServiceTypes...)
 	}
-	if c.Cluster.Type == ClusterKind && knownServiceType(c.Platform.Istio.GatewayServiceType) && c.Platform.Istio.GatewayServiceType != "NodePort" {
-		v.add(p.field("istio").field("gatewayServiceType"), "must be NodePort on kind: the host reaches the gateway through the mapped NodePort")
-	}
-	kn := c.Platform.Knative
-	if !isDNSName(kn.Domain) {
-		v.add(p.field("knative").field("domain"), "%q is not a DNS name", kn.Domain)
-	}
-	for i, r := range kn.SkipTagResolution {
+	return nil
+}
+
+// Validate checks the Knative install's keys.
+func (k *KnativeConfig) Validate() *FieldError {
+	errs := checkDNSName(k.Domain, "domain")
+	for i, r := range k.SkipTagResolution {
 		if r == "" {
-			v.add(p.field("knative").field("skipTagResolution").index(i), "must not be empty")
+			errs = errs.Also(ErrGeneric("must not be empty", CurrentField).ViaFieldIndex("skipTagResolution", i))
 		}
 	}
+	return errs
 }
 
-func (c *Config) validateCanary(v *collector) {
-	p := key("canary")
-	cn := c.Canary
-	if !isDNSLabel(cn.Service) {
-		v.add(p.field("service"), "%q is not a DNS-1123 label", cn.Service)
+// validateGatewayOnKind is at platform.istio: kind's host reaches the
+// gateway only through the NodePort it maps.
+func (c *Config) validateGatewayOnKind() *FieldError {
+	t := c.Platform.Istio.GatewayServiceType
+	if c.Cluster.Type == ClusterKind && oneOf(t, gatewayServiceTypes) && t != "NodePort" {
+		return ErrGeneric("must be NodePort on kind: the host reaches the gateway through the mapped NodePort", "gatewayServiceType")
 	}
+	return nil
+}
+
+// Validate checks the canary's keys and how its versions fit together:
+// unique names and tags, percents summing to 100.
+func (cn *CanaryConfig) Validate() *FieldError {
+	errs := checkDNS1123Label(cn.Service, "service")
 	if len(cn.Versions) == 0 {
-		v.add(p.field("versions"), "at least one version is required")
-		return
+		return errs.Also(ErrGeneric("at least one version is required", "versions"))
 	}
 	names := map[string]int{}
 	tags := map[string]tagUse{}
-	sum := 0
-	for i, ver := range cn.Versions {
-		vp := p.field("versions").index(i)
-		validateModel(v, vp, ver.ModelSettings, names, i)
-		if ver.Percent == nil {
-			v.add(vp.field("percent"), "required: the version's share of traffic, 0 to 100")
-		} else if *ver.Percent < 0 || *ver.Percent > 100 {
-			v.add(vp.field("percent"), "%d is out of range, want 0 to 100", *ver.Percent)
+	sum, allPercentsValid := 0, true
+	for i := range cn.Versions {
+		ver := &cn.Versions[i]
+		verrs := uniqueName(ver.Name, names, i).Also(ver.Validate(), cn.validateTag(ver, tags, i))
+		errs = errs.Also(verrs.ViaFieldIndex("versions", i))
+		if ver.Percent == nil || *ver.Percent < 0 || *ver.Percent > 100 {
+			allPercentsValid = false
 		} else {
 			sum += *ver.Percent
 		}
-		if ver.Tag != "" {
-			validateTag(v, vp.field("tag"), ver, cn.Service, tags, i)
+	}
+	if sum != 100 && allPercentsValid {
+		errs = errs.Also(ErrGeneric(fmt.Sprintf("percents sum to %d, want 100", sum), "versions"))
+	}
+	return errs
+}
+
+// Validate checks one canary version on its own.
+func (v *CanaryVersion) Validate() *FieldError {
+	errs := v.ModelSettings.Validate()
+	switch {
+	case v.Percent == nil:
+		errs = errs.Also(ErrMissingField("percent", "the version's share of traffic, 0 to 100"))
+	case *v.Percent < 0 || *v.Percent > 100:
+		errs = errs.Also(ErrOutOfBoundsValue(*v.Percent, 0, 100, "percent"))
+	}
+	// A tag that defaulted to the name is not blamed for the name's
+	// problems: those are reported at the name.
+	if v.Tag != "" && v.Tag != v.Name {
+		errs = errs.Also(checkDNS1123Label(v.Tag, "tag"))
+	}
+	for _, s := range []struct {
+		field string
+		n     *int
+	}{{"minScale", v.MinScale}, {"maxScale", v.MaxScale}, {"initialScale", v.InitialScale}} {
+		if s.n != nil && *s.n < 0 {
+			errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is negative", *s.n), s.field))
 		}
-		validateScale(v, vp, ver)
 	}
-	if sum != 100 && allPercentsValid(cn.Versions) {
-		v.add(p.field("versions"), "percents sum to %d, want 100", sum)
+	if v.MinScale != nil && v.MaxScale != nil && *v.MaxScale > 0 && *v.MinScale > *v.MaxScale {
+		errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is above maxScale %d", *v.MinScale, *v.MaxScale), "minScale"))
 	}
+	return errs
 }
 
 // tagUse remembers which version holds a tag, and whether it is the
@@ -130,150 +172,152 @@ type tagUse struct {
 	defaulted bool
 }
 
-// validateTag checks a version's tag. A tag that defaulted to the name is
-// not blamed for the name's problems: those are reported at the name.
-func validateTag(v *collector, p fieldPath, ver CanaryVersion, service string, tags map[string]tagUse, i int) {
-	defaulted := ver.Tag == ver.Name
-	prev, dup := tags[ver.Tag]
-	switch {
-	case !isDNSLabel(ver.Tag):
-		if !defaulted {
-			v.add(p, "%q is not a DNS-1123 label", ver.Tag)
-		}
-		return
-	case dup:
+// validateTag checks what a version's tag means beside the others: unique,
+// and short enough for the host label Knative makes of it and the service.
+func (cn *CanaryConfig) validateTag(v *CanaryVersion, tags map[string]tagUse, i int) *FieldError {
+	if v.Tag == "" || len(validation.IsDNS1123Label(v.Tag)) > 0 {
+		return nil // reported by the version's own Validate
+	}
+	defaulted := v.Tag == v.Name
+	if prev, dup := tags[v.Tag]; dup {
 		if !defaulted || !prev.defaulted {
-			v.add(p, "%q is already the tag of versions[%d]", ver.Tag, prev.index)
+			return ErrDuplicateValue(v.Tag, "tag", "tag", prev.index)
 		}
-		return
+		return nil // the names are reported as duplicates
 	}
-	tags[ver.Tag] = tagUse{index: i, defaulted: defaulted}
+	tags[v.Tag] = tagUse{index: i, defaulted: defaulted}
 	// Knative prefixes the route name with the tag in the host name.
-	if len(ver.Tag)+1+len(service) > 63 {
-		v.add(p, "tag and service name make a host label longer than 63 characters")
+	if len(v.Tag)+1+len(cn.Service) > validation.DNS1123LabelMaxLength {
+		return ErrGeneric("tag and service name make a host label longer than 63 characters", "tag")
 	}
+	return nil
 }
 
-func allPercentsValid(vs []CanaryVersion) bool {
-	for _, ver := range vs {
-		if ver.Percent == nil || *ver.Percent < 0 || *ver.Percent > 100 {
-			return false
-		}
-	}
-	return true
-}
-
-func validateScale(v *collector, vp fieldPath, ver CanaryVersion) {
-	check := func(name string, n *int) {
-		if n != nil && *n < 0 {
-			v.add(vp.field(name), "%d is negative", *n)
-		}
-	}
-	check("minScale", ver.MinScale)
-	check("maxScale", ver.MaxScale)
-	check("initialScale", ver.InitialScale)
-	if ver.MinScale != nil && ver.MaxScale != nil && *ver.MaxScale > 0 && *ver.MinScale > *ver.MaxScale {
-		v.add(vp.field("minScale"), "%d is above maxScale %d", *ver.MinScale, *ver.MaxScale)
-	}
-}
-
-func (c *Config) validateShadow(v *collector) {
-	p := key("shadow")
-	sh := c.Shadow
-	if !isDNSLabel(sh.Service) {
-		v.add(p.field("service"), "%q is not a DNS-1123 label", sh.Service)
-	}
-	// A host derived from a bad service or domain is reported there.
-	derived := sh.Host == sh.Service+"."+c.Platform.Knative.Domain
-	derivedFromBad := derived && (!isDNSLabel(sh.Service) || !isDNSName(c.Platform.Knative.Domain))
-	if !isDNSName(sh.Host) && !derivedFromBad {
-		v.add(p.field("host"), "%q is not a DNS name", sh.Host)
-	}
-	if sh.MirrorPercent == nil {
-		v.add(p.field("mirrorPercent"), "required: the share of requests copied to the shadow, 0 to 100")
-	} else if *sh.MirrorPercent < 0 || *sh.MirrorPercent > 100 {
-		v.add(p.field("mirrorPercent"), "%g is out of range, want 0 to 100", *sh.MirrorPercent)
+// Validate checks the shadow's keys and its versions: unique names, and
+// exactly one primary and one shadow.
+func (sh *ShadowConfig) Validate() *FieldError {
+	errs := checkDNS1123Label(sh.Service, "service")
+	switch {
+	case sh.MirrorPercent == nil:
+		errs = errs.Also(ErrMissingField("mirrorPercent", "the share of requests copied to the shadow, 0 to 100"))
+	case *sh.MirrorPercent < 0 || *sh.MirrorPercent > 100:
+		errs = errs.Also(ErrOutOfBoundsValue(*sh.MirrorPercent, 0, 100, "mirrorPercent"))
 	}
 	names := map[string]int{}
 	roles := map[string]int{}
-	for i, ver := range sh.Versions {
-		vp := p.field("versions").index(i)
-		validateModel(v, vp, ver.ModelSettings, names, i)
-		switch ver.Role {
-		case RolePrimary, RoleShadow:
-			roles[ver.Role]++
-		default:
-			v.add(vp.field("role"), "unknown role %q, want primary or shadow", ver.Role)
-		}
-		if ver.Replicas != nil && *ver.Replicas < 1 {
-			v.add(vp.field("replicas"), "%d is below 1", *ver.Replicas)
-		}
+	for i := range sh.Versions {
+		ver := &sh.Versions[i]
+		errs = errs.Also(uniqueName(ver.Name, names, i).Also(ver.Validate()).ViaFieldIndex("versions", i))
+		roles[ver.Role]++
 	}
 	for _, role := range []string{RolePrimary, RoleShadow} {
 		if roles[role] != 1 {
-			v.add(p.field("versions"), "has %d %s versions, want exactly 1", roles[role], role)
+			errs = errs.Also(ErrGeneric(fmt.Sprintf("has %d %s versions, want exactly 1", roles[role], role), "versions"))
 		}
 	}
+	return errs
 }
 
-// validateModel checks what every version has, and that names are unique.
-func validateModel(v *collector, vp fieldPath, m ModelSettings, names map[string]int, i int) {
-	switch {
-	case m.Name == "":
-		v.add(vp.field("name"), "required: a DNS-1123 label such as v1")
-	case !isDNSLabel(m.Name):
-		v.add(vp.field("name"), "%q is not a DNS-1123 label", m.Name)
-	default:
-		if j, dup := names[m.Name]; dup {
-			v.add(vp.field("name"), "%q is already the name of versions[%d]", m.Name, j)
-		} else {
-			names[m.Name] = i
-		}
+// Validate checks one shadow version on its own.
+func (v *ShadowVersion) Validate() *FieldError {
+	errs := v.ModelSettings.Validate()
+	if !oneOf(v.Role, []string{RolePrimary, RoleShadow}) {
+		errs = errs.Also(ErrUnknownValue(v.Role, "role", "role", RolePrimary, RoleShadow))
+	}
+	if v.Replicas != nil && *v.Replicas < 1 {
+		errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is below 1", *v.Replicas), "replicas"))
+	}
+	return errs
+}
+
+// validateShadowHost is at shadow: the host defaults to service.domain, and
+// a host derived from a bad service or domain is reported there.
+func (c *Config) validateShadowHost() *FieldError {
+	sh := c.Shadow
+	domain := c.Platform.Knative.Domain
+	derived := sh.Host == sh.Service+"."+domain
+	if derived && (checkDNS1123Label(sh.Service, "") != nil || checkDNSName(domain, "") != nil) {
+		return nil
+	}
+	return checkDNSName(sh.Host, "host")
+}
+
+// Validate checks what every version has.
+func (m *ModelSettings) Validate() *FieldError {
+	var errs *FieldError
+	if m.Name == "" {
+		errs = errs.Also(ErrMissingField("name", "a DNS-1123 label such as v1"))
+	} else {
+		errs = errs.Also(checkDNS1123Label(m.Name, "name"))
 	}
 	if m.Target == "" {
-		v.add(vp.field("target"), "required: what the version answers (TARGET)")
+		errs = errs.Also(ErrMissingField("target", "what the version answers (TARGET)"))
 	}
 	if m.LatencyMs < 0 {
-		v.add(vp.field("latencyMs"), "%d is negative", m.LatencyMs)
+		errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is negative", m.LatencyMs), "latencyMs"))
 	}
 	if m.ErrorRate < 0 || m.ErrorRate > 1 {
-		v.add(vp.field("errorRate"), "%g is out of range, want 0 to 1", m.ErrorRate)
+		errs = errs.Also(ErrOutOfBoundsValue(m.ErrorRate, 0, 1, "errorRate"))
 	}
-	for name := range m.Env {
+	for _, name := range sortedKeys(m.Env) {
 		if reservedEnv[name] {
-			v.add(vp.field("env").field(name), "is set by the program from the version's fields")
+			errs = errs.Also(ErrGeneric("is set by the program from the version's fields", CurrentField).ViaFieldKey("env", name))
 		}
 	}
+	return errs
 }
 
-// reservedEnv are the variables the program derives from typed fields.
+// uniqueName reports a valid name already used by an earlier version.
+func uniqueName(name string, names map[string]int, i int) *FieldError {
+	if name == "" || len(validation.IsDNS1123Label(name)) > 0 {
+		return nil
+	}
+	if j, dup := names[name]; dup {
+		return ErrDuplicateValue(name, "name", "name", j)
+	}
+	names[name] = i
+	return nil
+}
+
+// reservedEnv are the variables the program derives from typed fields,
+// and the port, which the platform sets.
 var reservedEnv = map[string]bool{
-	"TARGET": true, "MODEL_VERSION": true, "MODEL_NAME": true, "MODEL_BIAS": true,
-	"LATENCY_MS": true, "ERROR_RATE": true, "PORT": true,
+	modelapi.EnvTarget: true, modelapi.EnvModelVersion: true, modelapi.EnvModelName: true, modelapi.EnvModelBias: true,
+	modelapi.EnvLatencyMS: true, modelapi.EnvErrorRate: true, modelapi.EnvPort: true,
 }
 
-func (c *Config) validateImage(v *collector) {
-	p := key("image")
+// Validate checks the image keys on their own.
+func (img *ImageConfig) Validate() *FieldError {
+	var errs *FieldError
+	build := img.Build != nil && *img.Build
+	if build && img.Ref != "" {
+		errs = errs.Also(ErrGeneric("set either ref or build, not both", "ref"))
+	}
+	if build && img.Push && (img.Registry == nil || img.Registry.Server == "") {
+		errs = errs.Also(ErrGeneric("required to push the image", "server").ViaField("registry"))
+	}
+	return errs
+}
+
+// validateImageSource is at image: where the image comes from must suit the
+// cluster, and something must give every version an image.
+func (c *Config) validateImageSource() *FieldError {
 	img := c.Image
-	if *img.Build {
-		if img.Ref != "" {
-			v.add(p.field("ref"), "set either ref or build, not both")
+	if img.Build == nil || !*img.Build {
+		if img.Ref == "" && !c.everyVersionHasImage() {
+			return ErrMissingField("ref", "nothing builds the model image, so give an image reference (or an image on every version)")
 		}
-		if c.Cluster.Type == ClusterKind && !c.skipsTagResolution(img.Repository) {
-			v.add(p.field("repository"), "%q is not in a registry Knative skips tag resolution for (%s): the revision would never become ready",
-				img.Repository, strings.Join(c.Platform.Knative.SkipTagResolution, ", "))
-		}
-		if c.Cluster.Type == ClusterExisting && !img.Push {
-			v.add(p.field("push"), "an existing cluster cannot see a local image: set push with a registry, or ref")
-		}
-		if img.Push && (img.Registry == nil || img.Registry.Server == "") {
-			v.add(p.field("registry").field("server"), "required to push the image")
-		}
-		return
+		return nil
 	}
-	if img.Ref == "" && !c.everyVersionHasImage() {
-		v.add(p.field("ref"), "required: nothing builds the model image, so give an image reference (or an image on every version)")
+	var errs *FieldError
+	if c.Cluster.Type == ClusterKind && !c.skipsTagResolution(img.Repository) {
+		errs = errs.Also(ErrGeneric(fmt.Sprintf("%q is not in a registry Knative skips tag resolution for (%s): the revision would never become ready",
+			img.Repository, strings.Join(c.Platform.Knative.SkipTagResolution, ", ")), "repository"))
 	}
+	if c.Cluster.Type == ClusterExisting && !img.Push {
+		errs = errs.Also(ErrGeneric("an existing cluster cannot see a local image: set push with a registry, or ref", "push"))
+	}
+	return errs
 }
 
 func (c *Config) everyVersionHasImage() bool {
@@ -298,30 +342,42 @@ func (c *Config) everyVersionHasImage() bool {
 
 func (c *Config) skipsTagResolution(repository string) bool {
 	registry, _, _ := strings.Cut(repository, "/")
-	for _, r := range c.Platform.Knative.SkipTagResolution {
-		if r == registry {
+	return oneOf(registry, c.Platform.Knative.SkipTagResolution)
+}
+
+// checkDNS1123Label reports value at field unless it is a DNS-1123 label,
+// with apimachinery's own explanation.
+func checkDNS1123Label(value, field string) *FieldError {
+	if msgs := validation.IsDNS1123Label(value); len(msgs) > 0 {
+		return ErrInvalidValue(value, field, "a DNS-1123 label: "+strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// checkDNSName reports value at field unless it is a DNS name whose every
+// label fits in 63 characters (IsDNS1123Subdomain checks only the total).
+func checkDNSName(value, field string) *FieldError {
+	msgs := validation.IsDNS1123Subdomain(value)
+	if len(msgs) == 0 {
+		for _, label := range strings.Split(value, ".") {
+			if len(label) > validation.DNS1123LabelMaxLength {
+				msgs = append(msgs, fmt.Sprintf("label %q is longer than %d characters", label, validation.DNS1123LabelMaxLength))
+			}
+		}
+	}
+	if len(msgs) > 0 {
+		return ErrInvalidValue(value, field, "a DNS name: "+strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+func oneOf(s string, allowed []string) bool {
+	for _, a := range allowed {
+		if s == a {
 			return true
 		}
 	}
 	return false
-}
-
-func knownServiceType(t string) bool {
-	return t == "NodePort" || t == "LoadBalancer" || t == "ClusterIP"
-}
-
-func isDNSLabel(s string) bool { return len(s) <= 63 && dnsLabel.MatchString(s) }
-
-func isDNSName(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(s, ".") {
-		if !isDNSLabel(label) {
-			return false
-		}
-	}
-	return true
 }
 
 // String renders a strategy for messages.

@@ -1,12 +1,13 @@
 package stacks
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -56,26 +57,19 @@ func baseExisting() *Config {
 type want struct{ path, msg string }
 
 // validationErrors defaults and validates c and returns its problems.
-func validationErrors(t *testing.T, c *Config) Errors {
+func validationErrors(t *testing.T, c *Config) []Problem {
 	t.Helper()
 	c.SetDefaults()
-	err := c.Validate()
-	if err == nil {
-		return nil
+	errs := c.Validate()
+	if errs != nil && len(errs.Problems()) == 0 {
+		t.Fatalf("Validate returned a non-nil *FieldError without problems")
 	}
-	var errs Errors
-	if !errors.As(err, &errs) {
-		t.Fatalf("Validate returned %T (%v), want Errors", err, err)
-	}
-	if len(errs) == 0 {
-		t.Fatalf("Validate returned an empty, non-nil Errors")
-	}
-	return errs
+	return errs.Problems()
 }
 
 // assertProblems checks that got holds exactly the wanted paths (as a
 // multiset) and that each wanted message fragment is in a problem at its path.
-func assertProblems(t *testing.T, got Errors, wants []want) {
+func assertProblems(t *testing.T, got []Problem, wants []want) {
 	t.Helper()
 	gotPaths := make([]string, len(got))
 	for i, e := range got {
@@ -520,10 +514,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate accepted a config with seven problems")
 	}
-	var errs Errors
-	if !errors.As(err, &errs) {
-		t.Fatalf("Validate returned %T, want Errors", err)
-	}
+	errs := err.Problems()
 	wants := []want{
 		{pCluster + ".ingressNodePort", "80 is outside the NodePort range"},
 		{pDomain, `"-example.com" is not a DNS name`},
@@ -570,17 +561,17 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 	})
 }
 
-func TestErrorsMessage(t *testing.T) {
+func TestFieldErrorMessage(t *testing.T) {
 	tests := []struct {
 		name string
-		errs Errors
+		errs *FieldError
 		want string
 	}{
 		{"one problem is singular",
-			Errors{{Path: "modelrollouts:namespace", Message: "bad"}},
+			ErrGeneric("bad", key("namespace")),
 			"invalid stack config (1 problem):\n  modelrollouts:namespace: bad"},
-		{"two problems are plural, one per line",
-			Errors{{Path: "modelrollouts:a", Message: "x"}, {Path: "modelrollouts:b.c[0]", Message: "y"}},
+		{"two problems are plural, one per line, in the order found",
+			ErrGeneric("x", key("a")).Also(ErrGeneric("y", CurrentField).ViaFieldIndex("c", 0).ViaField(key("b"))),
 			"invalid stack config (2 problems):\n  modelrollouts:a: x\n  modelrollouts:b.c[0]: y"},
 	}
 	for _, tt := range tests {
@@ -590,17 +581,74 @@ func TestErrorsMessage(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a field error reads path colon message", func(t *testing.T) {
-		e := FieldError{Path: "modelrollouts:canary.versions[1].percent", Message: "required"}
-		if got, want := e.Error(), "modelrollouts:canary.versions[1].percent: required"; got != want {
+	t.Run("a problem reads path colon message", func(t *testing.T) {
+		p := ErrMissingField("percent", "a share").ViaFieldIndex("versions", 1).ViaField(key("canary")).Problems()[0]
+		if got, want := p.Error(), "modelrollouts:canary.versions[1].percent: required: a share"; got != want {
 			t.Errorf("Error() = %q, want %q", got, want)
+		}
+	})
+	t.Run("a nil FieldError has no problems and Also of nothing is nil", func(t *testing.T) {
+		var fe *FieldError
+		if fe.Problems() != nil || fe.Also(nil, nil) != nil || fe.ViaField("x") != nil || fe.ViaIndex(1) != nil {
+			t.Error("a nil FieldError grew problems")
+		}
+	})
+	t.Run("Via calls do not change the error they are called on", func(t *testing.T) {
+		inner := ErrGeneric("bad", "name")
+		_ = inner.ViaFieldIndex("versions", 0)
+		if got := inner.Problems()[0].Path; got != "name" {
+			t.Errorf("inner path = %q after ViaField, want name", got)
+		}
+	})
+	t.Run("the vocabulary says what is wrong and what is wanted", func(t *testing.T) {
+		for _, tt := range []struct {
+			fe   *FieldError
+			want string
+		}{
+			{ErrMissingField("f", "a name such as v1"), "required: a name such as v1"},
+			{ErrInvalidValue("V2", "f", "a DNS-1123 label"), `"V2" is not a DNS-1123 label`},
+			{ErrUnknownValue("mirror", "f", "role", "primary", "shadow"), `unknown role "mirror", want primary or shadow`},
+			{ErrUnknownValue("x", "f", "type", "a", "b", "c"), `unknown type "x", want a, b or c`},
+			{ErrOutOfBoundsValue(101, 0, 100, "f"), "101 is out of range, want 0 to 100"},
+			{ErrBelowMinimum(-1, 0, "f"), "-1 is out of range, want 0 or more"},
+			{ErrUnknownField("percnt", []string{"name", "percent"}), "unknown field, want one of name, percent"},
+			{ErrDuplicateValue("v1", "f", "name", 0), `"v1" is already the name of versions[0]`},
+		} {
+			if got := tt.fe.Problems()[0].Message; got != tt.want {
+				t.Errorf("message = %q, want %q", got, tt.want)
+			}
 		}
 	})
 }
 
+// Paths are rendered as Pulumi renders a property path, so each can be
+// pasted after `pulumi config set --path`.
 func TestFieldPathsAreWhatPulumiConfigSetPathTakes(t *testing.T) {
-	got := string(key("canary").field("versions").index(1).field("percent"))
-	if want := "modelrollouts:canary.versions[1].percent"; got != want {
-		t.Errorf("path = %q, want %q", got, want)
+	tests := []struct {
+		fe   *FieldError
+		want string
+	}{
+		{ErrGeneric("m", "percent").ViaFieldIndex("versions", 1).ViaField(key("canary")), "modelrollouts:canary.versions[1].percent"},
+		{ErrGeneric("m", CurrentField).ViaFieldKey("env", "THREADS").ViaIndex(0).ViaField(key("canary"), "versions"), "modelrollouts:canary.versions[0].env.THREADS"},
+		{ErrGeneric("m", CurrentField).ViaFieldKey("env", "LOG_LEVEL=debug").ViaField(key("shadow")), `modelrollouts:shadow.env["LOG_LEVEL=debug"]`},
+		{ErrGeneric("m", CurrentField).ViaFieldKey("env", `a"b.c`).ViaField(key("shadow")), `modelrollouts:shadow.env["a\"b.c"]`},
+		{ErrGeneric("m", key("strategy")), "modelrollouts:strategy"},
+	}
+	for _, tt := range tests {
+		got := tt.fe.Problems()[0].Path
+		if got != tt.want {
+			t.Errorf("path = %q, want %q", got, tt.want)
+		}
+		// The part after the key is a property path Pulumi parses back to
+		// the same segments and prints the same way.
+		_, rest, _ := strings.Cut(got, ":")
+		parsed, err := resource.ParsePropertyPath(rest)
+		if err != nil {
+			t.Errorf("Pulumi cannot parse %q: %v", rest, err)
+			continue
+		}
+		if parsed.String() != rest {
+			t.Errorf("Pulumi prints %q as %q", rest, parsed.String())
+		}
 	}
 }
