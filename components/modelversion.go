@@ -4,12 +4,14 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // ModelPort is the port model-echo listens on ($PORT).
-const ModelPort = 8080
+const ModelPort = modelapi.Port
 
 // ModelVersion is what every strategy knows of one model version.
 type ModelVersion struct {
@@ -41,7 +43,7 @@ func modelContainer(modelName string, v ModelVersion, port corev1.ContainerPortA
 		Ports: corev1.ContainerPortArray{port},
 		ReadinessProbe: &corev1.ProbeArgs{
 			HttpGet: &corev1.HTTPGetActionArgs{
-				Path: pulumi.String("/v2/health/ready"),
+				Path: pulumi.String(modelapi.PathReady),
 				Port: probePort,
 			},
 			PeriodSeconds: pulumi.Int(2),
@@ -64,18 +66,18 @@ func modelContainer(modelName string, v ModelVersion, port corev1.ContainerPortA
 // extras in a stable order so a re-run plans no change.
 func modelEnv(modelName string, v ModelVersion) corev1.EnvVarArray {
 	env := corev1.EnvVarArray{
-		envVar("TARGET", v.Target),
-		envVar("MODEL_NAME", modelName),
-		envVar("MODEL_VERSION", v.Name),
+		envVar(modelapi.EnvTarget, v.Target),
+		envVar(modelapi.EnvModelName, modelName),
+		envVar(modelapi.EnvModelVersion, v.Name),
 	}
 	if v.Bias != 0 {
-		env = append(env, envVar("MODEL_BIAS", strconv.FormatFloat(v.Bias, 'g', -1, 64)))
+		env = append(env, envVar(modelapi.EnvModelBias, strconv.FormatFloat(v.Bias, 'g', -1, 64)))
 	}
 	if v.LatencyMs != 0 {
-		env = append(env, envVar("LATENCY_MS", strconv.Itoa(v.LatencyMs)))
+		env = append(env, envVar(modelapi.EnvLatencyMS, strconv.Itoa(v.LatencyMs)))
 	}
 	if v.ErrorRate != 0 {
-		env = append(env, envVar("ERROR_RATE", strconv.FormatFloat(v.ErrorRate, 'g', -1, 64)))
+		env = append(env, envVar(modelapi.EnvErrorRate, strconv.FormatFloat(v.ErrorRate, 'g', -1, 64)))
 	}
 	names := make([]string, 0, len(v.Env))
 	for name := range v.Env {

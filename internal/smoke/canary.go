@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/modelrollouts/modelrollouts/stacks"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // expectedShares returns each version's configured percent: the split
@@ -132,7 +134,7 @@ func runCanary(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog
 
 	r.check("all answers from configured versions", len(unknown) == 0, describeUnknown(unknown))
 	r.check("answers match their version's target", mismatched == 0,
-		fmt.Sprintf("%d of %d answers carried a body other than the target of the version in %s", mismatched, known, "X-Model-Version"))
+		fmt.Sprintf("%d of %d answers carried a body other than the target of the version in %s", mismatched, known, modelapi.HeaderModelVersion))
 	checkErrors(r, p, firstProblem)
 	return nil
 }

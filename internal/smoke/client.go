@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modelrollouts/modelrollouts/model-echo/server"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // maxBody bounds what is read of any answer: model-echo's answers are
@@ -87,7 +87,7 @@ func (c *Client) Do(ctx context.Context, method, host, path string, body []byte,
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if requestID != "" {
-		req.Header.Set(server.HeaderRequestID, requestID)
+		req.Header.Set(modelapi.HeaderRequestID, requestID)
 	}
 	start := time.Now()
 	resp, err := c.HTTP.Do(req)
@@ -98,8 +98,8 @@ func (c *Client) Do(ctx context.Context, method, host, path string, body []byte,
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	return Answer{
 		Status:    resp.StatusCode,
-		Version:   resp.Header.Get(server.HeaderModelVersion),
-		RequestID: resp.Header.Get(server.HeaderRequestID),
+		Version:   resp.Header.Get(modelapi.HeaderModelVersion),
+		RequestID: resp.Header.Get(modelapi.HeaderRequestID),
 		Body:      b,
 		Latency:   time.Since(start),
 		Err:       err,

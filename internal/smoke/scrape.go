@@ -10,20 +10,20 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/modelrollouts/modelrollouts/model-echo/server"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // CounterSum scrapes host's /metrics and sums model-echo's request counter
 // over status codes for one version and route. It reads one pod: with
 // several replicas behind the host the sum covers only the one answering.
 func CounterSum(ctx context.Context, c *Client, host, version, route string) (float64, error) {
-	a := c.Do(ctx, http.MethodGet, host, "/metrics", nil, "")
+	a := c.Do(ctx, http.MethodGet, host, modelapi.PathMetrics, nil, "")
 	if !a.OK() {
 		return 0, fmt.Errorf("scrape %s/metrics: %s", host, a.Problem())
 	}
-	sum, found := sumCounter(a.Body, server.MetricRequests, map[string]string{"version": version, "route": route})
+	sum, found := sumCounter(a.Body, modelapi.MetricRequests, map[string]string{"version": version, "route": route})
 	if !found {
-		return 0, fmt.Errorf("scrape %s/metrics: no %s series for version %q route %q", host, server.MetricRequests, version, route)
+		return 0, fmt.Errorf("scrape %s/metrics: no %s series for version %q route %q", host, modelapi.MetricRequests, version, route)
 	}
 	return sum, nil
 }
@@ -104,12 +104,12 @@ func parseLabels(s string) map[string]string {
 }
 
 // Records reads host's /debug/requests after sequence number since.
-func Records(ctx context.Context, c *Client, host string, since uint64) ([]server.RequestRecord, error) {
-	a := c.Do(ctx, http.MethodGet, host, "/debug/requests?since="+strconv.FormatUint(since, 10), nil, "")
+func Records(ctx context.Context, c *Client, host string, since uint64) ([]modelapi.RequestRecord, error) {
+	a := c.Do(ctx, http.MethodGet, host, modelapi.PathDebugRequests+"?"+modelapi.QuerySince+"="+strconv.FormatUint(since, 10), nil, "")
 	if !a.OK() {
 		return nil, fmt.Errorf("read %s/debug/requests: %s", host, a.Problem())
 	}
-	var recs []server.RequestRecord
+	var recs []modelapi.RequestRecord
 	if err := json.Unmarshal(a.Body, &recs); err != nil {
 		return nil, fmt.Errorf("decode %s/debug/requests: %w", host, err)
 	}
@@ -119,11 +119,11 @@ func Records(ctx context.Context, c *Client, host string, since uint64) ([]serve
 // LastSeq is the newest record's sequence number on host (0 when empty),
 // the mark after which this run's records start.
 func LastSeq(ctx context.Context, c *Client, host string) (uint64, error) {
-	a := c.Do(ctx, http.MethodGet, host, "/debug/requests?limit=1", nil, "")
+	a := c.Do(ctx, http.MethodGet, host, modelapi.PathDebugRequests+"?"+modelapi.QueryLimit+"=1", nil, "")
 	if !a.OK() {
 		return 0, fmt.Errorf("read %s/debug/requests: %s", host, a.Problem())
 	}
-	var recs []server.RequestRecord
+	var recs []modelapi.RequestRecord
 	if err := json.Unmarshal(a.Body, &recs); err != nil {
 		return 0, fmt.Errorf("decode %s/debug/requests: %w", host, err)
 	}

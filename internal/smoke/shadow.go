@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/modelrollouts/modelrollouts/model-echo/server"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
@@ -24,7 +24,7 @@ func InferInputs(k int) [][]byte {
 		for j := range data {
 			data[j] = math.Round(rng.Float64()*2000-1000) / 100
 		}
-		body, _ := json.Marshal(server.InferRequest{Inputs: []server.InferInput{{
+		body, _ := json.Marshal(modelapi.InferRequest{Inputs: []modelapi.InferInput{{
 			Name: "input-0", Shape: []int64{int64(len(data))}, Datatype: "FP64", Data: data,
 		}}})
 		out[i] = body
@@ -54,21 +54,21 @@ func runShadow(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog
 		r.N = MirrorSampleSize(mirror, p.Margin, p.Alpha, p.Power)
 	}
 	r.Method = fmt.Sprintf("every user answer must come from the primary; mirrored copies (delta of the shadow's %s{route=%q}) "+
-		"tested with an exact two-sided binomial test at alpha %g (0%% and 100%% exact)", server.MetricRequests, server.RouteInfer, p.Alpha)
+		"tested with an exact two-sided binomial test at alpha %g (0%% and 100%% exact)", modelapi.MetricRequests, modelapi.RouteInfer, p.Alpha)
 
 	checkVersionHosts(ctx, c, o, r)
 
 	// The model name is in the primary's server metadata, so it is not
 	// typed in twice.
-	meta := c.Do(ctx, http.MethodGet, prim.Host, "/v2", nil, "")
-	var sm server.ServerMetadata
+	meta := c.Do(ctx, http.MethodGet, prim.Host, modelapi.PathServerMetadata, nil, "")
+	var sm modelapi.ServerMetadata
 	if !meta.OK() || json.Unmarshal(meta.Body, &sm) != nil || sm.Name == "" {
 		r.check("model metadata", false, fmt.Sprintf("GET /v2 on %s: %s", prim.Host, meta.Problem()))
 		return nil
 	}
-	inferPath := "/v2/models/" + sm.Name + "/infer"
+	inferPath := modelapi.InferPath(sm.Name)
 
-	before, err := CounterSum(ctx, c, shad.Host, o.Shadow, server.RouteInfer)
+	before, err := CounterSum(ctx, c, shad.Host, o.Shadow, modelapi.RouteInfer)
 	if err != nil {
 		r.check("shadow request counter", false, err.Error())
 		return nil
@@ -87,7 +87,7 @@ func runShadow(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog
 	r.Sent = sendAll(ctx, r.N, p.Concurrency, prog, func(ctx context.Context, i int) {
 		a := c.Do(ctx, http.MethodPost, o.Host, inferPath, inputs[i%len(inputs)], fmt.Sprintf("smoke-%s-%d", id, i))
 		ans := shadowAnswer{status: a.Status, header: a.Version, requestID: a.RequestID, problem: a.Problem()}
-		var resp server.InferResponse
+		var resp modelapi.InferResponse
 		if a.OK() && json.Unmarshal(a.Body, &resp) == nil {
 			ans.body = resp.ModelVersion
 		}
@@ -177,7 +177,7 @@ func settleCounter(ctx context.Context, c *Client, host, version string, settle 
 	const step = 200 * time.Millisecond
 	last, still := math.NaN(), 0
 	for {
-		v, err := CounterSum(ctx, c, host, version, server.RouteInfer)
+		v, err := CounterSum(ctx, c, host, version, modelapi.RouteInfer)
 		if err != nil {
 			return 0, err
 		}
@@ -213,20 +213,20 @@ func compare(ctx context.Context, c *Client, primHost, shadHost string, seqP, se
 		return nil, 0, err
 	}
 	cmp := &Comparison{}
-	overflown := func(recs []server.RequestRecord, since uint64) bool {
+	overflown := func(recs []modelapi.RequestRecord, since uint64) bool {
 		return len(recs) > 0 && recs[0].Seq > since+1
 	}
 	cmp.RingOverflown = overflown(precs, seqP) || overflown(srecs, seqS)
-	primary := map[string]server.RequestRecord{}
+	primary := map[string]modelapi.RequestRecord{}
 	for _, rec := range precs {
-		if !rec.Mirrored && rec.Route == server.RouteInfer && ids[rec.RequestID] {
+		if !rec.Mirrored && rec.Route == modelapi.RouteInfer && ids[rec.RequestID] {
 			primary[rec.RequestID] = rec
 		}
 	}
 	var pl, sl, diff []float64
 	foreign := 0
 	for _, rec := range srecs {
-		if !rec.Mirrored || rec.Route != server.RouteInfer {
+		if !rec.Mirrored || rec.Route != modelapi.RouteInfer {
 			continue
 		}
 		cmp.Mirrored++

@@ -6,6 +6,8 @@
 // no client depends on the server's implementation.
 package modelapi
 
+import "strconv"
+
 // Environment variables the server reads.
 const (
 	EnvTarget          = "TARGET"
@@ -18,6 +20,13 @@ const (
 	EnvPort            = "PORT"
 	EnvDebugRingSize   = "DEBUG_RING_SIZE"
 	EnvShutdownDelayMS = "SHUTDOWN_DELAY_MS"
+)
+
+// Limits of the values the server accepts from its environment: a
+// deployment outside them fails to start, so the stack config refuses them.
+const (
+	// MaxLatencyMS bounds LATENCY_MS.
+	MaxLatencyMS = 600000
 )
 
 // Port is the port the server listens on unless PORT says otherwise, and
@@ -36,6 +45,27 @@ const (
 
 // InferPath is the Open Inference Protocol infer path of a model.
 func InferPath(model string) string { return "/v2/models/" + model + "/infer" }
+
+// Query parameters of GET /debug/requests.
+const (
+	// QuerySince keeps records after a sequence number or an RFC 3339 time.
+	QuerySince = "since"
+	// QueryLimit keeps only the newest records.
+	QueryLimit = "limit"
+	// QueryRequestID keeps the records of one request id.
+	QueryRequestID = "id"
+)
+
+// Route labels, as they appear in the requests metric's route label and in
+// RequestRecord.Route: the pattern served, without the method.
+const (
+	RouteRoot      = "/"
+	RouteInfer     = "/v2/models/{name}/infer"
+	RouteUnmatched = "unmatched"
+)
+
+// OutputName is the name of the output the server computes from input i.
+func OutputName(i int) string { return "output-" + strconv.Itoa(i) }
 
 // Headers on every answer.
 const (

@@ -9,13 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // Defaults applied by ConfigFromEnv and, for zero values, by New.
 const (
 	DefaultModelName         = "model-echo"
 	DefaultVersion           = "v1"
-	DefaultPort              = 8080
+	DefaultPort              = modelapi.Port
 	DefaultMaxBodyBytes      = 1 << 20 // 1 MiB; larger bodies get 413
 	DefaultRingSize          = 2048
 	DefaultReadHeaderTimeout = 5 * time.Second
@@ -83,58 +85,58 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 
 	// TARGET is kept verbatim: it is the answer, whitespace included.
-	cfg.Target = getenv("TARGET")
+	cfg.Target = getenv(modelapi.EnvTarget)
 	if cfg.Target == "" {
-		bad("TARGET", "is required (the text GET / answers)")
+		bad(modelapi.EnvTarget, "is required (the text GET / answers)")
 	}
-	if v, ok := get("MODEL_NAME"); ok {
+	if v, ok := get(modelapi.EnvModelName); ok {
 		cfg.ModelName = v
 	}
-	if v, ok := get("MODEL_VERSION"); ok {
+	if v, ok := get(modelapi.EnvModelVersion); ok {
 		cfg.Version = v
 	}
-	if v, ok := get("MODEL_BIAS"); ok {
+	if v, ok := get(modelapi.EnvModelBias); ok {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			bad("MODEL_BIAS", "%q is not a finite number", v)
+			bad(modelapi.EnvModelBias, "%q is not a finite number", v)
 		}
 		cfg.Bias = f
 	}
-	if v, ok := get("LATENCY_MS"); ok {
+	if v, ok := get(modelapi.EnvLatencyMS); ok {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || f > 10*60*1000 || math.IsNaN(f) {
-			bad("LATENCY_MS", "%q is not a number of milliseconds between 0 and 600000", v)
+		if err != nil || f < 0 || f > modelapi.MaxLatencyMS || math.IsNaN(f) {
+			bad(modelapi.EnvLatencyMS, "%q is not a number of milliseconds between 0 and %d", v, modelapi.MaxLatencyMS)
 		}
 		cfg.Latency = time.Duration(f * float64(time.Millisecond))
 	}
-	if v, ok := get("ERROR_RATE"); ok {
+	if v, ok := get(modelapi.EnvErrorRate); ok {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(f >= 0 && f <= 1) {
-			bad("ERROR_RATE", "%q is not a number between 0 and 1", v)
+			bad(modelapi.EnvErrorRate, "%q is not a number between 0 and 1", v)
 		}
 		cfg.ErrorRate = f
 	}
-	if v, ok := get("HOST"); ok {
+	if v, ok := get(modelapi.EnvHost); ok {
 		cfg.Host = v
 	}
-	if v, ok := get("PORT"); ok {
+	if v, ok := get(modelapi.EnvPort); ok {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 1 || p > 65535 {
-			bad("PORT", "%q is not a TCP port (1-65535)", v)
+			bad(modelapi.EnvPort, "%q is not a TCP port (1-65535)", v)
 		}
 		cfg.Port = p
 	}
-	if v, ok := get("DEBUG_RING_SIZE"); ok {
+	if v, ok := get(modelapi.EnvDebugRingSize); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1<<20 {
-			bad("DEBUG_RING_SIZE", "%q is not a count between 1 and 1048576", v)
+			bad(modelapi.EnvDebugRingSize, "%q is not a count between 1 and 1048576", v)
 		}
 		cfg.RingSize = n
 	}
-	if v, ok := get("SHUTDOWN_DELAY_MS"); ok {
+	if v, ok := get(modelapi.EnvShutdownDelayMS); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 60_000 {
-			bad("SHUTDOWN_DELAY_MS", "%q is not a number of milliseconds between 0 and 60000", v)
+			bad(modelapi.EnvShutdownDelayMS, "%q is not a number of milliseconds between 0 and 60000", v)
 		}
 		cfg.ShutdownDelay = time.Duration(n) * time.Millisecond
 	}

@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // RequestError is a client mistake in a request body. Field names where it
@@ -57,17 +59,23 @@ var datatypes = map[string]dtype{
 
 const supportedDatatypes = "BOOL, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64, FP32, FP64"
 
+// DecodedRequest is an infer request that passed DecodeInferRequest.
+type DecodedRequest struct {
+	modelapi.InferRequest
+	values [][]float64 // values[i] is Inputs[i].Data flattened, row-major
+}
+
 // DecodeInferRequest parses and checks an OIP v2 infer request body. Every
 // failure is a *RequestError naming the offending field; on success each
 // input's data has been flattened and checked against shape and datatype.
-func DecodeInferRequest(body []byte) (*InferRequest, error) {
+func DecodeInferRequest(body []byte) (*DecodedRequest, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, reqErr("", "empty body: expected a JSON infer request")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber() // keep integers exact until the datatype is known
 	dec.DisallowUnknownFields()
-	var req InferRequest
+	var req modelapi.InferRequest
 	if err := dec.Decode(&req); err != nil {
 		return nil, jsonError(err)
 	}
@@ -77,6 +85,7 @@ func DecodeInferRequest(body []byte) (*InferRequest, error) {
 	if len(req.Inputs) == 0 {
 		return nil, reqErr("inputs", "at least one input tensor is required")
 	}
+	values := make([][]float64, len(req.Inputs))
 	seen := make(map[string]bool, len(req.Inputs))
 	for i := range req.Inputs {
 		in := &req.Inputs[i]
@@ -113,9 +122,9 @@ func DecodeInferRequest(body []byte) (*InferRequest, error) {
 		if len(vals) != n {
 			return nil, reqErr(field+".shape", "%v holds %d elements but data has %d", in.Shape, n, len(vals))
 		}
-		in.values = vals
+		values[i] = vals
 	}
-	return &req, nil
+	return &DecodedRequest{InferRequest: req, values: values}, nil
 }
 
 // shapeElements returns product(shape), rejecting negative or huge shapes.

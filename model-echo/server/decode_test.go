@@ -22,9 +22,9 @@ func TestDecodeInferRequestValid(t *testing.T) {
 		t.Fatalf("decoded %+v", req)
 	}
 	want := [][]float64{{0.1, 2, 3, 4}, {-9007199254740992, 0, 1}, {1}, {}}
-	for i, in := range req.Inputs {
-		if !reflect.DeepEqual(in.values, want[i]) {
-			t.Errorf("inputs[%d] values = %v, want %v", i, in.values, want[i])
+	for i := range req.Inputs {
+		if !reflect.DeepEqual(req.values[i], want[i]) {
+			t.Errorf("inputs[%d] values = %v, want %v", i, req.values[i], want[i])
 		}
 	}
 }
@@ -119,8 +119,8 @@ func FuzzDecodeInferRequest(f *testing.F) {
 				}
 				n *= int(d)
 			}
-			if n != len(in.values) {
-				t.Fatalf("inputs[%d]: shape %v but %d values", i, in.Shape, len(in.values))
+			if n != len(req.values[i]) {
+				t.Fatalf("inputs[%d]: shape %v but %d values", i, in.Shape, len(req.values[i]))
 			}
 			if _, ok := datatypes[in.Datatype]; !ok {
 				t.Fatalf("inputs[%d]: accepted datatype %q", i, in.Datatype)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // handleRoot answers GET / with TARGET.
@@ -57,7 +59,7 @@ func (s *Server) misbehave(x *exchange, r *http.Request) bool {
 }
 
 func (s *Server) handleServerMetadata(x *exchange, r *http.Request) {
-	s.writeJSON(x, http.StatusOK, ServerMetadata{Name: s.cfg.ModelName, Version: s.cfg.Version, Extensions: []string{}})
+	s.writeJSON(x, http.StatusOK, modelapi.ServerMetadata{Name: s.cfg.ModelName, Version: s.cfg.Version, Extensions: []string{}})
 }
 
 func (s *Server) handleLive(x *exchange, r *http.Request) {
@@ -180,7 +182,7 @@ func (s *Server) handleMetrics(x *exchange, r *http.Request) {
 func (s *Server) handleDebugRequests(x *exchange, r *http.Request) {
 	var f recordFilter
 	q := r.URL.Query()
-	if v := q.Get("since"); v != "" {
+	if v := q.Get(modelapi.QuerySince); v != "" {
 		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
 			f.since = n
 		} else if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
@@ -190,7 +192,7 @@ func (s *Server) handleDebugRequests(x *exchange, r *http.Request) {
 			return
 		}
 	}
-	if v := q.Get("limit"); v != "" {
+	if v := q.Get(modelapi.QueryLimit); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			s.writeError(x, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a positive count", v))
@@ -198,7 +200,7 @@ func (s *Server) handleDebugRequests(x *exchange, r *http.Request) {
 		}
 		f.limit = n
 	}
-	f.requestID = q.Get("id")
+	f.requestID = q.Get(modelapi.QueryRequestID)
 	s.writeJSON(x, http.StatusOK, s.ring.snapshot(f))
 }
 
@@ -218,7 +220,7 @@ func (s *Server) writeJSON(x *exchange, status int, v any) {
 		buf.Reset()
 		status = http.StatusInternalServerError
 		x.errMsg = "encoding response: " + err.Error()
-		json.NewEncoder(buf).Encode(ErrorResponse{Error: x.errMsg})
+		json.NewEncoder(buf).Encode(modelapi.ErrorResponse{Error: x.errMsg})
 	}
 	if x.outputDigest == "" {
 		x.outputDigest = digest(buf.Bytes())
@@ -234,5 +236,5 @@ func (s *Server) writeJSON(x *exchange, status int, v any) {
 func (s *Server) writeError(x *exchange, status int, msg string) {
 	x.errMsg = msg
 	x.outputDigest = "" // the digest is of what was actually sent
-	s.writeJSON(x, status, ErrorResponse{Error: msg})
+	s.writeJSON(x, status, modelapi.ErrorResponse{Error: msg})
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 func TestRootAnswersTargetWithVersionHeader(t *testing.T) {
@@ -16,8 +18,8 @@ func TestRootAnswersTargetWithVersionHeader(t *testing.T) {
 	if a.status != 200 || string(a.body) != "Hello canary" {
 		t.Fatalf("GET / = %d %q", a.status, a.body)
 	}
-	if got := a.header.Get(HeaderModelVersion); got != "v7" {
-		t.Fatalf("%s = %q, want v7", HeaderModelVersion, got)
+	if got := a.header.Get(modelapi.HeaderModelVersion); got != "v7" {
+		t.Fatalf("%s = %q, want v7", modelapi.HeaderModelVersion, got)
 	}
 	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		t.Fatalf("Content-Type = %q", ct)
@@ -37,19 +39,19 @@ func TestRootAnswersTargetWithVersionHeader(t *testing.T) {
 func TestRequestIDEchoedOrGenerated(t *testing.T) {
 	e := start(t, Config{})
 	a := e.do(t, "GET", "/", "", "x-request-id", "abc-123")
-	if got := a.header.Get(HeaderRequestID); got != "abc-123" {
-		t.Fatalf("echoed %s = %q", HeaderRequestID, got)
+	if got := a.header.Get(modelapi.HeaderRequestID); got != "abc-123" {
+		t.Fatalf("echoed %s = %q", modelapi.HeaderRequestID, got)
 	}
 	ids := map[string]bool{}
 	for i := 0; i < 3; i++ {
-		id := e.do(t, "GET", "/", "").header.Get(HeaderRequestID)
+		id := e.do(t, "GET", "/", "").header.Get(modelapi.HeaderRequestID)
 		if len(id) != 36 || id[14] != '4' || ids[id] {
 			t.Fatalf("generated id %q is not a fresh UUIDv4", id)
 		}
 		ids[id] = true
 	}
 	// An id unfit for logs is replaced, not echoed.
-	if got := e.do(t, "GET", "/", "", "X-Request-Id", strings.Repeat("x", 200)).header.Get(HeaderRequestID); len(got) != 36 {
+	if got := e.do(t, "GET", "/", "", "X-Request-Id", strings.Repeat("x", 200)).header.Get(modelapi.HeaderRequestID); len(got) != 36 {
 		t.Fatalf("overlong id answered as %q", got)
 	}
 }
@@ -64,7 +66,7 @@ func TestEveryRouteCarriesVersionAndRequestID(t *testing.T) {
 		{"GET", "/nope", ""}, {"DELETE", "/", ""},
 	} {
 		a := e.do(t, c.method, c.path, c.body, "X-Request-Id", "rid-1")
-		if a.header.Get(HeaderModelVersion) != "v3" || a.header.Get(HeaderRequestID) != "rid-1" {
+		if a.header.Get(modelapi.HeaderModelVersion) != "v3" || a.header.Get(modelapi.HeaderRequestID) != "rid-1" {
 			t.Errorf("%s %s: headers %v", c.method, c.path, a.header)
 		}
 	}
@@ -99,17 +101,17 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestMetadata(t *testing.T) {
 	e := start(t, Config{ModelName: "iris", Version: "v2"})
-	var sm ServerMetadata
+	var sm modelapi.ServerMetadata
 	e.do(t, "GET", "/v2", "").json(t, &sm)
 	if sm.Name != "iris" || sm.Version != "v2" {
 		t.Fatalf("server metadata %+v", sm)
 	}
 	for _, path := range []string{"/v2/models/iris", "/v2/models/iris/versions/v2"} {
-		var md ModelMetadata
+		var md modelapi.ModelMetadata
 		a := e.do(t, "GET", path, "")
 		a.json(t, &md)
 		if a.status != 200 || md.Name != "iris" || !reflect.DeepEqual(md.Versions, []string{"v2"}) ||
-			md.Platform == "" || len(md.Inputs) != 1 || len(md.Outputs) != 1 || md.Outputs[0].Name != OutputName(0) {
+			md.Platform == "" || len(md.Inputs) != 1 || len(md.Outputs) != 1 || md.Outputs[0].Name != modelapi.OutputName(0) {
 			t.Fatalf("GET %s = %d %+v", path, a.status, md)
 		}
 	}
@@ -180,16 +182,16 @@ func TestInferAddsBiasAndCarriesVersion(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("infer = %d %s", a.status, a.body)
 	}
-	var resp InferResponse
+	var resp modelapi.InferResponse
 	a.json(t, &resp)
-	want := InferResponse{ModelName: "model-echo", ModelVersion: "v2", ID: "req-9", Outputs: []InferOutput{
+	want := modelapi.InferResponse{ModelName: "model-echo", ModelVersion: "v2", ID: "req-9", Outputs: []modelapi.InferOutput{
 		{Name: "output-0", Shape: []int64{2, 2}, Datatype: "FP64", Data: []float64{1.5, 2.5, 3.5, 4.75}},
 		{Name: "output-1", Shape: []int64{1}, Datatype: "FP64", Data: []float64{-2.5}},
 	}}
 	if !reflect.DeepEqual(resp, want) {
 		t.Fatalf("got %+v\nwant %+v", resp, want)
 	}
-	if a.header.Get(HeaderModelVersion) != "v2" || a.header.Get("Content-Type") != "application/json" {
+	if a.header.Get(modelapi.HeaderModelVersion) != "v2" || a.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("headers %v", a.header)
 	}
 }
@@ -203,7 +205,7 @@ func TestInferDeterministicAndVersionsDisagree(t *testing.T) {
 	if string(a1.body) != string(a1again.body) {
 		t.Fatalf("not deterministic:\n%s\n%s", a1.body, a1again.body)
 	}
-	var r1, r2 InferResponse
+	var r1, r2 modelapi.InferResponse
 	a1.json(t, &r1)
 	v2.do(t, "POST", "/v2/models/model-echo/infer", body).json(t, &r2)
 	if r1.Outputs[0].Data[0] != 1 || r2.Outputs[0].Data[0] != 2 {
@@ -220,7 +222,7 @@ func TestInferDeterministicAndVersionsDisagree(t *testing.T) {
 
 func TestInferIDFallsBackToRequestID(t *testing.T) {
 	e := start(t, Config{})
-	var r InferResponse
+	var r modelapi.InferResponse
 	e.do(t, "POST", "/v2/models/model-echo/infer", `{"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1]}]}`,
 		"X-Request-Id", "hdr-id").json(t, &r)
 	if r.ID != "hdr-id" {
@@ -231,7 +233,7 @@ func TestInferIDFallsBackToRequestID(t *testing.T) {
 func TestInferRequestedOutputs(t *testing.T) {
 	e := start(t, Config{})
 	two := `"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]},{"name":"b","shape":[1],"datatype":"FP32","data":[2]}]`
-	var r InferResponse
+	var r modelapi.InferResponse
 	e.do(t, "POST", "/v2/models/model-echo/infer", `{`+two+`,"outputs":[{"name":"output-1"}]}`).json(t, &r)
 	if len(r.Outputs) != 1 || r.Outputs[0].Name != "output-1" || r.Outputs[0].Data[0] != 2 {
 		t.Fatalf("requested outputs: %+v", r)

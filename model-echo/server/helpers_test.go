@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // logBuffer collects the JSON log lines a server writes.
@@ -107,7 +109,7 @@ func (a answer) json(t *testing.T, v any) {
 // errorText decodes a {"error": ...} body.
 func (a answer) errorText(t *testing.T) string {
 	t.Helper()
-	var e ErrorResponse
+	var e modelapi.ErrorResponse
 	a.json(t, &e)
 	if e.Error == "" {
 		t.Fatalf("error body %q has no error text", a.body)

@@ -9,16 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-)
 
-// Metric names, exported so tests and dashboards share them.
-const (
-	MetricRequests = "model_echo_requests_total"
-	MetricDuration = "model_echo_request_duration_seconds"
-	MetricInfo     = "model_echo_info"
-	// MetricLogDropped counts request log lines lost because logging fell
-	// behind; it should stay 0.
-	MetricLogDropped = "model_echo_log_dropped_total"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // Sub-millisecond buckets matter here: the service itself answers in
@@ -37,17 +29,17 @@ func newMetrics(cfg Config) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricRequests,
+			Name: modelapi.MetricRequests,
 			Help: "HTTP requests served, by model version, route pattern and status code.",
 		}, []string{"version", "route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    MetricDuration,
+			Name:    modelapi.MetricDuration,
 			Help:    "HTTP request latency in seconds, by model version and route pattern.",
 			Buckets: durationBuckets,
 		}, []string{"version", "route"}),
 	}
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        MetricInfo,
+		Name:        modelapi.MetricInfo,
 		Help:        "Always 1; labels say which model and version this process serves.",
 		ConstLabels: prometheus.Labels{"model": cfg.ModelName, "version": cfg.Version},
 	})

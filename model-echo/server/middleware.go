@@ -11,12 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// Header names every response carries.
-const (
-	HeaderModelVersion = "X-Model-Version"
-	HeaderRequestID    = "X-Request-Id" // Istio propagates it, mirrored copies included
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // routeKind decides what the instrumentation does beyond counting.
@@ -100,13 +96,13 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	*x = exchange{ResponseWriter: w, status: http.StatusOK}
 	defer exchangePool.Put(x)
 
-	x.requestID = r.Header.Get(HeaderRequestID)
+	x.requestID = r.Header.Get(modelapi.HeaderRequestID)
 	if !validRequestID(x.requestID) {
 		x.requestID = newRequestID()
 	}
 	h := w.Header()
-	h[HeaderModelVersion] = s.versionHeader
-	h[HeaderRequestID] = []string{x.requestID}
+	h[modelapi.HeaderModelVersion] = s.versionHeader
+	h[modelapi.HeaderRequestID] = []string{x.requestID}
 
 	func() {
 		// A handler bug must not kill the connection silently and skip
@@ -139,7 +135,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	rt.metrics.counter(x.status).Inc()
 	rt.metrics.observe.Observe(elapsed.Seconds())
 
-	rec := RequestRecord{
+	rec := modelapi.RequestRecord{
 		Time:         start,
 		RequestID:    x.requestID,
 		Model:        s.cfg.ModelName,
@@ -177,11 +173,11 @@ func (s *Server) bodyDigest(r *http.Request) string {
 // isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the
 // host, before the port when there is one.
 func isMirrored(host string) bool {
-	if strings.HasSuffix(host, "-shadow") {
+	if strings.HasSuffix(host, modelapi.MirroredHostSuffix) {
 		return true
 	}
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		return strings.HasSuffix(host[:i], "-shadow")
+		return strings.HasSuffix(host[:i], modelapi.MirroredHostSuffix)
 	}
 	return false
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // The echo "model": output i is input i plus the configured bias. It is
@@ -13,32 +15,29 @@ import (
 // Platform is reported in model metadata.
 const Platform = "model-echo-go"
 
-// OutputName is the name of the output computed from input i.
-func OutputName(i int) string { return "output-" + strconv.Itoa(i) }
-
-func (s *Server) metadata() ModelMetadata {
-	return ModelMetadata{
+func (s *Server) metadata() modelapi.ModelMetadata {
+	return modelapi.ModelMetadata{
 		Name:     s.cfg.ModelName,
 		Versions: []string{s.cfg.Version},
 		Platform: Platform,
 		// Any numeric datatype and shape is accepted; FP32 is the
 		// advertised one, matching typical model servers.
-		Inputs:  []TensorMetadata{{Name: "input-0", Datatype: "FP32", Shape: []int64{-1}}},
-		Outputs: []TensorMetadata{{Name: OutputName(0), Datatype: "FP64", Shape: []int64{-1}}},
+		Inputs:  []modelapi.TensorMetadata{{Name: "input-0", Datatype: "FP32", Shape: []int64{-1}}},
+		Outputs: []modelapi.TensorMetadata{{Name: modelapi.OutputName(0), Datatype: "FP64", Shape: []int64{-1}}},
 	}
 }
 
 // infer runs the model on a decoded request. id answers when the request
 // body carries none (the X-Request-Id), so responses can always be joined.
-func (s *Server) infer(req *InferRequest, id string) (*InferResponse, error) {
+func (s *Server) infer(req *DecodedRequest, id string) (*modelapi.InferResponse, error) {
 	if req.ID != "" {
 		id = req.ID
 	}
-	resp := &InferResponse{
+	resp := &modelapi.InferResponse{
 		ModelName:    s.cfg.ModelName,
 		ModelVersion: s.cfg.Version,
 		ID:           id,
-		Outputs:      make([]InferOutput, 0, len(req.Inputs)),
+		Outputs:      make([]modelapi.InferOutput, 0, len(req.Inputs)),
 	}
 	want := make(map[string]bool, len(req.Outputs))
 	for j, o := range req.Outputs {
@@ -49,19 +48,19 @@ func (s *Server) infer(req *InferRequest, id string) (*InferResponse, error) {
 		want[o.Name] = true
 	}
 	for i, in := range req.Inputs {
-		name := OutputName(i)
+		name := modelapi.OutputName(i)
 		if len(want) > 0 && !want[name] {
 			continue
 		}
-		data := make([]float64, len(in.values))
-		for k, v := range in.values {
+		data := make([]float64, len(req.values[i]))
+		for k, v := range req.values[i] {
 			data[k] = v + s.cfg.Bias
 			// JSON cannot carry ±Inf; say so instead of failing to encode.
 			if math.IsInf(data[k], 0) {
 				return nil, reqErr(fmt.Sprintf("inputs[%d].data[%d]", i, k), "%g plus bias %g overflows FP64", v, s.cfg.Bias)
 			}
 		}
-		resp.Outputs = append(resp.Outputs, InferOutput{
+		resp.Outputs = append(resp.Outputs, modelapi.InferOutput{
 			Name:     name,
 			Shape:    append([]int64{}, in.Shape...),
 			Datatype: "FP64",
@@ -77,7 +76,7 @@ func outputIndex(name string) (int, bool) {
 		return 0, false
 	}
 	i, err := strconv.Atoi(name[len(prefix):])
-	if err != nil || i < 0 || OutputName(i) != name {
+	if err != nil || i < 0 || modelapi.OutputName(i) != name {
 		return 0, false
 	}
 	return i, true

@@ -11,6 +11,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 func TestRequestLogLine(t *testing.T) {
@@ -32,7 +34,7 @@ func testRequestLogLine(t *testing.T, newLogger func(io.Writer) *slog.Logger) {
 	l := lines[0]
 	want := map[string]any{
 		"level": "INFO", "request_id": "log-1", "model": "model-echo", "version": "v4", "method": "POST",
-		"route": RouteInfer, "path": "/v2/models/model-echo/infer", "host": "model-echo.default.svc.cluster.local-shadow:8080",
+		"route": modelapi.RouteInfer, "path": "/v2/models/model-echo/infer", "host": "model-echo.default.svc.cluster.local-shadow:8080",
 		"mirrored": true, "status": float64(200), "input_sha256": digest([]byte(body)),
 	}
 	for k, v := range want {
@@ -46,7 +48,7 @@ func testRequestLogLine(t *testing.T, newLogger func(io.Writer) *slog.Logger) {
 	if ms, ok := l["latency_ms"].(float64); !ok || ms < 0 {
 		t.Errorf("latency_ms = %v", l["latency_ms"])
 	}
-	if l := lines[1]; l["output"] != "hello" || l["route"] != RouteRoot || l["mirrored"] != false || l["input_sha256"] != emptyDigest {
+	if l := lines[1]; l["output"] != "hello" || l["route"] != modelapi.RouteRoot || l["mirrored"] != false || l["input_sha256"] != emptyDigest {
 		t.Errorf("GET / line %v", l)
 	}
 	if l := lines[2]; l["status"] != float64(400) || !strings.Contains(fmt.Sprint(l["error"]), "malformed JSON") {
@@ -102,7 +104,7 @@ func TestMetrics(t *testing.T) {
 
 	fams := scrape(t, e)
 	counts := map[string]float64{}
-	for _, m := range fams[MetricRequests].GetMetric() {
+	for _, m := range fams[modelapi.MetricRequests].GetMetric() {
 		l := labels(m)
 		if l["version"] != "v9" {
 			t.Errorf("series with version %q", l["version"])
@@ -113,35 +115,35 @@ func TestMetrics(t *testing.T) {
 		counts[l["route"]+" "+l["code"]] = m.GetCounter().GetValue()
 	}
 	for key, want := range map[string]float64{
-		"/ 200": 3, "/ 405": 1, RouteInfer + " 200": 1, RouteInfer + " 400": 2,
-		RouteUnmatched + " 404": 2, "/v2/health/ready 200": 1,
+		"/ 200": 3, "/ 405": 1, modelapi.RouteInfer + " 200": 1, modelapi.RouteInfer + " 400": 2,
+		modelapi.RouteUnmatched + " 404": 2, "/v2/health/ready 200": 1,
 		"/metrics 200": 0, // the scrape being served is counted after it is answered
 	} {
 		if counts[key] != want {
-			t.Errorf("%s{route,code=%q} = %v, want %v (all: %v)", MetricRequests, key, counts[key], want, counts)
+			t.Errorf("%s{route,code=%q} = %v, want %v (all: %v)", modelapi.MetricRequests, key, counts[key], want, counts)
 		}
 	}
 	var rootCount uint64
-	for _, m := range fams[MetricDuration].GetMetric() {
+	for _, m := range fams[modelapi.MetricDuration].GetMetric() {
 		if l := labels(m); l["route"] == "/" && l["version"] == "v9" {
 			rootCount = m.GetHistogram().GetSampleCount()
 		}
 	}
 	if rootCount != 4 {
-		t.Errorf("%s{route=/} count = %d, want 4", MetricDuration, rootCount)
+		t.Errorf("%s{route=/} count = %d, want 4", modelapi.MetricDuration, rootCount)
 	}
-	info := fams[MetricInfo].GetMetric()
+	info := fams[modelapi.MetricInfo].GetMetric()
 	if len(info) != 1 || labels(info[0])["version"] != "v9" || info[0].GetGauge().GetValue() != 1 {
-		t.Errorf("%s = %v", MetricInfo, info)
+		t.Errorf("%s = %v", modelapi.MetricInfo, info)
 	}
-	if d := fams[MetricLogDropped].GetMetric(); len(d) != 1 || d[0].GetCounter().GetValue() != 0 {
-		t.Errorf("%s = %v, want one series at 0", MetricLogDropped, d)
+	if d := fams[modelapi.MetricLogDropped].GetMetric(); len(d) != 1 || d[0].GetCounter().GetValue() != 0 {
+		t.Errorf("%s = %v, want one series at 0", modelapi.MetricLogDropped, d)
 	}
 	if _, ok := fams["go_goroutines"]; !ok {
 		t.Error("Go runtime metrics missing")
 	}
 	// The scrape itself is counted once answered.
-	if got := scrape(t, e); got[MetricRequests] == nil {
+	if got := scrape(t, e); got[modelapi.MetricRequests] == nil {
 		t.Fatal("second scrape lacks requests")
 	}
 }
@@ -149,7 +151,7 @@ func TestMetrics(t *testing.T) {
 func TestPrivateRegistriesPerServer(t *testing.T) {
 	a, b := start(t, Config{Version: "a"}), start(t, Config{Version: "b"})
 	a.do(t, "GET", "/", "")
-	for _, m := range scrape(t, b)[MetricRequests].GetMetric() {
+	for _, m := range scrape(t, b)[modelapi.MetricRequests].GetMetric() {
 		if labels(m)["version"] != "b" {
 			t.Fatalf("server b exports %v", labels(m))
 		}
@@ -164,7 +166,7 @@ func TestDebugRequests(t *testing.T) {
 	e.do(t, "GET", "/metrics", "", "X-Request-Id", "scrape")
 	e.do(t, "GET", "/v2/models/model-echo", "", "X-Request-Id", "d-3")
 
-	var recs []RequestRecord
+	var recs []modelapi.RequestRecord
 	e.do(t, "GET", "/debug/requests", "").json(t, &recs)
 	var ids []string
 	for _, r := range recs {
@@ -174,7 +176,7 @@ func TestDebugRequests(t *testing.T) {
 		t.Fatalf("ring ids %v (probes, metrics and debug must be excluded)", ids)
 	}
 	r := recs[1]
-	if r.Version != "v5" || r.Route != RouteInfer || r.Status != 200 || !r.Mirrored || r.LatencyMS <= 0 ||
+	if r.Version != "v5" || r.Route != modelapi.RouteInfer || r.Status != 200 || !r.Mirrored || r.LatencyMS <= 0 ||
 		len(r.OutputDigest) != 64 || r.InputDigest != digest([]byte(inferBody("x", 1))) || r.Seq != recs[0].Seq+1 {
 		t.Fatalf("record %+v", r)
 	}
@@ -182,22 +184,22 @@ func TestDebugRequests(t *testing.T) {
 		t.Fatalf("GET / record %+v", recs[0])
 	}
 
-	var one []RequestRecord
+	var one []modelapi.RequestRecord
 	e.do(t, "GET", "/debug/requests?id=d-2", "").json(t, &one)
 	if len(one) != 1 || one[0].RequestID != "d-2" {
 		t.Fatalf("?id= gave %+v", one)
 	}
-	var since []RequestRecord
+	var since []modelapi.RequestRecord
 	e.do(t, "GET", fmt.Sprintf("/debug/requests?since=%d", recs[1].Seq), "").json(t, &since)
 	if len(since) != 1 || since[0].RequestID != "d-3" {
 		t.Fatalf("?since= gave %+v", since)
 	}
-	var byTime []RequestRecord
+	var byTime []modelapi.RequestRecord
 	e.do(t, "GET", "/debug/requests?since="+url.QueryEscape(recs[2].Time.Format("2006-01-02T15:04:05.999999999Z07:00")), "").json(t, &byTime)
 	if len(byTime) != 1 || byTime[0].RequestID != "d-3" {
 		t.Fatalf("?since=time gave %+v", byTime)
 	}
-	var last []RequestRecord
+	var last []modelapi.RequestRecord
 	e.do(t, "GET", "/debug/requests?limit=2", "").json(t, &last)
 	if len(last) != 2 || last[1].RequestID != "d-3" {
 		t.Fatalf("?limit= gave %+v", last)
@@ -208,7 +210,7 @@ func TestDebugRequests(t *testing.T) {
 			t.Errorf("?%s = %d %s", q, a.status, a.body)
 		}
 	}
-	var none []RequestRecord
+	var none []modelapi.RequestRecord
 	a := e.do(t, "GET", "/debug/requests?id=nope", "")
 	a.json(t, &none)
 	if string(a.body) != "[]\n" {
@@ -219,7 +221,7 @@ func TestDebugRequests(t *testing.T) {
 func TestRingIsBounded(t *testing.T) {
 	r := newRecorder(4)
 	for i := 1; i <= 10; i++ {
-		r.add(&RequestRecord{RequestID: fmt.Sprint(i)})
+		r.add(&modelapi.RequestRecord{RequestID: fmt.Sprint(i)})
 	}
 	got := r.snapshot(recordFilter{})
 	if len(got) != 4 || got[0].RequestID != "7" || got[3].RequestID != "10" || got[3].Seq != 10 {

@@ -3,48 +3,23 @@ package server
 import (
 	"sync"
 	"time"
-)
 
-// RequestRecord is one served request, as logged and as returned by
-// GET /debug/requests. A smoke test joins primary and shadow records by
-// RequestID and compares OutputDigest.
-type RequestRecord struct {
-	Seq       uint64    `json:"seq"` // per-server, increasing; ?since= filters on it
-	Time      time.Time `json:"time"`
-	RequestID string    `json:"request_id"`
-	Model     string    `json:"model"`
-	Version   string    `json:"version"`
-	Method    string    `json:"method"`
-	Route     string    `json:"route"` // the route pattern, e.g. "POST /v2/models/{name}/infer"
-	Path      string    `json:"path"`
-	Host      string    `json:"host"`
-	// Mirrored is true for Istio shadow copies (Host ends in "-shadow").
-	Mirrored bool `json:"mirrored"`
-	Status   int  `json:"status"`
-	// InputDigest is the hex sha256 of the request body.
-	InputDigest string `json:"input_sha256"`
-	// OutputDigest is the hex sha256 of the answer: for infer only of the
-	// JSON "outputs" array (so equal bias gives equal digests across
-	// versions and request ids), otherwise of the response body.
-	OutputDigest string  `json:"output_sha256"`
-	Output       string  `json:"output,omitempty"` // the text answer of GET /
-	Error        string  `json:"error,omitempty"`
-	LatencyMS    float64 `json:"latency_ms"`
-}
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+)
 
 // recorder is a fixed-size ring of the most recent records. Records are
 // stored by value in one preallocated slice: no allocation per request.
 type recorder struct {
 	mu   sync.Mutex
-	buf  []RequestRecord
+	buf  []modelapi.RequestRecord
 	next uint64 // Seq of the next record; buf[(seq-1)%len] holds seq
 }
 
 func newRecorder(size int) *recorder {
-	return &recorder{buf: make([]RequestRecord, size), next: 1}
+	return &recorder{buf: make([]modelapi.RequestRecord, size), next: 1}
 }
 
-func (r *recorder) add(rec *RequestRecord) {
+func (r *recorder) add(rec *modelapi.RequestRecord) {
 	r.mu.Lock()
 	rec.Seq = r.next
 	r.buf[(r.next-1)%uint64(len(r.buf))] = *rec
@@ -61,7 +36,7 @@ type recordFilter struct {
 }
 
 // snapshot returns matching records, oldest first.
-func (r *recorder) snapshot(f recordFilter) []RequestRecord {
+func (r *recorder) snapshot(f recordFilter) []modelapi.RequestRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	size := uint64(len(r.buf))
@@ -70,7 +45,7 @@ func (r *recorder) snapshot(f recordFilter) []RequestRecord {
 		first = r.next - size
 	}
 	first = max(first, f.since+1)
-	out := make([]RequestRecord, 0, min(r.next-first, size))
+	out := make([]modelapi.RequestRecord, 0, min(r.next-first, size))
 	for seq := first; seq < r.next; seq++ {
 		rec := &r.buf[(seq-1)%size]
 		if f.requestID != "" && rec.RequestID != f.requestID {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 const (
@@ -29,7 +31,7 @@ const (
 // goroutine encodes and writes the lines in batches. Formatting on the
 // request path was most of model-echo's overhead over a bare handler.
 type requestLog struct {
-	queue   chan RequestRecord
+	queue   chan modelapi.RequestRecord
 	flushes chan chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -49,7 +51,7 @@ type requestLog struct {
 // newRequestLog does not start the background goroutine; run does.
 func newRequestLog(logger *slog.Logger, cfg Config, queue int) *requestLog {
 	l := &requestLog{
-		queue:   make(chan RequestRecord, queue),
+		queue:   make(chan modelapi.RequestRecord, queue),
 		flushes: make(chan chan struct{}),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -63,9 +65,9 @@ func newRequestLog(logger *slog.Logger, cfg Config, queue int) *requestLog {
 }
 
 // log queues rec, or counts it as dropped when the queue is full.
-func (l *requestLog) log(rec *RequestRecord) {
+func (l *requestLog) log(rec *modelapi.RequestRecord) {
 	if l.closed.Load() {
-		l.h.Handle(context.Background(), rec.slogRecord())
+		l.h.Handle(context.Background(), slogRecord(rec))
 		return
 	}
 	select {
@@ -140,17 +142,17 @@ func (l *requestLog) drain() {
 	}
 }
 
-func (l *requestLog) emit(rec *RequestRecord) {
+func (l *requestLog) emit(rec *modelapi.RequestRecord) {
 	if l.enc != nil {
 		l.enc.encode(rec)
 		return
 	}
-	l.h.Handle(context.Background(), rec.slogRecord())
+	l.h.Handle(context.Background(), slogRecord(rec))
 }
 
 // slogRecord is rec as a "request" log record for any slog handler; the
 // time is when the request arrived, as in the debug ring.
-func (rec *RequestRecord) slogRecord() slog.Record {
+func slogRecord(rec *modelapi.RequestRecord) slog.Record {
 	r := slog.NewRecord(rec.Time, slog.LevelInfo, "request", 0)
 	r.AddAttrs(
 		slog.String("request_id", rec.RequestID),
@@ -195,7 +197,7 @@ func newLineEncoder(w io.Writer, model, version string) *lineEncoder {
 	return &lineEncoder{w: w, prefix: string(p), buf: make([]byte, 0, requestLogBatch+4096)}
 }
 
-func (e *lineEncoder) encode(rec *RequestRecord) {
+func (e *lineEncoder) encode(rec *modelapi.RequestRecord) {
 	b := append(e.buf, `{"time":"`...)
 	b = rec.Time.AppendFormat(b, time.RFC3339Nano) // as slog's JSON handler
 	b = append(b, '"')

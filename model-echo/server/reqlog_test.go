@@ -11,16 +11,18 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // The server's own encoder must say what slog's JSON handler says.
 func TestLineEncoderMatchesSlog(t *testing.T) {
 	at := time.Date(2026, 11, 25, 14, 3, 4, 567891234, time.FixedZone("X", 5400))
-	recs := []RequestRecord{
+	recs := []modelapi.RequestRecord{
 		{Time: at, RequestID: "0f8fad5b-d9cb-469f-a165-70867728950e", Method: "GET", Route: "/", Path: "/",
 			Host: "svc-shadow:80", Mirrored: true, Status: 200, InputDigest: emptyDigest, OutputDigest: emptyDigest,
 			Output: "Hello", LatencyMS: 0.012},
-		{Time: at.UTC(), RequestID: `q"uo\te`, Method: "POST", Route: RouteInfer, Path: "/v2/models/m\xff/<&>",
+		{Time: at.UTC(), RequestID: `q"uo\te`, Method: "POST", Route: modelapi.RouteInfer, Path: "/v2/models/m\xff/<&>",
 			Host: "héte\u2028", Status: 400, Error: "inputs[0]: \"x\"\n\x01", LatencyMS: 1234567.5},
 		{Time: at, Status: 499, LatencyMS: 0},
 	}
@@ -55,7 +57,7 @@ func TestRequestLogDropsWhenFull(t *testing.T) {
 	l := newRequestLog(NewLogger(&out), Config{ModelName: "m", Version: "v"}, 2)
 	// Nothing consumes yet, so the queue holds 2 and the rest are dropped.
 	for i := 0; i < 5; i++ {
-		l.log(&RequestRecord{RequestID: fmt.Sprint("r", i), Status: 200})
+		l.log(&modelapi.RequestRecord{RequestID: fmt.Sprint("r", i), Status: 200})
 	}
 	if d := l.dropped.Load(); d != 3 {
 		t.Fatalf("dropped = %d, want 3", d)
@@ -80,9 +82,9 @@ func TestRequestLogDropsWhenFull(t *testing.T) {
 func TestLogDroppedMetric(t *testing.T) {
 	e := start(t, Config{})
 	e.srv.reqLog.dropped.Add(7)
-	d := scrape(t, e)[MetricLogDropped].GetMetric()
+	d := scrape(t, e)[modelapi.MetricLogDropped].GetMetric()
 	if len(d) != 1 || d[0].GetCounter().GetValue() != 7 {
-		t.Fatalf("%s = %v, want 7", MetricLogDropped, d)
+		t.Fatalf("%s = %v, want 7", modelapi.MetricLogDropped, d)
 	}
 }
 

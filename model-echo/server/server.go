@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // Server is the model-echo HTTP handler plus its metrics, debug ring and
@@ -62,7 +64,7 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		go s.reqLog.run()
 	}
 	s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: MetricLogDropped,
+		Name: modelapi.MetricLogDropped,
 		Help: "Request log lines dropped because the background logger's queue was full.",
 	}, s.logDropped))
 	s.metricsHandler = s.metrics.handler()
@@ -70,27 +72,20 @@ func New(cfg Config, logger *slog.Logger) *Server {
 
 	get, post := []string{http.MethodGet}, []string{http.MethodPost}
 	s.root = s.route("/{$}", get, kindModel, s.handleRoot)
-	s.route("/v2", get, kindAPI, s.handleServerMetadata)
-	s.route("/v2/health/live", get, kindInfra, s.handleLive)
-	s.route("/v2/health/ready", get, kindInfra, s.handleReady)
+	s.route(modelapi.PathServerMetadata, get, kindAPI, s.handleServerMetadata)
+	s.route(modelapi.PathLive, get, kindInfra, s.handleLive)
+	s.route(modelapi.PathReady, get, kindInfra, s.handleReady)
 	s.route("/v2/models/{name}", get, kindAPI, s.handleModelMetadata)
 	s.route("/v2/models/{name}/ready", get, kindInfra, s.handleModelReady)
 	s.route("/v2/models/{name}/infer", post, kindModel, s.handleInfer)
 	s.route("/v2/models/{name}/versions/{version}", get, kindAPI, s.handleModelMetadata)
 	s.route("/v2/models/{name}/versions/{version}/ready", get, kindInfra, s.handleModelReady)
 	s.route("/v2/models/{name}/versions/{version}/infer", post, kindModel, s.handleInfer)
-	s.route("/metrics", get, kindInfra, s.handleMetrics)
-	s.route("/debug/requests", get, kindInfra, s.handleDebugRequests)
+	s.route(modelapi.PathMetrics, get, kindInfra, s.handleMetrics)
+	s.route(modelapi.PathDebugRequests, get, kindInfra, s.handleDebugRequests)
 	s.route("/", nil, kindNoRoute, s.handleNotFound)
 	return s
 }
-
-// Route labels, as they appear in metrics and records.
-const (
-	RouteRoot      = "/"
-	RouteInfer     = "/v2/models/{name}/infer"
-	RouteUnmatched = "unmatched"
-)
 
 // route registers a pattern (without method: methods are checked by
 // serve, so wrong ones get a JSON 405 with Allow rather than ServeMux's
@@ -99,7 +94,7 @@ func (s *Server) route(pattern string, methods []string, kind routeKind, h func(
 	label := strings.TrimSuffix(pattern, "{$}")
 	allow := strings.Join(methods, ", ")
 	if kind == kindNoRoute {
-		label, methods = RouteUnmatched, nil // any method gets the 404
+		label, methods = modelapi.RouteUnmatched, nil // any method gets the 404
 	} else if len(methods) == 1 && methods[0] == http.MethodGet {
 		allow = "GET, HEAD"
 	}
@@ -165,7 +160,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 
 // Records returns the debug ring's records, oldest first (what
 // GET /debug/requests answers without filters).
-func (s *Server) Records() []RequestRecord { return s.ring.snapshot(recordFilter{}) }
+func (s *Server) Records() []modelapi.RequestRecord { return s.ring.snapshot(recordFilter{}) }
 
 // HTTPServer returns an http.Server for s with the configured timeouts,
 // which bound slow or stalled clients.

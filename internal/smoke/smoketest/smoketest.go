@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/server"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
@@ -125,14 +126,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if mirror {
 		// Envoy gives user requests an id before routing; the copy keeps it.
-		if r.Header.Get(server.HeaderRequestID) == "" {
-			r.Header.Set(server.HeaderRequestID, fmt.Sprintf("proxy-%d", rand.Uint64()))
+		if r.Header.Get(modelapi.HeaderRequestID) == "" {
+			r.Header.Set(modelapi.HeaderRequestID, fmt.Sprintf("proxy-%d", rand.Uint64()))
 		}
 		hdr := r.Header.Clone()
 		p.copies.Add(1)
 		go func() {
 			defer p.copies.Done()
-			resp, err := p.forward(p.shadow, r.Method, r.Host+"-shadow", r.URL.RequestURI(), hdr, body)
+			resp, err := p.forward(p.shadow, r.Method, r.Host+modelapi.MirroredHostSuffix, r.URL.RequestURI(), hdr, body)
 			if err == nil {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()

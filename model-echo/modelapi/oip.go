@@ -1,8 +1,8 @@
-package server
+package modelapi
 
 // JSON types of the Open Inference Protocol v2 REST subset model-echo
-// speaks. They are exported so clients (smoke tests) can build requests and
-// decode answers with the same definitions.
+// speaks: the server answers with them, clients build requests and decode
+// answers with the same definitions.
 
 // InferRequest is the body of POST /v2/models/{name}/infer.
 type InferRequest struct {
@@ -20,8 +20,6 @@ type InferInput struct {
 	Datatype   string         `json:"datatype"`
 	Parameters map[string]any `json:"parameters,omitempty"`
 	Data       any            `json:"data"`
-
-	values []float64 // Data flattened and checked by DecodeInferRequest
 }
 
 // RequestedOutput selects an output by name; none means all outputs.
