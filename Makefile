@@ -1,60 +1,91 @@
 # The two commands a newcomer needs: `make up` and `make test`.
+# `make help` lists every target. Recipes live in hack/make-rules/.
 STACK ?= dev
 GO ?= go
 SHELL := bash
+.DEFAULT_GOAL := help
 
-.PHONY: up down preview refresh render review smoke test test-unit test-integration test-e2e tools vet
+.PHONY: help up down preview refresh stack render review smoke diagnose \
+	test vet lint test-unit test-slow test-integration test-e2e tools
 
-## up: create the lab for STACK (default dev) on kind: installs kind and the
-## Pulumi CLI if missing, uses a local file backend (no account).
+## help: this list (targets marked STACK take STACK=<name>, default dev).
+help:
+	@awk '/^## [a-z0-9-]+: / { sub(/^## /, ""); n = index($$0, ":"); \
+		printf "  make %-17s %s\n", substr($$0, 1, n - 1), substr($$0, n + 2); more = 1; next } \
+		more && /^## / { sub(/^## /, ""); printf "  %-22s %s\n", "", $$0; next } { more = 0 }' $(MAKEFILE_LIST)
+
+## up: [STACK] create or update the lab (kind cluster, Istio, Knative, model);
+## installs kind and the Pulumi CLI if missing after checking what needs the network.
 up:
-	hack/up.sh up $(STACK)
+	@hack/make-rules/lab.sh up $(STACK) $(ARGS)
 
-## down: destroy STACK's resources (and its kind cluster).
+## down: [STACK] destroy the stack's resources (and its kind cluster).
 down:
-	hack/up.sh down $(STACK)
+	@hack/make-rules/lab.sh down $(STACK) $(ARGS)
 
-## preview: what `pulumi up` would change for STACK, with the diff.
+## preview: [STACK] what `pulumi up` would change, with the diff (ARGS=--expect-no-changes ...).
 preview:
-	hack/up.sh preview $(STACK)
+	@hack/make-rules/lab.sh preview $(STACK) $(ARGS)
 
+## refresh: [STACK] read the live state back into the stack (pulumi refresh).
 refresh:
-	hack/up.sh refresh $(STACK)
+	@hack/make-rules/lab.sh refresh $(STACK) $(ARGS)
 
-## render: every Kubernetes object STACK would register, without a cluster.
+## stack: [STACK] create the stack in the local backend only (before `pulumi config set`).
+stack:
+	@hack/make-rules/lab.sh stack $(STACK)
+
+## render: [STACK] every Kubernetes object the stack would register, as YAML, no cluster.
 render:
-	$(GO) run ./cmd/render --stack $(STACK)
+	@echo "render: compiling cmd/render (the first build compiles the Pulumi SDKs: several minutes; later ones seconds)" >&2
+	@$(GO) run ./cmd/render --stack $(STACK)
 
-## review: per stack, the objects a change adds, removes or edits against
-## BASE (default origin/main, else main), without a cluster.
+## review: every stack's change against BASE (default origin/main, else main);
+## FORMAT=markdown prints the PR comment. Takes no STACK: it reviews all stacks.
 review:
-	hack/review.sh $(BASE)
+	@hack/make-rules/review.sh $(if $(FORMAT),--format $(FORMAT)) $(BASE)
 
-## smoke: prove from STACK's outputs that the live split/shadowing is right.
+## smoke: [STACK] prove from the stack's outputs that the live split/shadowing is right.
 smoke:
-	. hack/pulumi-env.sh && $(GO) run ./cmd/smoke --stack $(STACK)
+	@. hack/lib/pulumi-env.sh && $(GO) run ./cmd/smoke --stack $(STACK)
 
-## test: every tier this machine can run (unit, integration, kind e2e).
-test: vet test-unit test-integration test-e2e
+## diagnose: [STACK] kubectl get/describe and logs of the lab into diagnostics/STACK/.
+diagnose:
+	@hack/make-rules/diagnose.sh $(STACK)
 
+## test: every tier this machine can run (vet, unit, slow, lint, integration, kind e2e).
+test: vet test-unit test-slow lint test-integration test-e2e
+
+## vet: gofmt and go vet, every build tag.
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
-	$(GO) vet -tags integration,e2e,smoke ./...
+	$(GO) vet -tags integration,e2e,smoke,slow ./...
 
-## test-unit: mocks, handlers, statistics; no cluster, no network.
+## lint: shellcheck on hack/, actionlint on .github/workflows (builds actionlint via make tools).
+lint: tools
+	@hack/make-rules/verify/lint.sh
+
+## test-unit: mocks, handlers, statistics; no cluster, no network; seconds.
 test-unit:
 	$(GO) test -count=1 ./...
+
+## test-slow: end-to-end checks of our own tools (make review in a clone, the
+## pre-check offline, make help, render); each builds the program, so minutes.
+test-slow:
+	$(GO) test -count=1 -tags slow -timeout 20m ./test/tools/
 
 ## test-integration: real Pulumi engine + provider against a real
 ## kube-apiserver (kwok), offline, in a private network namespace.
 test-integration:
-	hack/test-integration.sh
+	hack/make-rules/test/integration.sh
 
 ## test-e2e: the full kind lab; skips with the reason where Docker or the
 ## internet is missing.
 test-e2e:
 	$(GO) test -count=1 -tags e2e -timeout 60m -v -run TestKind ./test/e2e/
 
+## tools: build or reuse the integration tier's tools and actionlint
+## (~25 min cold, cached in ~/.cache/modelrollouts/tools).
 tools:
-	hack/tools.sh
+	@hack/make-rules/tools.sh

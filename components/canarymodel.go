@@ -10,6 +10,8 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
 const knativeServingAPI = "serving.knative.dev/v1"
@@ -90,7 +92,9 @@ func NewCanaryModel(ctx *pulumi.Context, name string, args *CanaryModelArgs, opt
 		configurations = append(configurations, c)
 		traffic = append(traffic, TrafficTarget{ConfigurationName: configName, LatestRevision: true, Percent: v.Percent, Tag: v.Tag})
 		if v.Tag != "" {
-			versionHosts[v.Name] = pulumi.Sprintf("%s-%s.%s.%s", v.Tag, args.Service, args.Namespace, args.Domain)
+			versionHosts[v.Name] = args.Namespace.ToStringOutput().ApplyT(func(ns string) string {
+				return stacks.CanaryTagHost(v.Tag, args.Service, ns, args.Domain)
+			}).(pulumi.StringOutput)
 		}
 	}
 	route, err := apiextensions.NewCustomResource(ctx, args.Service, &apiextensions.CustomResourceArgs{

@@ -4,6 +4,9 @@ import "fmt"
 
 // Pinned platform versions. Each can be overridden per stack.
 const (
+	// KindVersion is the kind release whose node image DefaultKindNodeImage
+	// is; hack/lib/versions.sh pins the same kind (a test checks it).
+	KindVersion = "v0.33.0"
 	// DefaultKindNodeImage is kind v0.33.0's node image (Kubernetes v1.37.0).
 	DefaultKindNodeImage = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
 	DefaultIstioVersion  = "1.31.4"
@@ -99,6 +102,12 @@ func (c *Config) SetDefaults() {
 			}
 		}
 	}
+}
+
+// CanaryTagHost is the host Knative gives a tagged traffic target of a
+// Route: TAG-SERVICE.NAMESPACE.DOMAIN (Knative's default domain template).
+func CanaryTagHost(tag, service, namespace, domain string) string {
+	return fmt.Sprintf("%s-%s.%s.%s", tag, service, namespace, domain)
 }
 
 func knativeRelease(repo, version, file string) string {

@@ -16,11 +16,13 @@ import (
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
-// Pinned tools, the same as hack/up.sh.
+// Pinned tools, the same as hack/lib/versions.sh (make up).
 const (
-	kindVersion   = "v0.33.0"
+	kindVersion   = stacks.KindVersion
 	kindModule    = "sigs.k8s.io/kind"
 	pulumiVersion = "3.274.1"
 )
@@ -109,7 +111,7 @@ func pulumiCLI(t *testing.T, ctx context.Context) auto.PulumiCommand {
 
 // localPulumi finds an installed Pulumi CLI of at least the pinned version,
 // without any download: on PATH, in ~/.pulumi (the official installer's
-// home, see hack/up.sh), or in $PULUMI_ROOT (hack/tools.sh). It returns
+// home, see make up), or in $PULUMI_ROOT (make tools). It returns
 // nil and why each candidate was refused if there is none.
 func localPulumi() (auto.PulumiCommand, []string) {
 	want := semver.MustParse(pulumiVersion)

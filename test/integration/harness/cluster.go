@@ -19,7 +19,7 @@ import (
 
 var startMu sync.Mutex
 
-// Cluster is a running kwok cluster started by hack/kwok-cluster.sh.
+// Cluster is a running kwok cluster started by hack/integration/kwok-cluster.sh.
 type Cluster struct {
 	Dir        string         // cluster dir (removed by Stop)
 	Kubeconfig string         // admin kubeconfig, server https://127.0.0.1:<port>
@@ -81,7 +81,7 @@ func StartClusterWith(ctx context.Context, dir string, opts ClusterOptions) (*Cl
 	c.PIDs, _ = readPIDs(filepath.Join(dir, "cluster.pids"))
 	if runErr != nil {
 		_ = c.Stop() // kill whatever half-started, by pid
-		return nil, fmt.Errorf("hack/kwok-cluster.sh up %s: %v\n%s", dir, runErr, stderr.String())
+		return nil, fmt.Errorf("hack/integration/kwok-cluster.sh up %s: %v\n%s", dir, runErr, stderr.String())
 	}
 	c.Kubeconfig = filepath.Join(dir, "kubeconfig")
 	if _, err := os.Stat(c.Kubeconfig); err != nil {
@@ -119,7 +119,7 @@ func (c *Cluster) Stop() error {
 	if c.script != "" {
 		out, err := exec.CommandContext(ctx, "bash", c.script, "down", c.Dir).CombinedOutput()
 		if err != nil {
-			scriptErr = fmt.Errorf("hack/kwok-cluster.sh down: %v\n%s", err, out)
+			scriptErr = fmt.Errorf("hack/integration/kwok-cluster.sh down: %v\n%s", err, out)
 		}
 	}
 	// Belt and braces: anything of ours still alive gets SIGKILL.
@@ -173,13 +173,13 @@ func readPIDs(path string) (map[string]int, error) {
 
 // RepoRoot finds the repository root: $MODELROLLOUTS_REPO_ROOT, else the
 // nearest parent of the working directory (go test runs in the package dir)
-// holding hack/kwok-cluster.sh, else the location of this source file.
+// holding hack/integration/kwok-cluster.sh, else the location of this source file.
 func RepoRoot() (string, error) {
 	if d := os.Getenv("MODELROLLOUTS_REPO_ROOT"); d != "" {
 		return d, nil
 	}
 	has := func(d string) bool {
-		_, err := os.Stat(filepath.Join(d, "hack", "kwok-cluster.sh"))
+		_, err := os.Stat(filepath.Join(d, "hack", "integration", "kwok-cluster.sh"))
 		return err == nil
 	}
 	if wd, err := os.Getwd(); err == nil {
@@ -197,7 +197,7 @@ func RepoRoot() (string, error) {
 			return filepath.Clean(d), nil
 		}
 	}
-	return "", fmt.Errorf("cannot find the repo root (hack/kwok-cluster.sh); set MODELROLLOUTS_REPO_ROOT")
+	return "", fmt.Errorf("cannot find the repo root (hack/integration/kwok-cluster.sh); set MODELROLLOUTS_REPO_ROOT")
 }
 
 func hackScript(name string) (string, error) {
@@ -205,5 +205,5 @@ func hackScript(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(root, "hack", name), nil
+	return filepath.Join(root, "hack", "integration", name), nil
 }

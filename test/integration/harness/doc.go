@@ -2,10 +2,10 @@
 // Pulumi engine (Automation API, inline programs) plus the Kubernetes
 // provider against a real kube-apiserver, with no Docker and no network.
 //
-// The binaries are built outside the tests by hack/tools.sh (Go module proxy
+// The binaries are built outside the tests by make tools (Go module proxy
 // only) and described by $MODELROLLOUTS_TOOLS_DIR/env.sh. Tests run inside a
 // private network namespace that has only loopback, started by
-// hack/in-netns.sh, so nothing the cluster does (webhooks, aggregated APIs,
+// hack/integration/in-netns.sh, so nothing the cluster does (webhooks, aggregated APIs,
 // conversion webhooks that dial 10.x Service IPs) can leave the machine.
 //
 // Typical use:

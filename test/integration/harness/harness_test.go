@@ -20,7 +20,7 @@ func TestLoadToolsMissingIsErrToolsMissing(t *testing.T) {
 	if !errors.Is(err, ErrToolsMissing) {
 		t.Fatalf("want ErrToolsMissing, got %v", err)
 	}
-	if !strings.Contains(err.Error(), "hack/tools.sh") || !strings.Contains(err.Error(), "KWOKCTL") {
+	if !strings.Contains(err.Error(), "make tools") || !strings.Contains(err.Error(), "KWOKCTL") {
 		t.Fatalf("error should name what is missing and the fix: %v", err)
 	}
 }
@@ -96,7 +96,7 @@ func TestRequireLoopbackOnlyNetnsAgreesWithProc(t *testing.T) {
 }
 
 // TestClusterSmoke is the tier's self-check: skipped unless the tools are
-// built and we are inside hack/in-netns.sh.
+// built and we are inside hack/integration/in-netns.sh.
 func TestClusterSmoke(t *testing.T) {
 	if _, err := LoadTools(); err != nil {
 		t.Skip(err)

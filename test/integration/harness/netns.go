@@ -10,7 +10,7 @@ import (
 // RequireLoopbackOnlyNetns returns nil only when the current network
 // namespace has exactly one interface, lo, and it is up: then nothing can
 // reach an address off this machine (kube-apiserver calls to 10.x Service IPs
-// fail with "network is unreachable"). Run tests under hack/in-netns.sh.
+// fail with "network is unreachable"). Run tests under hack/integration/in-netns.sh.
 //
 // It reads the kernel's per-netns view (netlink via net.Interfaces and
 // /proc/self/net/dev), never /sys/class/net, which shows the netns of
@@ -39,7 +39,7 @@ func RequireLoopbackOnlyNetns() error {
 	}
 	if len(names) != 1 || names[0] != "lo" {
 		return fmt.Errorf("refusing to run: network namespace has interfaces %v, want only [lo]; "+
-			"run under hack/in-netns.sh so nothing can leave the machine", names)
+			"run under hack/integration/in-netns.sh so nothing can leave the machine", names)
 	}
 	if !loUp {
 		return fmt.Errorf("refusing to run: loopback is down in this network namespace (ip link set lo up)")

@@ -92,7 +92,7 @@ func (t Tools) PreparePulumiHome(ctx context.Context, env map[string]string) err
 // (.pulumi/locks/<org>/<project>/<stack>/<id>.json). backend is a directory
 // or a file:// URL. A lock is kept only if its owner is provably alive: same
 // host, the pid is a running "pulumi" process that started before the lock
-// was written (pids are reused, and every hack/in-netns.sh run has its own
+// was written (pids are reused, and every hack/integration/in-netns.sh run has its own
 // pid namespace). Returns the removed files.
 func ClearStaleLocks(backend string) ([]string, error) {
 	root := filepath.Join(strings.TrimPrefix(backend, "file://"), ".pulumi", "locks")

@@ -13,7 +13,7 @@ import (
 // built here, skip" from other failures with errors.Is.
 var ErrToolsMissing = errors.New("integration tools missing")
 
-// Tools holds absolute paths to everything hack/tools.sh builds.
+// Tools holds absolute paths to everything make tools (hack/make-rules/tools.sh) builds.
 type Tools struct {
 	Dir string // $MODELROLLOUTS_TOOLS_DIR
 
@@ -44,7 +44,7 @@ func (t Tools) ProviderKubernetesBinary() string {
 	return filepath.Join(t.ProviderKubernetesDir, "pulumi-resource-kubernetes")
 }
 
-// ToolsDir is where hack/tools.sh caches binaries and writes env.sh.
+// ToolsDir is where make tools (hack/make-rules/tools.sh) caches binaries and writes env.sh.
 func ToolsDir() string {
 	if d := os.Getenv("MODELROLLOUTS_TOOLS_DIR"); d != "" {
 		return d
@@ -127,13 +127,13 @@ func LoadTools() (Tools, error) {
 		missing = append(missing, "PULUMI_PROVIDER_KUBERNETES_VERSION (unset)")
 	}
 	if len(missing) > 0 {
-		return t, fmt.Errorf("%w in %s: %s; build them with hack/tools.sh (outside the netns)",
+		return t, fmt.Errorf("%w in %s: %s; build them with make tools (outside the netns)",
 			ErrToolsMissing, dir, strings.Join(missing, ", "))
 	}
 	return t, nil
 }
 
-// readEnvFile parses the `export KEY='value'` lines hack/tools.sh writes.
+// readEnvFile parses the `export KEY='value'` lines make tools (hack/make-rules/tools.sh) writes.
 func readEnvFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {

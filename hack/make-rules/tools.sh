@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Builds (or reuses) every binary the integration tier and the linters need,
+# from the Go module proxy only (shellcheck: the Debian package), and writes
+# $TOOLS_DIR/env.sh with absolute paths.
+#
+#   hack/make-rules/tools.sh            build what is missing, write env.sh
+#   hack/make-rules/tools.sh --print    only print the env file path (no builds)
+#
+# Binaries are cached OUTSIDE the repo, keyed by version:
+#   ${MODELROLLOUTS_TOOLS_DIR:-$HOME/.cache/modelrollouts/tools}/<tool>/<version>/
+# A cold run takes ~20 min on 2 cores; a warm run only checks files.
+# Must run OUTSIDE the private network namespace (it needs the module proxy).
+set -euo pipefail
+
+HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_DIR="$(cd "$HACK_DIR/.." && pwd)"
+# shellcheck source=hack/lib/versions.sh
+source "$HACK_DIR/lib/versions.sh"
+TOOLS_DIR="${MODELROLLOUTS_TOOLS_DIR:-$HOME/.cache/modelrollouts/tools}"
+SRC_DIR="$TOOLS_DIR/.src"   # throwaway wrapper modules, one per tool+version
+
+# Every version is pinned in hack/lib/versions.sh.
+
+# The provider binary is stamped with the version the Go SDK in go.mod asks
+# for, so the engine resolves the SDK's plugin request to this binary instead
+# of trying to download one. Override with PULUMI_K8S_PROVIDER_VERSION.
+sdk_ver="$(awk '$1=="github.com/pulumi/pulumi-kubernetes/sdk/v4"{print $2; exit}' "$REPO_DIR/go.mod" 2>/dev/null || true)"
+PROVIDER_VERSION="${PULUMI_K8S_PROVIDER_VERSION:-${sdk_ver#v}}"
+PROVIDER_VERSION="${PROVIDER_VERSION:-4.32.0}"
+
+# Keep the build inside 2 cores / 24 GiB; static binaries, no VCS stamping.
+export CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+GO_BUILD_FLAGS=(-p "${TOOLS_BUILD_P:-2}" -trimpath)
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+die() { printf '[tools] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# stage NAME CMD... : runs CMD and prints its wall time.
+STAGE_TIMES=()
+stage() {
+  local name="$1"; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@"
+  t1=$(date +%s.%N)
+  local dt; dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')
+  STAGE_TIMES+=("$(printf '%-22s %8ss' "$name" "$dt")")
+  log "stage $name: ${dt}s"
+}
+
+# have_all DIR BIN... : true when every BIN exists and is executable in DIR.
+have_all() {
+  local d="$1"; shift
+  local b
+  for b in "$@"; do [[ -x "$d/$b" ]] || return 1; done
+}
+
+# new_wrapper NAME : fresh wrapper module dir; prints its path.
+new_wrapper() {
+  local w="$SRC_DIR/$1"
+  rm -rf "$w"; mkdir -p "$w"
+  printf 'module modelrollouts.local/tools/%s\n\ngo 1.26\n' "$1" >"$w/go.mod"
+  echo "$w"
+}
+
+# moddir MOD@VER : download (or reuse) a module and print its directory.
+moddir() {
+  local out
+  out=$(go mod download -json "$1" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
+  printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p'
+}
+
+ensure_debs() {
+  local missing=() cmd pkg
+  for pair in unshare:util-linux ip:iproute2 nsenter:util-linux shellcheck:shellcheck; do
+    cmd=${pair%%:*}; pkg=${pair#*:}
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  [[ $(id -u) -eq 0 ]] || die "missing Debian packages ${missing[*]} (run as root to install)"
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build_pulumi() {
+  local out="$TOOLS_DIR/pulumi/$PULUMI_VERSION"
+  # bin/pulumi so Automation API's NewPulumiCommand(Root: $out) finds it.
+  have_all "$out/bin" pulumi && { log "pulumi $PULUMI_VERSION: cached"; return; }
+  log "pulumi $PULUMI_VERSION: building"
+  local w; w=$(new_wrapper "pulumi-$PULUMI_VERSION")
+  # pkg's go.mod has one non-local replace that must be repeated here.
+  (cd "$w" &&
+    go mod edit -replace=github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e &&
+    go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" &&
+    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/pulumi" \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+  mkdir -p "$out/bin"; mv "$w/bin/pulumi" "$out/bin/pulumi"
+}
+
+build_provider() {
+  local out="$TOOLS_DIR/pulumi-kubernetes/$PROVIDER_VERSION@$PROVIDER_MODVER"
+  have_all "$out" pulumi-resource-kubernetes && { log "pulumi-resource-kubernetes $PROVIDER_VERSION: cached"; return; }
+  log "pulumi-resource-kubernetes $PROVIDER_VERSION (from provider/v4@$PROVIDER_MODVER): building"
+  local mod=github.com/pulumi/pulumi-kubernetes/provider/v4
+  local src; src=$(moddir "$mod@$PROVIDER_MODVER")
+  local w; w=$(new_wrapper "provider-$PROVIDER_VERSION-$PROVIDER_MODVER")
+  # The module zip lacks the go:embed files that `go generate` writes, so
+  # copy it somewhere writable and run its own generator there.
+  cp -r "$src" "$w/provider"; chmod -R u+w "$w/provider"
+  mkdir -p "$w/gen"
+  sed '/^\/\/go:build ignore/d;/^\/\/ +build ignore/d' \
+    "$w/provider/cmd/pulumi-resource-kubernetes/generate.go" >"$w/gen/main.go"
+  (cd "$w" &&
+    go mod edit -require="$mod@$PROVIDER_MODVER" -replace="$mod=./provider" &&
+    go get "$mod/cmd/pulumi-resource-kubernetes" &&
+    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/gen" ./gen &&
+    (cd provider/cmd/pulumi-resource-kubernetes && VERSION="$PROVIDER_VERSION" "$w/bin/gen") &&
+    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/pulumi-resource-kubernetes" \
+      -ldflags "-s -w -X $mod/pkg/version.Version=$PROVIDER_VERSION" \
+      "$mod/cmd/pulumi-resource-kubernetes")
+  mkdir -p "$out"; mv "$w/bin/pulumi-resource-kubernetes" "$out/"
+  echo "$mod@$PROVIDER_MODVER" >"$out/SOURCE"
+}
+
+build_kubernetes() {
+  local out="$TOOLS_DIR/kubernetes/$KUBERNETES_VERSION"
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  have_all "$out" "${bins[@]}" && { log "kubernetes $KUBERNETES_VERSION: cached"; return; }
+  log "kubernetes $KUBERNETES_VERSION: building ${bins[*]}"
+  local w; w=$(new_wrapper "kubernetes-$KUBERNETES_VERSION")
+  local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  # k8s.io/kubernetes requires its staging repos as v0.0.0 (replaced to
+  # ./staging upstream); point each at the matching published v0.X.Y.
+  local staging="v0${KUBERNETES_VERSION#v1}" r args=()
+  while IFS= read -r r; do
+    args+=("-replace=$r=$r@$staging")
+  done < <(awk '$1 ~ /^k8s\.io\// && $2=="v0.0.0"{print $1}' "$gomod" | sort -u)
+  local minor; minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+  local v=k8s.io/component-base/version
+  local ld="-s -w -X $v.gitVersion=$KUBERNETES_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor"
+  ld+=" -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z"
+  ld+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  local pkgs=() b
+  for b in "${bins[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  (cd "$w" &&
+    go mod edit "${args[@]}" &&
+    go get "${pkgs[@]/%/@$KUBERNETES_VERSION}" &&
+    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/" -ldflags "$ld" "${pkgs[@]}")
+  mkdir -p "$out"
+  for b in "${bins[@]}"; do mv "$w/bin/$b" "$out/"; done
+}
+
+build_etcd() {
+  local out="$TOOLS_DIR/etcd/$ETCD_VERSION"
+  have_all "$out" etcd && { log "etcd $ETCD_VERSION: cached"; return; }
+  log "etcd $ETCD_VERSION: building"
+  local w; w=$(new_wrapper "etcd-$ETCD_VERSION")
+  (cd "$w" &&
+    go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" &&
+    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3)
+  mkdir -p "$out"; mv "$w/bin/etcd" "$out/"
+}
+
+build_kwok() {
+  local out="$TOOLS_DIR/kwok/$KWOK_VERSION"
+  have_all "$out" kwok kwokctl && { log "kwok $KWOK_VERSION: cached"; return; }
+  log "kwok $KWOK_VERSION: building kwok kwokctl"
+  local w; w=$(new_wrapper "kwok-$KWOK_VERSION")
+  (cd "$w" &&
+    go get "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION" &&
+    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/" -ldflags "-s -w" \
+      sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl)
+  mkdir -p "$out"; mv "$w/bin/kwok" "$w/bin/kwokctl" "$out/"
+}
+
+build_actionlint() {
+  local out="$TOOLS_DIR/actionlint/$ACTIONLINT_VERSION"
+  have_all "$out" actionlint && { log "actionlint $ACTIONLINT_VERSION: cached"; return; }
+  log "actionlint $ACTIONLINT_VERSION: building"
+  local w; w=$(new_wrapper "actionlint-$ACTIONLINT_VERSION")
+  (cd "$w" &&
+    go get "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" &&
+    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/actionlint" \
+      -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
+      github.com/rhysd/actionlint/cmd/actionlint)
+  mkdir -p "$out"; mv "$w/bin/actionlint" "$out/"
+}
+
+fetch_platform() {
+  # shellcheck disable=SC1090
+  eval "$("$HACK_DIR/integration/platform-sources.sh" --env)"
+}
+
+write_env() {
+  local f="$TOOLS_DIR/env.sh" tmp="$TOOLS_DIR/env.sh.tmp"
+  cat >"$tmp" <<EOF
+# Generated by hack/make-rules/tools.sh; source it. Paths are absolute.
+export MODELROLLOUTS_TOOLS_DIR='$TOOLS_DIR'
+export PULUMI='$TOOLS_DIR/pulumi/$PULUMI_VERSION/bin/pulumi'
+export PULUMI_ROOT='$TOOLS_DIR/pulumi/$PULUMI_VERSION'
+export PULUMI_VERSION='${PULUMI_VERSION#v}'
+export PULUMI_PROVIDER_KUBERNETES='$TOOLS_DIR/pulumi-kubernetes/$PROVIDER_VERSION@$PROVIDER_MODVER'
+export PULUMI_PROVIDER_KUBERNETES_VERSION='$PROVIDER_VERSION'
+export PULUMI_PROVIDER_KUBERNETES_SOURCE='github.com/pulumi/pulumi-kubernetes/provider/v4@$PROVIDER_MODVER'
+export KUBERNETES_VERSION='$KUBERNETES_VERSION'
+export KUBE_APISERVER='$TOOLS_DIR/kubernetes/$KUBERNETES_VERSION/kube-apiserver'
+export KUBE_CONTROLLER_MANAGER='$TOOLS_DIR/kubernetes/$KUBERNETES_VERSION/kube-controller-manager'
+export KUBE_SCHEDULER='$TOOLS_DIR/kubernetes/$KUBERNETES_VERSION/kube-scheduler'
+export KUBECTL='$TOOLS_DIR/kubernetes/$KUBERNETES_VERSION/kubectl'
+export ETCD='$TOOLS_DIR/etcd/$ETCD_VERSION/etcd'
+export KWOK='$TOOLS_DIR/kwok/$KWOK_VERSION/kwok'
+export KWOKCTL='$TOOLS_DIR/kwok/$KWOK_VERSION/kwokctl'
+export ISTIO_CHARTS_DIR='$ISTIO_CHARTS_DIR'
+export KNATIVE_SERVING_DIR='$KNATIVE_SERVING_DIR'
+export KNATIVE_NET_ISTIO_DIR='$KNATIVE_NET_ISTIO_DIR'
+export ACTIONLINT='$TOOLS_DIR/actionlint/$ACTIONLINT_VERSION/actionlint'
+EOF
+  mv "$tmp" "$f"
+  log "wrote $f"
+}
+
+main() {
+  if [[ "${1:-}" == "--print" ]]; then echo "$TOOLS_DIR/env.sh"; return; fi
+  command -v go >/dev/null || die "go is not on PATH"
+  mkdir -p "$TOOLS_DIR" "$SRC_DIR"
+  cd "$SRC_DIR" # no go.mod here: module look-ups never touch the repo's go.mod/go.sum
+  local t0; t0=$(date +%s)
+  stage debs ensure_debs
+  stage pulumi build_pulumi
+  stage provider build_provider
+  stage kubernetes build_kubernetes
+  stage etcd build_etcd
+  stage kwok build_kwok
+  stage actionlint build_actionlint
+  stage platform-sources fetch_platform
+  stage env write_env
+  log "stage times:"; printf '[tools]   %s\n' "${STAGE_TIMES[@]}" >&2
+  log "total $(( $(date +%s) - t0 ))s; source $TOOLS_DIR/env.sh"
+}
+
+main "$@"
