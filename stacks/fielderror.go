@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -72,6 +73,34 @@ func (fe *FieldError) Also(errs ...*FieldError) *FieldError {
 		return nil
 	}
 	return &FieldError{problems: all}
+}
+
+// without drops the problems at or under a path that has a problem in
+// other.
+func (fe *FieldError) without(other *FieldError) *FieldError {
+	if fe == nil || other == nil {
+		return fe
+	}
+	var kept []Problem
+	for _, p := range fe.problems {
+		if !under(p.segments, other) {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return &FieldError{problems: kept}
+}
+
+// under reports whether path is, or is below, the path of a problem of fe.
+func under(path []any, fe *FieldError) bool {
+	for _, p := range fe.problems {
+		if len(p.segments) <= len(path) && reflect.DeepEqual(p.segments, path[:len(p.segments)]) {
+			return true
+		}
+	}
+	return false
 }
 
 // ViaField puts the fields in front of every problem's path:

@@ -2,7 +2,12 @@ package stacks
 
 import (
 	"fmt"
+	"math"
+	"net/netip"
+	"regexp"
 	"strings"
+
+	"github.com/distribution/reference"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -43,28 +48,43 @@ func (c *Config) Validate() *FieldError {
 	return errs
 }
 
-// Validate checks the cluster's own keys.
+// Validate checks the cluster's own keys. A key that does not apply to
+// the cluster type is reported at that key.
 func (cl *ClusterConfig) Validate() *FieldError {
 	var errs *FieldError
 	switch cl.Type {
 	case ClusterKind:
 		errs = errs.Also(checkDNS1123Label(cl.Name, "name"))
-		if cl.Workers < 0 || cl.Workers > 10 {
-			errs = errs.Also(ErrOutOfBoundsValue(cl.Workers, 0, 10, "workers"))
+		if cl.Workers < 0 || cl.Workers > maxWorkers {
+			errs = errs.Also(ErrOutOfBoundsValue(cl.Workers, 0, maxWorkers, "workers"))
 		}
 		if cl.IngressHostPort < 1 || cl.IngressHostPort > 65535 {
-			errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is not a port, want 1 to 65535", cl.IngressHostPort), "ingressHostPort"))
+			errs = errs.Also(ErrOutOfBoundsValue(cl.IngressHostPort, 1, 65535, "ingressHostPort"))
 		}
 		// The default Kubernetes NodePort range.
 		if cl.IngressNodePort < 30000 || cl.IngressNodePort > 32767 {
-			errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is outside the NodePort range 30000 to 32767", cl.IngressNodePort), "ingressNodePort"))
+			errs = errs.Also(ErrOutOfBoundsValue(cl.IngressNodePort, 30000, 32767, "ingressNodePort"))
 		}
-		if cl.Kubeconfig != "" || cl.Context != "" {
+		errs = errs.Also(checkIPAddress(cl.ListenAddress, "listenAddress"))
+		if cl.Kubeconfig != "" {
 			errs = errs.Also(ErrGeneric("kind clusters make their own kubeconfig; set cluster.type to existing to use one", "kubeconfig"))
 		}
+		if cl.Context != "" {
+			errs = errs.Also(ErrGeneric("applies only to existing clusters: kind clusters make their own kubeconfig (set cluster.type to existing to use one)", "context"))
+		}
 	case ClusterExisting:
-		if cl.Workers != 0 || cl.Name != "" || cl.NodeImage != "" {
-			errs = errs.Also(ErrGeneric("name, nodeImage and workers only apply to kind clusters", "type"))
+		kindOnly := []struct {
+			field string
+			set   bool
+		}{
+			{"name", cl.Name != ""}, {"nodeImage", cl.NodeImage != ""}, {"workers", cl.Workers != 0},
+			{"ingressHostPort", cl.IngressHostPort != 0}, {"ingressNodePort", cl.IngressNodePort != 0},
+			{"listenAddress", cl.ListenAddress != ""},
+		}
+		for _, k := range kindOnly {
+			if k.set {
+				errs = errs.Also(ErrGeneric("applies only to kind clusters, and cluster.type is existing", k.field))
+			}
 		}
 	default:
 		errs = errs.Also(ErrUnknownValue(cl.Type, "type", "cluster type", ClusterKind, ClusterExisting))
@@ -73,6 +93,18 @@ func (cl *ClusterConfig) Validate() *FieldError {
 		errs = errs.Also(ErrInvalidValue(cl.IngressURL, "ingressUrl", "an http(s) URL"))
 	}
 	return errs
+}
+
+// maxWorkers bounds kind worker nodes: each is a container on one machine.
+const maxWorkers = 10
+
+// checkIPAddress reports value at field unless it is an IP address, which
+// is what kind's port mapping binds to (a port there is a common mistake).
+func checkIPAddress(value, field string) *FieldError {
+	if addr, err := netip.ParseAddr(value); err == nil && addr.Zone() == "" {
+		return nil
+	}
+	return ErrInvalidValue(value, field, "an IP address (without a port: the port is cluster.ingressHostPort), e.g. 127.0.0.1 or 0.0.0.0")
 }
 
 // Validate checks the platform's own keys.
@@ -112,9 +144,14 @@ func (c *Config) validateGatewayOnKind() *FieldError {
 }
 
 // Validate checks the canary's keys and how its versions fit together:
-// unique names and tags, percents summing to 100.
+// unique names and tags, percents summing to 100, tag hosts that fit.
 func (cn *CanaryConfig) Validate() *FieldError {
-	errs := checkDNS1123Label(cn.Service, "service")
+	errs := checkDNS1035Label(cn.Service, "service")
+	serviceFits := errs == nil && len(cn.Service) <= maxServiceWithTag
+	if errs == nil && !serviceFits {
+		errs = ErrGeneric(fmt.Sprintf("%d characters leaves no room for a tag, want at most %d: Knative names a tag's host <tag>-<service>, one DNS label",
+			len(cn.Service), maxServiceWithTag), "service")
+	}
 	if len(cn.Versions) == 0 {
 		return errs.Also(ErrGeneric("at least one version is required", "versions"))
 	}
@@ -123,7 +160,7 @@ func (cn *CanaryConfig) Validate() *FieldError {
 	sum, allPercentsValid := 0, true
 	for i := range cn.Versions {
 		ver := &cn.Versions[i]
-		verrs := uniqueName(ver.Name, names, i).Also(ver.Validate(), cn.validateTag(ver, tags, i))
+		verrs := uniqueName(ver.Name, names, i).Also(ver.Validate(), cn.validateTag(ver, tags, i, serviceFits))
 		errs = errs.Also(verrs.ViaFieldIndex("versions", i))
 		if ver.Percent == nil || *ver.Percent < 0 || *ver.Percent > 100 {
 			allPercentsValid = false
@@ -137,7 +174,16 @@ func (cn *CanaryConfig) Validate() *FieldError {
 	return errs
 }
 
-// Validate checks one canary version on its own.
+// maxServiceWithTag leaves a one-letter tag and its dash in a DNS label.
+const maxServiceWithTag = validation.DNS1035LabelMaxLength - 2
+
+// knativeReservedEnv are set by Knative in every revision; it refuses a
+// revision that sets them.
+var knativeReservedEnv = map[string]bool{"K_SERVICE": true, "K_CONFIGURATION": true, "K_REVISION": true}
+
+// Validate checks one canary version on its own. Its tag, set or defaulted
+// to its name, must be a DNS-1035 label; an unset tag's problems are the
+// name's, so they are reported at the name.
 func (v *CanaryVersion) Validate() *FieldError {
 	errs := v.ModelSettings.Validate()
 	switch {
@@ -146,24 +192,38 @@ func (v *CanaryVersion) Validate() *FieldError {
 	case *v.Percent < 0 || *v.Percent > 100:
 		errs = errs.Also(ErrOutOfBoundsValue(*v.Percent, 0, 100, "percent"))
 	}
-	// A tag that defaulted to the name is not blamed for the name's
-	// problems: those are reported at the name.
-	if v.Tag != "" && v.Tag != v.Name {
-		errs = errs.Also(checkDNS1123Label(v.Tag, "tag"))
+	switch {
+	case v.Tag == "":
+	case v.tagDefaulted():
+		if len(validation.IsDNS1123Label(v.Name)) == 0 {
+			if msgs := validation.IsDNS1035Label(v.Name); len(msgs) > 0 {
+				errs = errs.Also(ErrInvalidValue(v.Name, "name", "a DNS-1035 label, as the version's tag defaults to its name (set a tag, or start the name with a letter): "+strings.Join(msgs, "; ")))
+			}
+		}
+	default:
+		errs = errs.Also(checkDNS1035Label(v.Tag, "tag"))
+	}
+	for _, name := range sortedKeys(v.Env) {
+		if knativeReservedEnv[name] {
+			errs = errs.Also(ErrGeneric("is set by Knative in every revision", CurrentField).ViaFieldKey("env", name))
+		}
 	}
 	for _, s := range []struct {
 		field string
 		n     *int
 	}{{"minScale", v.MinScale}, {"maxScale", v.MaxScale}, {"initialScale", v.InitialScale}} {
 		if s.n != nil && *s.n < 0 {
-			errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is negative", *s.n), s.field))
+			errs = errs.Also(ErrBelowMinimum(*s.n, 0, s.field))
 		}
 	}
 	if v.MinScale != nil && v.MaxScale != nil && *v.MaxScale > 0 && *v.MinScale > *v.MaxScale {
-		errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is above maxScale %d", *v.MinScale, *v.MaxScale), "minScale"))
+		errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is above maxScale %d, want 0 to %d", *v.MinScale, *v.MaxScale, *v.MaxScale), "minScale"))
 	}
 	return errs
 }
+
+// tagDefaulted: SetDefaults gives a version without a tag its name.
+func (v *CanaryVersion) tagDefaulted() bool { return v.Tag == v.Name }
 
 // tagUse remembers which version holds a tag, and whether it is the
 // version's name standing in for an unset tag.
@@ -174,11 +234,12 @@ type tagUse struct {
 
 // validateTag checks what a version's tag means beside the others: unique,
 // and short enough for the host label Knative makes of it and the service.
-func (cn *CanaryConfig) validateTag(v *CanaryVersion, tags map[string]tagUse, i int) *FieldError {
-	if v.Tag == "" || len(validation.IsDNS1123Label(v.Tag)) > 0 {
+// A defaulted tag's problems are reported at the name the user set.
+func (cn *CanaryConfig) validateTag(v *CanaryVersion, tags map[string]tagUse, i int, serviceFits bool) *FieldError {
+	if v.Tag == "" || len(validation.IsDNS1035Label(v.Tag)) > 0 {
 		return nil // reported by the version's own Validate
 	}
-	defaulted := v.Tag == v.Name
+	defaulted := v.tagDefaulted()
 	if prev, dup := tags[v.Tag]; dup {
 		if !defaulted || !prev.defaulted {
 			return ErrDuplicateValue(v.Tag, "tag", "tag", prev.index)
@@ -186,21 +247,27 @@ func (cn *CanaryConfig) validateTag(v *CanaryVersion, tags map[string]tagUse, i 
 		return nil // the names are reported as duplicates
 	}
 	tags[v.Tag] = tagUse{index: i, defaulted: defaulted}
-	// Knative prefixes the route name with the tag in the host name.
-	if len(v.Tag)+1+len(cn.Service) > validation.DNS1123LabelMaxLength {
-		return ErrGeneric("tag and service name make a host label longer than 63 characters", "tag")
+	// Knative's tag host is <tag>-<route>.<namespace>.<domain>.
+	host := v.Tag + "-" + cn.Service
+	if !serviceFits || len(host) <= validation.DNS1035LabelMaxLength {
+		return nil
 	}
-	return nil
+	if defaulted {
+		return ErrGeneric(fmt.Sprintf("makes the tag host label %q (the tag defaults to the name) %d characters, want at most %d: shorten the name or the service, or set a shorter tag",
+			host, len(host), validation.DNS1035LabelMaxLength), "name")
+	}
+	return ErrGeneric(fmt.Sprintf("makes the tag host label %q %d characters, want at most %d: shorten the tag or the service",
+		host, len(host), validation.DNS1035LabelMaxLength), "tag")
 }
 
 // Validate checks the shadow's keys and its versions: unique names, and
 // exactly one primary and one shadow.
 func (sh *ShadowConfig) Validate() *FieldError {
-	errs := checkDNS1123Label(sh.Service, "service")
+	errs := checkDNS1035Label(sh.Service, "service")
 	switch {
 	case sh.MirrorPercent == nil:
 		errs = errs.Also(ErrMissingField("mirrorPercent", "the share of requests copied to the shadow, 0 to 100"))
-	case *sh.MirrorPercent < 0 || *sh.MirrorPercent > 100:
+	case !(*sh.MirrorPercent >= 0 && *sh.MirrorPercent <= 100): // NaN too
 		errs = errs.Also(ErrOutOfBoundsValue(*sh.MirrorPercent, 0, 100, "mirrorPercent"))
 	}
 	names := map[string]int{}
@@ -225,7 +292,7 @@ func (v *ShadowVersion) Validate() *FieldError {
 		errs = errs.Also(ErrUnknownValue(v.Role, "role", "role", RolePrimary, RoleShadow))
 	}
 	if v.Replicas != nil && *v.Replicas < 1 {
-		errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is below 1", *v.Replicas), "replicas"))
+		errs = errs.Also(ErrBelowMinimum(*v.Replicas, 1, "replicas"))
 	}
 	return errs
 }
@@ -236,7 +303,7 @@ func (c *Config) validateShadowHost() *FieldError {
 	sh := c.Shadow
 	domain := c.Platform.Knative.Domain
 	derived := sh.Host == sh.Service+"."+domain
-	if derived && (checkDNS1123Label(sh.Service, "") != nil || checkDNSName(domain, "") != nil) {
+	if derived && (checkDNS1035Label(sh.Service, "") != nil || checkDNSName(domain, "") != nil) {
 		return nil
 	}
 	return checkDNSName(sh.Host, "host")
@@ -253,14 +320,24 @@ func (m *ModelSettings) Validate() *FieldError {
 	if m.Target == "" {
 		errs = errs.Also(ErrMissingField("target", "what the version answers (TARGET)"))
 	}
-	if m.LatencyMs < 0 {
-		errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is negative", m.LatencyMs), "latencyMs"))
+	if m.Image != "" {
+		errs = errs.Also(checkImageRef(m.Image, "image"))
 	}
-	if m.ErrorRate < 0 || m.ErrorRate > 1 {
+	if math.IsNaN(m.Bias) || math.IsInf(m.Bias, 0) {
+		errs = errs.Also(ErrInvalidValue(m.Bias, "bias", "a finite number"))
+	}
+	// model-echo refuses to start outside these ranges.
+	if m.LatencyMs < 0 || m.LatencyMs > modelapi.MaxLatencyMS {
+		errs = errs.Also(ErrOutOfBoundsValue(m.LatencyMs, 0, modelapi.MaxLatencyMS, "latencyMs"))
+	}
+	if !(m.ErrorRate >= 0 && m.ErrorRate <= 1) {
 		errs = errs.Also(ErrOutOfBoundsValue(m.ErrorRate, 0, 1, "errorRate"))
 	}
 	for _, name := range sortedKeys(m.Env) {
-		if reservedEnv[name] {
+		switch {
+		case len(validation.IsEnvVarName(name)) > 0:
+			errs = errs.Also(ErrInvalidValue(name, CurrentField, "an environment variable name: "+strings.Join(validation.IsEnvVarName(name), "; ")).ViaFieldKey("env", name))
+		case reservedEnv[name]:
 			errs = errs.Also(ErrGeneric("is set by the program from the version's fields", CurrentField).ViaFieldKey("env", name))
 		}
 	}
@@ -286,10 +363,24 @@ var reservedEnv = map[string]bool{
 	modelapi.EnvLatencyMS: true, modelapi.EnvErrorRate: true, modelapi.EnvPort: true,
 }
 
-// Validate checks the image keys on their own.
+// Validate checks the image keys on their own: references parse with the
+// distribution grammar Docker, containerd and Kubernetes use.
 func (img *ImageConfig) Validate() *FieldError {
 	var errs *FieldError
 	build := img.Build != nil && *img.Build
+	if img.Ref != "" {
+		errs = errs.Also(checkImageRef(img.Ref, "ref"))
+	}
+	if img.Repository != "" {
+		if named, err := reference.ParseNormalizedNamed(img.Repository); err != nil {
+			errs = errs.Also(ErrInvalidValue(img.Repository, "repository", "an image repository: "+err.Error()))
+		} else if !reference.IsNameOnly(named) {
+			errs = errs.Also(ErrInvalidValue(img.Repository, "repository", "a repository alone: set the tag with image.tag"))
+		}
+	}
+	if img.Tag != "" && !anchoredTag.MatchString(img.Tag) {
+		errs = errs.Also(ErrInvalidValue(img.Tag, "tag", "an image tag: up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"))
+	}
 	if build && img.Ref != "" {
 		errs = errs.Also(ErrGeneric("set either ref or build, not both", "ref"))
 	}
@@ -297,6 +388,16 @@ func (img *ImageConfig) Validate() *FieldError {
 		errs = errs.Also(ErrGeneric("required to push the image", "server").ViaField("registry"))
 	}
 	return errs
+}
+
+var anchoredTag = regexp.MustCompile(`^` + reference.TagRegexp.String() + `$`)
+
+// checkImageRef reports value at field unless it is an image reference.
+func checkImageRef(value, field string) *FieldError {
+	if _, err := reference.ParseNormalizedNamed(value); err != nil {
+		return ErrInvalidValue(value, field, "an image reference ([registry/]repository[:tag][@digest]): "+err.Error())
+	}
+	return nil
 }
 
 // validateImageSource is at image: where the image comes from must suit the
@@ -310,14 +411,28 @@ func (c *Config) validateImageSource() *FieldError {
 		return nil
 	}
 	var errs *FieldError
-	if c.Cluster.Type == ClusterKind && !c.skipsTagResolution(img.Repository) {
-		errs = errs.Also(ErrGeneric(fmt.Sprintf("%q is not in a registry Knative skips tag resolution for (%s): the revision would never become ready",
-			img.Repository, strings.Join(c.Platform.Knative.SkipTagResolution, ", ")), "repository"))
+	// Only Knative resolves tags; the shadow's Deployments run the loaded
+	// image from any repository name.
+	if c.Cluster.Type == ClusterKind && c.Strategy == StrategyCanary {
+		if registry, ok := imageRegistry(img.Repository); ok && !oneOf(registry, c.Platform.Knative.SkipTagResolution) {
+			errs = errs.Also(ErrGeneric(fmt.Sprintf("%q is not in a registry Knative skips tag resolution for (%s): the revision would never become ready",
+				img.Repository, strings.Join(c.Platform.Knative.SkipTagResolution, ", ")), "repository"))
+		}
 	}
 	if c.Cluster.Type == ClusterExisting && !img.Push {
 		errs = errs.Also(ErrGeneric("an existing cluster cannot see a local image: set push with a registry, or ref", "push"))
 	}
 	return errs
+}
+
+// imageRegistry is the registry part of a repository (docker.io when it
+// names none); false when the repository does not parse.
+func imageRegistry(repository string) (string, bool) {
+	named, err := reference.ParseNormalizedNamed(repository)
+	if err != nil {
+		return "", false
+	}
+	return reference.Domain(named), true
 }
 
 func (c *Config) everyVersionHasImage() bool {
@@ -340,16 +455,20 @@ func (c *Config) everyVersionHasImage() bool {
 	return len(models) > 0
 }
 
-func (c *Config) skipsTagResolution(repository string) bool {
-	registry, _, _ := strings.Cut(repository, "/")
-	return oneOf(registry, c.Platform.Knative.SkipTagResolution)
-}
-
 // checkDNS1123Label reports value at field unless it is a DNS-1123 label,
 // with apimachinery's own explanation.
 func checkDNS1123Label(value, field string) *FieldError {
 	if msgs := validation.IsDNS1123Label(value); len(msgs) > 0 {
 		return ErrInvalidValue(value, field, "a DNS-1123 label: "+strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// checkDNS1035Label reports value at field unless it is a DNS-1035 label:
+// Service names and Knative tags, which must start with a letter.
+func checkDNS1035Label(value, field string) *FieldError {
+	if msgs := validation.IsDNS1035Label(value); len(msgs) > 0 {
+		return ErrInvalidValue(value, field, "a DNS-1035 label: "+strings.Join(msgs, "; "))
 	}
 	return nil
 }

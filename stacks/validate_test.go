@@ -105,6 +105,24 @@ func assertProblems(t *testing.T, got []Problem, wants []want) {
 	}
 }
 
+// assertIncludes checks that each wanted problem is in got, which may hold
+// others.
+func assertIncludes(t *testing.T, got []Problem, wants []want) {
+	t.Helper()
+	for _, w := range wants {
+		found := false
+		for _, p := range got {
+			if p.Path == w.path && strings.Contains(p.Message, w.msg) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no problem at %s mentions %q; got %v", w.path, w.msg, got)
+		}
+	}
+}
+
 const (
 	pNamespace = "modelrollouts:namespace"
 	pStrategy  = "modelrollouts:strategy"
@@ -124,28 +142,26 @@ func shadowV(i int, field string) string {
 	return fmt.Sprintf("%s.versions[%d].%s", pShadow, i, field)
 }
 
-// TestValidateRules has rows for every v.add call site of validate.go, each
-// one mutation away from a valid base. Call sites (validate.go):
+// TestValidateRules has rows for the rules of validate.go, each one
+// mutation away from a valid base; the rules added for realistic mistakes
+// (image references, env names, DNS-1035, the key blamed) have their own
+// tests in mistakes_test.go. Rules by type (validate.go):
 //
-//	Validate:          namespace label; canary required; shadow required;
-//	                   strategy required; strategy unknown
-//	validateCluster:   kind name label; workers range; ingressHostPort range;
-//	                   ingressNodePort range; kind with kubeconfig/context;
-//	                   existing with kind-only fields; unknown type; ingressUrl
-//	validatePlatform:  unknown gateway type; non-NodePort on kind; domain;
-//	                   empty skipTagResolution entry
-//	validateCanary:    service label; no versions; percent missing; percent
-//	                   range; tag label; duplicate tag; tag+service too long;
-//	                   percents sum
-//	validateScale:     negative (min/max/initialScale); minScale > maxScale
-//	validateShadow:    service label; host name; mirrorPercent missing;
-//	                   mirrorPercent range; unknown role; replicas < 1;
-//	                   primary/shadow count
-//	validateModel:     name missing; name label; duplicate name; target
-//	                   missing; latencyMs negative; errorRate range; reserved env
-//	validateImage:     build+ref; repository not skipped on kind; existing
-//	                   build without push; push without registry server;
-//	                   ref missing when nothing builds
+//	Config:         namespace label; canary required; shadow required;
+//	                strategy required; strategy unknown; non-NodePort on kind;
+//	                shadow host; image source (kind registry, push, ref)
+//	ClusterConfig:  kind name label; workers range; ingressHostPort range;
+//	                ingressNodePort range; kubeconfig and context on kind;
+//	                kind-only keys on existing; unknown type; ingressUrl
+//	Istio/Knative:  unknown gateway type; domain; empty skipTagResolution
+//	CanaryConfig:   service label; no versions; duplicate tag; tag host
+//	                too long; percents sum
+//	CanaryVersion:  percent missing or out of range; tag label; scales
+//	ShadowConfig:   service label; mirrorPercent; primary/shadow count
+//	ShadowVersion:  unknown role; replicas
+//	ModelSettings:  name missing or not a label; duplicate name; target;
+//	                latencyMs; errorRate; reserved env
+//	ImageConfig:    build+ref; push without registry server
 func TestValidateRules(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -192,18 +208,18 @@ func TestValidateRules(t *testing.T) {
 			func(c *Config) { c.Cluster.Workers = 10 }, nil},
 		{"a negative ingress host port is rejected", baseCanary,
 			func(c *Config) { c.Cluster.IngressHostPort = -1 },
-			[]want{{pCluster + ".ingressHostPort", "-1 is not a port, want 1 to 65535"}}},
+			[]want{{pCluster + ".ingressHostPort", "-1 is out of range, want 1 to 65535"}}},
 		{"an ingress host port above 65535 is rejected", baseCanary,
 			func(c *Config) { c.Cluster.IngressHostPort = 65536 },
-			[]want{{pCluster + ".ingressHostPort", "65536 is not a port"}}},
+			[]want{{pCluster + ".ingressHostPort", "65536 is out of range, want 1 to 65535"}}},
 		{"ingress host port 65535 is accepted", baseCanary,
 			func(c *Config) { c.Cluster.IngressHostPort = 65535 }, nil},
 		{"an ingress NodePort below 30000 is rejected", baseCanary,
 			func(c *Config) { c.Cluster.IngressNodePort = 29999 },
-			[]want{{pCluster + ".ingressNodePort", "29999 is outside the NodePort range 30000 to 32767"}}},
+			[]want{{pCluster + ".ingressNodePort", "29999 is out of range, want 30000 to 32767"}}},
 		{"an ingress NodePort above 32767 is rejected", baseCanary,
 			func(c *Config) { c.Cluster.IngressNodePort = 32768 },
-			[]want{{pCluster + ".ingressNodePort", "32768 is outside the NodePort range"}}},
+			[]want{{pCluster + ".ingressNodePort", "32768 is out of range, want 30000 to 32767"}}},
 		{"ingress NodePort 30000 is accepted", baseCanary,
 			func(c *Config) { c.Cluster.IngressNodePort = 30000 }, nil},
 		{"ingress NodePort 32767 is accepted", baseCanary,
@@ -213,16 +229,16 @@ func TestValidateRules(t *testing.T) {
 			[]want{{pCluster + ".kubeconfig", "kind clusters make their own kubeconfig"}}},
 		{"a kind cluster with a kubeconfig context is rejected", baseCanary,
 			func(c *Config) { c.Cluster.Context = "prod" },
-			[]want{{pCluster + ".kubeconfig", "set cluster.type to existing"}}},
+			[]want{{pCluster + ".context", "set cluster.type to existing"}}},
 		{"an existing cluster with a kind name is rejected", baseExisting,
 			func(c *Config) { c.Cluster.Name = "lab" },
-			[]want{{pCluster + ".type", "name, nodeImage and workers only apply to kind clusters"}}},
+			[]want{{pCluster + ".name", "applies only to kind clusters, and cluster.type is existing"}}},
 		{"an existing cluster with a node image is rejected", baseExisting,
 			func(c *Config) { c.Cluster.NodeImage = "kindest/node:v1.37.0" },
-			[]want{{pCluster + ".type", "only apply to kind clusters"}}},
+			[]want{{pCluster + ".nodeImage", "applies only to kind clusters"}}},
 		{"an existing cluster with workers is rejected", baseExisting,
 			func(c *Config) { c.Cluster.Workers = 2 },
-			[]want{{pCluster + ".type", "only apply to kind clusters"}}},
+			[]want{{pCluster + ".workers", "applies only to kind clusters"}}},
 		{"an unknown cluster type is rejected", baseExisting,
 			func(c *Config) { c.Cluster.Type = "minikube" },
 			[]want{{pCluster + ".type", `unknown cluster type "minikube", want kind or existing`}}},
@@ -263,7 +279,7 @@ func TestValidateRules(t *testing.T) {
 		// validateCanary.
 		{"a canary service that is not a DNS label is rejected", baseCanary,
 			func(c *Config) { c.Canary.Service = "Model" },
-			[]want{{pCanary + ".service", `"Model" is not a DNS-1123 label`}}},
+			[]want{{pCanary + ".service", `"Model" is not a DNS-1035 label`}}},
 		{"a canary without versions is rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions = nil },
 			[]want{{pCanary + ".versions", "at least one version is required"}}},
@@ -286,7 +302,7 @@ func TestValidateRules(t *testing.T) {
 			func(c *Config) { c.Canary.Versions[0].Percent = ptr(100); c.Canary.Versions[1].Percent = ptr(0) }, nil},
 		{"a tag that is not a DNS label is rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions[1].Tag = "V_2" },
-			[]want{{canaryV(1, "tag"), `"V_2" is not a DNS-1123 label`}}},
+			[]want{{canaryV(1, "tag"), `"V_2" is not a DNS-1035 label`}}},
 		{"two versions with the same tag are rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions[0].Tag = "latest"; c.Canary.Versions[1].Tag = "latest" },
 			[]want{{canaryV(1, "tag"), `"latest" is already the tag of versions[0]`}}},
@@ -295,33 +311,33 @@ func TestValidateRules(t *testing.T) {
 			[]want{{canaryV(1, "tag"), `"v2" is already the tag of versions[0]`}}},
 		{"a tag and service making a host label over 63 characters are rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions[1].Tag = strings.Repeat("t", 58) }, // 58+1+len("model") = 64
-			[]want{{canaryV(1, "tag"), "longer than 63 characters"}}},
+			[]want{{canaryV(1, "tag"), "64 characters, want at most 63"}}},
 		{"a tag and service making a host label of exactly 63 characters are accepted", baseCanary,
 			func(c *Config) { c.Canary.Versions[1].Tag = strings.Repeat("t", 57) }, nil},
-		{"a long service name makes every default tag too long", baseCanary,
+		{"a long service name beside unset tags is reported at the names the tags default to", baseCanary,
 			func(c *Config) { c.Canary.Service = strings.Repeat("s", 61) }, // 2+1+61 = 64
-			[]want{{canaryV(0, "tag"), "longer than 63"}, {canaryV(1, "tag"), "longer than 63"}}},
+			[]want{{canaryV(0, "name"), "64 characters, want at most 63"}, {canaryV(1, "name"), "64 characters, want at most 63"}}},
 
 		// validateScale.
 		{"a negative minScale is rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions[0].MinScale = ptr(-1) },
-			[]want{{canaryV(0, "minScale"), "-1 is negative"}}},
+			[]want{{canaryV(0, "minScale"), "-1 is out of range, want 0 or more"}}},
 		{"a negative maxScale is rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions[1].MaxScale = ptr(-2) },
-			[]want{{canaryV(1, "maxScale"), "-2 is negative"}}},
+			[]want{{canaryV(1, "maxScale"), "-2 is out of range, want 0 or more"}}},
 		{"a negative initialScale is rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions[1].InitialScale = ptr(-3) },
-			[]want{{canaryV(1, "initialScale"), "-3 is negative"}}},
+			[]want{{canaryV(1, "initialScale"), "-3 is out of range, want 0 or more"}}},
 		{"a minScale above maxScale is rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions[0].MinScale = ptr(3); c.Canary.Versions[0].MaxScale = ptr(2) },
-			[]want{{canaryV(0, "minScale"), "3 is above maxScale 2"}}},
+			[]want{{canaryV(0, "minScale"), "3 is above maxScale 2, want 0 to 2"}}},
 		{"a minScale with an unlimited maxScale of 0 is accepted", baseCanary,
 			func(c *Config) { c.Canary.Versions[0].MinScale = ptr(3); c.Canary.Versions[0].MaxScale = ptr(0) }, nil},
 
 		// validateShadow.
 		{"a shadow service that is not a DNS label is rejected", baseShadow,
 			func(c *Config) { c.Shadow.Service = "Model"; c.Shadow.Host = "model.example.com" },
-			[]want{{pShadow + ".service", `"Model" is not a DNS-1123 label`}}},
+			[]want{{pShadow + ".service", `"Model" is not a DNS-1035 label`}}},
 		{"a shadow host that is not a DNS name is rejected", baseShadow,
 			func(c *Config) { c.Shadow.Host = "model_1.example.com" },
 			[]want{{pShadow + ".host", `"model_1.example.com" is not a DNS name`}}},
@@ -346,7 +362,7 @@ func TestValidateRules(t *testing.T) {
 			[]want{{shadowV(2, "role"), `unknown role "mirror", want primary or shadow`}}},
 		{"zero replicas are rejected", baseShadow,
 			func(c *Config) { c.Shadow.Versions[1].Replicas = ptr(0) },
-			[]want{{shadowV(1, "replicas"), "0 is below 1"}}},
+			[]want{{shadowV(1, "replicas"), "0 is out of range, want 1 or more"}}},
 		{"no primary is rejected", baseShadow,
 			func(c *Config) { c.Shadow.Versions = c.Shadow.Versions[1:] },
 			[]want{{pShadow + ".versions", "has 0 primary versions, want exactly 1"}}},
@@ -375,7 +391,7 @@ func TestValidateRules(t *testing.T) {
 			[]want{{canaryV(1, "name"), `"V2" is not a DNS-1123 label`}}},
 		{"a canary tag set to a bad label is rejected at the tag", baseCanary,
 			func(c *Config) { c.Canary.Versions[1].Tag = "Next" },
-			[]want{{canaryV(1, "tag"), `"Next" is not a DNS-1123 label`}}},
+			[]want{{canaryV(1, "tag"), `"Next" is not a DNS-1035 label`}}},
 		{"two shadow versions with the same name are rejected", baseShadow,
 			func(c *Config) { c.Shadow.Versions[1].Name = "v1" },
 			[]want{{shadowV(1, "name"), `"v1" is already the name of versions[0]`}}},
@@ -387,13 +403,13 @@ func TestValidateRules(t *testing.T) {
 			[]want{{canaryV(1, "name"), "already the name of versions[0]"}}},
 		{"a shadow host derived from a bad service name is reported at the service only", baseShadow,
 			func(c *Config) { c.Shadow.Service = "Model"; c.Shadow.Host = "" },
-			[]want{{pShadow + ".service", `"Model" is not a DNS-1123 label`}}},
+			[]want{{pShadow + ".service", `"Model" is not a DNS-1035 label`}}},
 		{"a version without a target is rejected", baseShadow,
 			func(c *Config) { c.Shadow.Versions[0].Target = "" },
 			[]want{{shadowV(0, "target"), "required: what the version answers (TARGET)"}}},
 		{"a negative latency is rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions[1].LatencyMs = -5 },
-			[]want{{canaryV(1, "latencyMs"), "-5 is negative"}}},
+			[]want{{canaryV(1, "latencyMs"), "-5 is out of range, want 0 to 600000"}}},
 		{"a negative error rate is rejected", baseCanary,
 			func(c *Config) { c.Canary.Versions[1].ErrorRate = -0.1 },
 			[]want{{canaryV(1, "errorRate"), "-0.1 is out of range, want 0 to 1"}}},
@@ -516,7 +532,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	errs := err.Problems()
 	wants := []want{
-		{pCluster + ".ingressNodePort", "80 is outside the NodePort range"},
+		{pCluster + ".ingressNodePort", "80 is out of range, want 30000 to 32767"},
 		{pDomain, `"-example.com" is not a DNS name`},
 		{pNamespace, `"Bad_NS" is not a DNS-1123 label`},
 		{canaryV(1, "name"), "already the name of versions[0]"},
