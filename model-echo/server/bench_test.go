@@ -31,12 +31,17 @@ var benchInfer = []byte(`{"id":"bench","inputs":[{"name":"x","shape":[2,4],"data
 // benchEcho is a model-echo server logging JSON lines to a file, like
 // stdout in a container (real writes, not io.Discard), set up as main does.
 func benchEcho(b *testing.B) (*httptest.Server, *Server) {
+	return benchEchoWith(b, Config{Target: benchTarget, Version: "bench"})
+}
+
+// benchEchoWith is benchEcho with a config (payload logging on, say).
+func benchEchoWith(b *testing.B, cfg Config) (*httptest.Server, *Server) {
 	f, err := os.Create(filepath.Join(b.TempDir(), "log.jsonl"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	logs := NewLogWriter(f, 100*time.Millisecond)
-	srv := New(Config{Target: benchTarget, Version: "bench"}, NewLogger(logs))
+	srv := New(cfg, NewLogger(logs))
 	b.Cleanup(func() { srv.Close(); logs.Close(); f.Close() })
 	ts := httptest.NewServer(srv)
 	b.Cleanup(ts.Close) // first: LIFO
@@ -48,6 +53,9 @@ func benchEcho(b *testing.B) (*httptest.Server, *Server) {
 func reportDropped(b *testing.B, srv *Server) {
 	srv.FlushLogs()
 	b.ReportMetric(float64(srv.reqLog.dropped.Load()), "log-dropped")
+	if srv.payload != nil {
+		b.ReportMetric(float64(srv.payload.dropped.Load()), "payload-dropped")
+	}
 }
 
 // benchBare is the baseline: a bare net/http handler writing a constant.
@@ -194,17 +202,27 @@ func BenchmarkInfer(b *testing.B) {
 	reportDropped(b, srv)
 }
 
-func BenchmarkRootVsBare(b *testing.B) { compare(b, "GET", "/", nil) }
+func BenchmarkRootVsBare(b *testing.B) { compare(b, benchConfig, "GET", "/", nil) }
 func BenchmarkInferVsBare(b *testing.B) {
-	compare(b, "POST", "/v2/models/model-echo/infer", benchInfer)
+	compare(b, benchConfig, "POST", "/v2/models/model-echo/infer", benchInfer)
 }
+
+// BenchmarkInferPayloadVsBare is InferVsBare with payload events on: both
+// bodies of every request go to the log as CloudEvents.
+func BenchmarkInferPayloadVsBare(b *testing.B) {
+	cfg := benchConfig
+	cfg.PayloadLog = true
+	compare(b, cfg, "POST", "/v2/models/model-echo/infer", benchInfer)
+}
+
+var benchConfig = Config{Target: benchTarget, Version: "bench"}
 
 // compare alternates rounds against the bare handler and model-echo in
 // one run, so machine noise hits both alike, and reports the ratio of
 // model-echo's throughput to the bare handler's.
-func compare(b *testing.B, method, path string, body []byte) {
+func compare(b *testing.B, cfg Config, method, path string, body []byte) {
 	bare := benchBare(b)
-	echo, srv := benchEcho(b)
+	echo, srv := benchEchoWith(b, cfg)
 	conns := workers()
 	cb, ce := client(conns), client(conns)
 	// Warm up both: connections, pools, page cache.
@@ -336,6 +354,13 @@ func BenchmarkHandlerRoot(b *testing.B) {
 
 func BenchmarkHandlerInfer(b *testing.B) {
 	srv := New(Config{Target: benchTarget, Version: "bench"}, NewLogger(io.Discard))
+	defer srv.Close()
+	benchHandler(b, srv, "POST", "/v2/models/model-echo/infer", benchInfer)
+	reportDropped(b, srv)
+}
+
+func BenchmarkHandlerInferPayload(b *testing.B) {
+	srv := New(Config{Target: benchTarget, Version: "bench", PayloadLog: true}, NewLogger(io.Discard))
 	defer srv.Close()
 	benchHandler(b, srv, "POST", "/v2/models/model-echo/infer", benchInfer)
 	reportDropped(b, srv)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,6 +56,12 @@ type Config struct {
 	ShutdownDelay time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout time.Duration
+
+	// PayloadLog writes a request and a response event per inference
+	// request (KServe's logger's CloudEvents) to the log (PAYLOAD_LOG).
+	PayloadLog bool
+	// LoggerURL also POSTs every payload event there (LOGGER_URL).
+	LoggerURL string
 }
 
 // Addr is the listen address built from Host and Port.
@@ -140,6 +147,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.ShutdownDelay = time.Duration(n) * time.Millisecond
 	}
+	if v, ok := get(modelapi.EnvPayloadLog); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad(modelapi.EnvPayloadLog, "%q is not true or false", v)
+		}
+		cfg.PayloadLog = b
+	}
+	if v, ok := get(modelapi.EnvLoggerURL); ok {
+		cfg.LoggerURL = v
+	}
+	if err := cfg.validatePayload(); err != nil {
+		errs = append(errs, err)
+	}
 	// Name and version checks live in Validate so New applies them too;
 	// only add the ones not already reported above.
 	if err := cfg.validateTokens(); err != nil {
@@ -184,6 +204,9 @@ func (c Config) Validate() error {
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("PORT: %d is not a TCP port", c.Port))
 	}
+	if err := c.validatePayload(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -218,4 +241,20 @@ func (c Config) withDefaults() Config {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	return c
+}
+
+// validatePayload checks LOGGER_URL: an absolute http(s) URL, and only
+// with PAYLOAD_LOG on (events are never sent anywhere but to the log too).
+func (c Config) validatePayload() error {
+	if c.LoggerURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.LoggerURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: %q is not an http or https URL with a host", modelapi.EnvLoggerURL, c.LoggerURL)
+	}
+	if !c.PayloadLog {
+		return fmt.Errorf("%s: set, but %s is not true; events are sent there only with payload logging on", modelapi.EnvLoggerURL, modelapi.EnvPayloadLog)
+	}
+	return nil
 }

@@ -125,6 +125,9 @@ func (s *Server) handleInfer(x *exchange, r *http.Request) {
 	if !ok {
 		return
 	}
+	if x.capture {
+		x.inputBody = body // the handler's own slice: nothing reuses it
+	}
 	req, err := DecodeInferRequest(body)
 	if err != nil {
 		s.writeError(x, http.StatusBadRequest, err.Error())
@@ -224,6 +227,9 @@ func (s *Server) writeJSON(x *exchange, status int, v any) {
 	}
 	if x.outputDigest == "" {
 		x.outputDigest = digest(buf.Bytes())
+	}
+	if x.capture {
+		x.outputBody = bytes.Clone(buf.Bytes()) // buf goes back to the pool
 	}
 	h := x.Header()
 	h["Content-Type"] = appJSON

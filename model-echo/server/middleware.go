@@ -33,6 +33,7 @@ type route struct {
 	kind    routeKind
 	handle  func(x *exchange, r *http.Request)
 	metrics *routeMetrics
+	payload bool // inference: bodies go to the payload log when it is on
 }
 
 func (rt *route) allows(method string) bool {
@@ -59,6 +60,11 @@ type exchange struct {
 	outputDigest string
 	output       string
 	errMsg       string
+	// capture asks handlers for the bodies the payload log needs: the
+	// request body as read, and a copy of the answer.
+	capture    bool
+	inputBody  []byte
+	outputBody []byte
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -93,7 +99,7 @@ func digest(b []byte) string {
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	x := exchangePool.Get().(*exchange)
-	*x = exchange{ResponseWriter: w, status: http.StatusOK}
+	*x = exchange{ResponseWriter: w, status: http.StatusOK, capture: rt.payload && s.payload != nil}
 	defer exchangePool.Put(x)
 
 	x.requestID = r.Header.Get(modelapi.HeaderRequestID)
@@ -157,6 +163,12 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	}
 	if rt.kind != kindInfra {
 		s.ring.add(&rec)
+	}
+	if x.capture {
+		s.payload.log(payloadExchange{
+			requestID: x.requestID, mirrored: rec.Mirrored, start: start, latency: elapsed,
+			status: x.status, input: x.inputBody, output: x.outputBody,
+		})
 	}
 }
 

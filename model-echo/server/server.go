@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -23,6 +25,7 @@ type Server struct {
 	cfg            Config
 	logger         *slog.Logger
 	reqLog         *requestLog // nil when the logger discards Info
+	payload        *payloadLog // nil unless Config.PayloadLog
 	mux            *http.ServeMux
 	metrics        *metrics
 	metricsHandler http.Handler
@@ -67,6 +70,9 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		Name: modelapi.MetricLogDropped,
 		Help: "Request log lines dropped because the background logger's queue was full.",
 	}, s.logDropped))
+	if cfg.PayloadLog {
+		s.startPayloadLog(logger)
+	}
 	s.metricsHandler = s.metrics.handler()
 	s.ready.Store(true)
 
@@ -77,10 +83,10 @@ func New(cfg Config, logger *slog.Logger) *Server {
 	s.route(modelapi.PathReady, get, kindInfra, s.handleReady)
 	s.route("/v2/models/{name}", get, kindAPI, s.handleModelMetadata)
 	s.route("/v2/models/{name}/ready", get, kindInfra, s.handleModelReady)
-	s.route("/v2/models/{name}/infer", post, kindModel, s.handleInfer)
+	s.route("/v2/models/{name}/infer", post, kindModel, s.handleInfer).payload = true
 	s.route("/v2/models/{name}/versions/{version}", get, kindAPI, s.handleModelMetadata)
 	s.route("/v2/models/{name}/versions/{version}/ready", get, kindInfra, s.handleModelReady)
-	s.route("/v2/models/{name}/versions/{version}/infer", post, kindModel, s.handleInfer)
+	s.route("/v2/models/{name}/versions/{version}/infer", post, kindModel, s.handleInfer).payload = true
 	s.route(modelapi.PathMetrics, get, kindInfra, s.handleMetrics)
 	s.route(modelapi.PathDebugRequests, get, kindInfra, s.handleDebugRequests)
 	s.route("/", nil, kindNoRoute, s.handleNotFound)
@@ -136,6 +142,9 @@ func (s *Server) FlushLogs() {
 	if s.reqLog != nil {
 		s.reqLog.flush()
 	}
+	if s.payload != nil {
+		s.payload.flush()
+	}
 }
 
 // Close writes the queued request log lines and stops the background
@@ -146,6 +155,32 @@ func (s *Server) Close() {
 	if s.reqLog != nil {
 		s.reqLog.close()
 	}
+	if s.payload != nil {
+		s.payload.close()
+	}
+}
+
+// startPayloadLog writes payload events where NewLogger's logger writes
+// (stdout, batched, in main), or to os.Stdout under any other logger, and
+// exports its drop and failure counts.
+func (s *Server) startPayloadLog(logger *slog.Logger) {
+	var w io.Writer = os.Stdout
+	if lh, ok := logger.Handler().(*lineHandler); ok {
+		w = lh.w
+	}
+	s.payload = newPayloadLog(w, logger, s.cfg)
+	go s.payload.run()
+	for _, q := range []string{payloadQueueLog, payloadQueueHTTP} {
+		s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        modelapi.MetricPayloadDropped,
+			Help:        "Payload events dropped because a queue was full, by queue: log (no sink got them) or http (LOGGER_URL's).",
+			ConstLabels: prometheus.Labels{"queue": q},
+		}, func() float64 { return s.payload.droppedTotal(q) }))
+	}
+	s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: modelapi.MetricPayloadPostFailures,
+		Help: "Payload events " + modelapi.EnvLoggerURL + " did not accept (transport error or non-2xx answer).",
+	}, s.payload.postFailures))
 }
 
 func (s *Server) logDropped() float64 {

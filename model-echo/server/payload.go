@@ -1,0 +1,314 @@
+package server
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+)
+
+const (
+	// payloadQueue bounds the exchanges waiting to be encoded, and
+	// payloadQueueBytes the bodies they hold: the container's memory limit
+	// is 64 MiB and a body may be 1 MiB. Beyond either, events are dropped
+	// and counted rather than making requests wait.
+	payloadQueue      = 2048
+	payloadQueueBytes = 8 << 20
+	// payloadPostQueue and payloadPostBytes bound what waits for the
+	// LOGGER_URL sink; a slow or dead sink only loses its own copies.
+	payloadPostQueue   = 1024
+	payloadPostBytes   = 8 << 20
+	payloadPostWorkers = 2
+	payloadPostTimeout = 5 * time.Second
+	// payloadBatch bounds the bytes encoded before a write to the log.
+	payloadBatch = 64 << 10
+)
+
+// Label values of MetricPayloadDropped: the queue that was full.
+const (
+	payloadQueueLog  = "log"  // before encoding: no sink gets the events
+	payloadQueueHTTP = "http" // LOGGER_URL's queue: only the sink misses them
+)
+
+// payloadExchange is what one inference request leaves for the payload
+// log: the request path copies nothing but the answer (its buffer is
+// pooled); the request body is the handler's own slice.
+type payloadExchange struct {
+	requestID string
+	mirrored  bool
+	start     time.Time
+	latency   time.Duration
+	status    int
+	input     []byte
+	output    []byte
+}
+
+func (p *payloadExchange) size() int64 { return int64(len(p.input) + len(p.output)) }
+
+// payloadLog turns payload exchanges into CloudEvents off the request
+// path: one goroutine encodes the JSON lines and writes them in batches to
+// the log writer (stdout), and hands each event to the LOGGER_URL sender
+// when there is one.
+type payloadLog struct {
+	queue   chan payloadExchange
+	queued  atomic.Int64 // body bytes waiting in queue
+	flushes chan chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	closing sync.Once
+	dropped atomic.Uint64 // events dropped at the log queue
+	warn    *slog.Logger
+
+	enc    payloadEncoder
+	w      io.Writer
+	sender *payloadSender // nil without LOGGER_URL
+
+	reported uint64
+}
+
+func newPayloadLog(w io.Writer, warn *slog.Logger, cfg Config) *payloadLog {
+	l := &payloadLog{
+		queue:   make(chan payloadExchange, payloadQueue),
+		flushes: make(chan chan struct{}),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		warn:    warn,
+		enc:     newPayloadEncoder(cfg.ModelName, cfg.Version),
+		w:       w,
+	}
+	if cfg.LoggerURL != "" {
+		l.sender = newPayloadSender(cfg.LoggerURL, warn)
+	}
+	return l
+}
+
+// log queues an exchange, or counts its two events as dropped.
+func (l *payloadLog) log(p payloadExchange) {
+	n := p.size()
+	if l.queued.Add(n) > payloadQueueBytes {
+		l.queued.Add(-n)
+		l.dropped.Add(2)
+		return
+	}
+	select {
+	case l.queue <- p:
+	default:
+		l.queued.Add(-n)
+		l.dropped.Add(2)
+	}
+}
+
+func (l *payloadLog) run() {
+	defer close(l.done)
+	pause := time.NewTimer(requestLogPause)
+	pause.Stop()
+	for {
+		select {
+		case p := <-l.queue:
+			l.emit(&p)
+			l.drain()
+			// Busy: let exchanges gather rather than being woken per request.
+			pause.Reset(requestLogPause)
+			select {
+			case <-pause.C:
+			case ack := <-l.flushes:
+				l.drain()
+				close(ack)
+			case <-l.stop:
+			}
+		case ack := <-l.flushes:
+			l.drain()
+			close(ack)
+		case <-l.stop:
+			l.drain()
+			return
+		}
+	}
+}
+
+func (l *payloadLog) drain() {
+	for n := len(l.queue); n > 0; n-- {
+		p := <-l.queue
+		l.emit(&p)
+	}
+	l.writeOut()
+	if d := l.dropped.Load(); d > l.reported {
+		l.warn.Warn("payload events dropped: the payload log could not keep up", "dropped_total", d)
+		l.reported = d
+	}
+}
+
+func (l *payloadLog) emit(p *payloadExchange) {
+	l.queued.Add(-p.size())
+	l.enc.encode(p)
+	if l.sender != nil {
+		l.sender.send(l.enc.event(p, false))
+		l.sender.send(l.enc.event(p, true))
+	}
+	if l.enc.buf.Len() >= payloadBatch {
+		l.writeOut()
+	}
+}
+
+// writeOut writes whole lines only, so they never interleave with the
+// request log's batches (LogWriter serialises Write calls).
+func (l *payloadLog) writeOut() {
+	if l.enc.buf.Len() > 0 {
+		l.w.Write(l.enc.buf.Bytes()) // a failing log write is not the request's problem
+		l.enc.buf.Reset()
+	}
+}
+
+// flush returns once every exchange logged before the call is written
+// to the log and, with LOGGER_URL, posted (or failed).
+func (l *payloadLog) flush() {
+	l.flushLog()
+	if l.sender != nil {
+		l.sender.flush()
+	}
+}
+
+// flushLog is flush without waiting for the sink.
+func (l *payloadLog) flushLog() {
+	ack := make(chan struct{})
+	select {
+	case l.flushes <- ack:
+		<-ack
+	case <-l.done:
+	}
+}
+
+// close writes what is queued, lets the sender deliver what it holds
+// (each POST is bounded by its timeout) and stops both. Exchanges logged
+// later are dropped and counted: after Close no request should arrive.
+func (l *payloadLog) close() {
+	l.closing.Do(func() {
+		close(l.stop)
+		<-l.done
+		if l.sender != nil {
+			l.sender.close()
+		}
+	})
+}
+
+func (l *payloadLog) droppedTotal(queue string) float64 {
+	switch {
+	case queue == payloadQueueLog:
+		return float64(l.dropped.Load())
+	case l.sender != nil:
+		return float64(l.sender.dropped.Load())
+	}
+	return 0
+}
+
+func (l *payloadLog) postFailures() float64 {
+	if l.sender == nil {
+		return 0
+	}
+	return float64(l.sender.failed.Load())
+}
+
+// payloadEncoder writes events as CloudEvents JSON lines, with the members
+// in modelapi.PayloadEvent's order, without reflection.
+type payloadEncoder struct {
+	model, version string
+	// fixed is `,"inferenceservicename":...,"component":...,"modelversion":...`.
+	fixed []byte
+	buf   bytes.Buffer
+}
+
+func newPayloadEncoder(model, version string) payloadEncoder {
+	f := appendJSONString([]byte(`,"`+modelapi.ExtInferenceService+`":`), model)
+	f = appendJSONString(append(f, `,"`+modelapi.ExtComponent+`":`...), modelapi.EventComponent)
+	f = appendJSONString(append(f, `,"`+modelapi.ExtModelVersion+`":`...), version)
+	return payloadEncoder{model: model, version: version, fixed: f}
+}
+
+func (e *payloadEncoder) encode(p *payloadExchange) {
+	e.line(p, false)
+	e.line(p, true)
+}
+
+// line appends one event: the request (its time is the arrival) or the
+// response (its time is the answer's, with status and latency).
+func (e *payloadEncoder) line(p *payloadExchange, response bool) {
+	b := e.buf.AvailableBuffer()
+	b = append(b, `{"specversion":"`+modelapi.CloudEventsSpecVersion+`","id":`...)
+	b = appendJSONString(b, p.requestID)
+	b = appendJSONString(append(b, `,"source":`...), e.version)
+	typ, at, body := modelapi.EventTypeRequest, p.start, p.input
+	if response {
+		typ, at, body = modelapi.EventTypeResponse, p.start.Add(p.latency), p.output
+	}
+	b = append(b, `,"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","time":"`...)
+	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	kind := dataKind(body)
+	switch kind {
+	case dataJSON:
+		b = append(b, `,"datacontenttype":"application/json"`...)
+	case dataBinary:
+		b = append(b, `,"datacontenttype":"application/octet-stream"`...)
+	}
+	b = append(b, e.fixed...)
+	b = strconv.AppendBool(append(b, `,"`+modelapi.ExtMirrored+`":`...), p.mirrored)
+	if response {
+		b = strconv.AppendInt(append(b, `,"`+modelapi.ExtStatus+`":`...), int64(p.status), 10)
+		b = strconv.AppendInt(append(b, `,"`+modelapi.ExtLatencyMicros+`":`...), p.latency.Microseconds(), 10)
+	}
+	switch kind {
+	case dataJSON:
+		b = append(b, `,"data":`...)
+		e.buf.Write(b)
+		// Compact also takes out newlines of a pretty-printed body, so the
+		// event stays one line.
+		json.Compact(&e.buf, body) // cannot fail: dataKind checked it
+		b = e.buf.AvailableBuffer()
+	case dataBinary:
+		b = append(b, `,"data_base64":"`...)
+		b = base64.StdEncoding.AppendEncode(b, body)
+		b = append(b, '"')
+	}
+	b = append(b, "}\n"...)
+	e.buf.Write(b)
+}
+
+// event is one event for the sender: attributes as binary-mode headers.
+func (e *payloadEncoder) event(p *payloadExchange, response bool) postEvent {
+	ev := postEvent{
+		id: p.requestID, source: e.version, model: e.model, mirrored: p.mirrored,
+		typ: modelapi.EventTypeRequest, at: p.start, body: p.input,
+	}
+	if response {
+		ev.typ, ev.at, ev.body = modelapi.EventTypeResponse, p.start.Add(p.latency), p.output
+		ev.status, ev.latency = p.status, p.latency
+	}
+	return ev
+}
+
+type bodyKind int
+
+const (
+	dataNone bodyKind = iota
+	dataJSON
+	dataBinary
+)
+
+func dataKind(body []byte) bodyKind {
+	switch {
+	case len(body) == 0:
+		return dataNone
+	case json.Valid(body):
+		return dataJSON
+	}
+	return dataBinary
+}

@@ -1,0 +1,191 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+)
+
+// postEvent is one payload event on its way to LOGGER_URL.
+type postEvent struct {
+	id, source, model, typ string
+	mirrored               bool
+	at                     time.Time
+	status                 int           // response events
+	latency                time.Duration // response events
+	body                   []byte
+}
+
+// payloadSender POSTs events to a KServe-compatible sink in CloudEvents'
+// binary HTTP mode (attributes as ce- headers, the body as is), as KServe's
+// logger does. Its queue is bounded; a full queue drops events and a
+// refused or failed POST is counted, never retried: the sink is a copy of
+// what stdout already has.
+type payloadSender struct {
+	url     string
+	client  *http.Client
+	queue   chan postEvent
+	queued  atomic.Int64
+	pending pendingCount // events queued or in flight
+	dropped atomic.Uint64
+	failed  atomic.Uint64
+	warn    *slog.Logger
+	workers sync.WaitGroup
+	stop    chan struct{}
+	lastErr atomic.Int64 // unix nanos of the last failure warning
+}
+
+func newPayloadSender(url string, warn *slog.Logger) *payloadSender {
+	s := &payloadSender{
+		url: url,
+		client: &http.Client{
+			Timeout: payloadPostTimeout,
+			Transport: &http.Transport{
+				Proxy:               http.ProxyFromEnvironment,
+				MaxIdleConnsPerHost: payloadPostWorkers,
+				IdleConnTimeout:     90 * time.Second,
+			},
+		},
+		queue: make(chan postEvent, payloadPostQueue),
+		warn:  warn,
+		stop:  make(chan struct{}),
+	}
+	for i := 0; i < payloadPostWorkers; i++ {
+		s.workers.Add(1)
+		go s.work()
+	}
+	return s
+}
+
+func (s *payloadSender) send(ev postEvent) {
+	n := int64(len(ev.body))
+	if s.queued.Add(n) > payloadPostBytes {
+		s.queued.Add(-n)
+		s.dropped.Add(1)
+		return
+	}
+	s.pending.add(1)
+	select {
+	case s.queue <- ev:
+	default:
+		s.pending.add(-1)
+		s.queued.Add(-n)
+		s.dropped.Add(1)
+	}
+}
+
+func (s *payloadSender) work() {
+	defer s.workers.Done()
+	for {
+		select {
+		case ev := <-s.queue:
+			s.queued.Add(-int64(len(ev.body)))
+			if err := s.post(ev); err != nil {
+				s.failed.Add(1)
+				s.warnRarely(err)
+			}
+			s.pending.add(-1)
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// post sends one event; the answer's body is drained so the connection
+// is kept.
+func (s *payloadSender) post(ev postEvent) error {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.url, bytes.NewReader(ev.body))
+	if err != nil {
+		return err
+	}
+	h := req.Header
+	h["Ce-Specversion"] = []string{modelapi.CloudEventsSpecVersion}
+	h["Ce-Id"] = []string{ev.id}
+	h["Ce-Type"] = []string{ev.typ}
+	h["Ce-Source"] = []string{ev.source}
+	h["Ce-Time"] = []string{ev.at.UTC().Format(time.RFC3339Nano)}
+	h["Ce-"+modelapi.ExtInferenceService] = []string{ev.model}
+	h["Ce-"+modelapi.ExtComponent] = []string{modelapi.EventComponent}
+	h["Ce-"+modelapi.ExtModelVersion] = []string{ev.source}
+	h["Ce-"+modelapi.ExtMirrored] = []string{strconv.FormatBool(ev.mirrored)}
+	if ev.typ == modelapi.EventTypeResponse {
+		h["Ce-"+modelapi.ExtStatus] = []string{strconv.Itoa(ev.status)}
+		h["Ce-"+modelapi.ExtLatencyMicros] = []string{strconv.FormatInt(ev.latency.Microseconds(), 10)}
+	}
+	switch dataKind(ev.body) {
+	case dataJSON:
+		h["Content-Type"] = []string{"application/json"}
+	case dataBinary:
+		h["Content-Type"] = []string{"application/octet-stream"}
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%s answered %s", s.url, resp.Status)
+	}
+	return nil
+}
+
+// warnRarely reports failures at most once a second: a dead sink must
+// not flood the log it is a copy of.
+func (s *payloadSender) warnRarely(err error) {
+	now := time.Now().UnixNano()
+	last := s.lastErr.Load()
+	if now-last < int64(time.Second) || !s.lastErr.CompareAndSwap(last, now) {
+		return
+	}
+	s.warn.Warn("payload event not delivered to "+modelapi.EnvLoggerURL, "error", err.Error(), "failures_total", s.failed.Load())
+}
+
+// flush waits until every event queued so far was posted or failed.
+func (s *payloadSender) flush() { s.pending.wait() }
+
+// close delivers what is queued (each POST bounded by its timeout), then
+// stops the workers.
+func (s *payloadSender) close() {
+	s.pending.wait()
+	close(s.stop)
+	s.workers.Wait()
+	s.client.CloseIdleConnections()
+}
+
+// pendingCount is a counter one can wait on reaching zero while it still
+// goes up and down (a WaitGroup may not grow during a Wait).
+type pendingCount struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	n    int
+}
+
+func (c *pendingCount) add(d int) {
+	c.mu.Lock()
+	c.n += d
+	if c.n == 0 && c.cond != nil {
+		c.cond.Broadcast()
+	}
+	c.mu.Unlock()
+}
+
+func (c *pendingCount) wait() {
+	c.mu.Lock()
+	if c.cond == nil {
+		c.cond = sync.NewCond(&c.mu)
+	}
+	for c.n > 0 {
+		c.cond.Wait()
+	}
+	c.mu.Unlock()
+}
