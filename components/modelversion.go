@@ -8,6 +8,8 @@ import (
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // ModelPort is the port model-echo listens on ($PORT).
@@ -29,15 +31,16 @@ type ModelVersion struct {
 	Env map[string]string
 }
 
-// VersionLabel carries the version on pods, for Istio subsets and people.
-const VersionLabel = "version"
+// VersionLabel carries the version on pods, for Istio subsets, people
+// and the shadow report, which selects pods by it.
+const VersionLabel = modelapi.PodVersionLabel
 
 // modelContainer is the one container spec every strategy runs: restricted
 // security context, requests and limits, and a readiness probe that fails
 // during graceful shutdown.
 func modelContainer(modelName string, v ModelVersion, port corev1.ContainerPortArgs, probePort pulumi.IntInput) corev1.ContainerArgs {
 	return corev1.ContainerArgs{
-		Name:  pulumi.String("model"),
+		Name:  pulumi.String(modelapi.ContainerName),
 		Image: v.Image,
 		Env:   modelEnv(modelName, v),
 		Ports: corev1.ContainerPortArray{port},

@@ -91,3 +91,11 @@ const (
 	// accept (transport error or a status other than 2xx).
 	MetricPayloadPostFailures = "model_echo_payload_post_failures_total"
 )
+
+// Where the deployments put the server, so tools that read its logs (the
+// shadow report) find them: the container's name in every pod, and the pod
+// label that carries the version.
+const (
+	ContainerName   = "model"
+	PodVersionLabel = "version"
+)

@@ -188,6 +188,29 @@ type Lab struct {
 
 func start(t testing.TB, versions []Version, seed uint64) *Lab {
 	t.Helper()
+	backends := make([]Backend, len(versions))
+	servers := map[string]*server.Server{}
+	for i, v := range versions {
+		srv := server.New(server.Config{Target: v.Target, ModelName: "echo", Version: v.Name, Bias: v.Bias, Latency: v.Latency},
+			slog.New(slog.DiscardHandler))
+		ts := httptest.NewServer(srv) // listens on 127.0.0.1
+		t.Cleanup(ts.Close)
+		servers[v.Name] = srv
+		backends[i] = Backend{Name: v.Name, Target: v.Target, URL: ts.URL}
+	}
+	lab := startProxy(t, backends, seed)
+	lab.Servers = servers
+	return lab
+}
+
+// Backend is a version already serving at URL: a model-echo process, say.
+type Backend struct {
+	Name, Target, URL string
+}
+
+// startProxy starts the proxy in front of running versions.
+func startProxy(t testing.TB, backends []Backend, seed uint64) *Lab {
+	t.Helper()
 	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
 	p := &Proxy{
 		UserHost: "model.lab.test",
@@ -198,17 +221,12 @@ func start(t testing.TB, versions []Version, seed uint64) *Lab {
 	}
 	lab := &Lab{Proxy: p, Servers: map[string]*server.Server{}}
 	o := &stacks.Outputs{Namespace: "smoke", Host: p.UserHost, Versions: map[string]stacks.VersionOutput{}}
-	for _, v := range versions {
-		srv := server.New(server.Config{Target: v.Target, ModelName: "echo", Version: v.Name, Bias: v.Bias, Latency: v.Latency},
-			slog.New(slog.DiscardHandler))
-		ts := httptest.NewServer(srv) // listens on 127.0.0.1
-		t.Cleanup(ts.Close)
-		host := v.Name + "-" + p.UserHost
-		lab.Servers[v.Name] = srv
-		p.backends[v.Name] = ts.URL
-		p.hosts[host] = v.Name
-		p.order = append(p.order, v.Name)
-		o.Versions[v.Name] = stacks.VersionOutput{Target: v.Target, Host: host, URL: "http://" + host}
+	for _, b := range backends {
+		host := b.Name + "-" + p.UserHost
+		p.backends[b.Name] = b.URL
+		p.hosts[host] = b.Name
+		p.order = append(p.order, b.Name)
+		o.Versions[b.Name] = stacks.VersionOutput{Target: b.Target, Host: host, URL: "http://" + host}
 	}
 	slices.Sort(p.order)
 	ps := httptest.NewServer(p)
@@ -244,16 +262,25 @@ func NewCanary(t testing.TB, versions []Version, percent map[string]int, seed ui
 
 // NewShadow starts a primary and a shadow mirrored at mirrorPercent.
 func NewShadow(t testing.TB, primary, shadow Version, mirrorPercent float64, seed uint64) *Lab {
-	lab := start(t, []Version{primary, shadow}, seed)
+	return shadowLab(start(t, []Version{primary, shadow}, seed), primary.Name, shadow.Name, mirrorPercent)
+}
+
+// NewShadowProxy puts the shadow proxy in front of versions already
+// running (model-echo processes), mirroring mirrorPercent to the shadow.
+func NewShadowProxy(t testing.TB, primary, shadow Backend, mirrorPercent float64, seed uint64) *Lab {
+	return shadowLab(startProxy(t, []Backend{primary, shadow}, seed), primary.Name, shadow.Name, mirrorPercent)
+}
+
+func shadowLab(lab *Lab, primary, shadow string, mirrorPercent float64) *Lab {
 	o := lab.Outputs
 	o.Strategy = stacks.StrategyShadow
-	o.Primary, o.Shadow, o.MirrorPercent = primary.Name, shadow.Name, &mirrorPercent
-	for name, role := range map[string]string{primary.Name: "primary", shadow.Name: "shadow"} {
+	o.Primary, o.Shadow, o.MirrorPercent = primary, shadow, &mirrorPercent
+	for name, role := range map[string]string{primary: "primary", shadow: "shadow"} {
 		vo := o.Versions[name]
 		vo.Role = role
 		o.Versions[name] = vo
 	}
-	lab.Proxy.primary, lab.Proxy.shadow = primary.Name, shadow.Name
+	lab.Proxy.primary, lab.Proxy.shadow = primary, shadow
 	lab.Proxy.SetMirror(mirrorPercent / 100)
 	return lab
 }

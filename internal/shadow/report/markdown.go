@@ -1,0 +1,186 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/internal/shadow/stats"
+)
+
+// Markdown renders the document as report.md.
+func Markdown(d *Document) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	s := d.Summary
+	conf := pct(s.Confidence)
+	p("# Shadow report: %s (primary) vs %s (shadow)\n\n", s.Primary, s.Shadow)
+	p("Source: %s. Requests from %s to %s. Generated %s by %s.\n\n",
+		d.Source, stamp(s.From), stamp(s.To), stamp(d.Generated), d.Tool)
+	for _, l := range verdicts(d) {
+		p("- %s\n", l)
+	}
+
+	p("\n## Requests\n\n| | count |\n| --- | ---: |\n")
+	r := s.Requests
+	for _, row := range []struct {
+		name string
+		n    int64
+	}{
+		{"user requests seen (rows of pairs.jsonl)", r.Seen},
+		{"paired (primary and shadow logged it)", r.Paired},
+		{"primary only (not mirrored)", r.PrimaryOnly},
+		{"shadow only (mirrored copy without a primary record: unmatched)", r.ShadowOnly},
+		{"primary: request without response", r.PrimaryWithoutResponse},
+		{"primary: response without request", r.PrimaryWithoutRequest},
+		{"shadow: request without response", r.ShadowWithoutResponse},
+		{"shadow: response without request", r.ShadowWithoutRequest},
+	} {
+		p("| %s | %d |\n", row.name, row.n)
+	}
+
+	m := s.Mirror
+	p("\n## Mirrored share\n\n")
+	p("Observed %s of user requests mirrored (%d copies of %d), %s CI %s.",
+		pct(m.Observed.Estimate), m.Copies, r.Seen, conf, ciPct(m.Observed))
+	if m.Configured != nil {
+		p(" Configured %s: %d copies expected, %.0f missing. Score test p = %.3g at α = %.2g: %s. "+
+			"With %d requests a shift of %s from the configured share is caught with power %.0f%%.",
+			pct(*m.Configured), int64(math.Round(m.ExpectedCopies)), m.MissingCopies, m.PValue, m.Alpha,
+			map[bool]string{true: "consistent with the configuration", false: "NOT consistent with the configuration"}[*m.Consistent],
+			r.Seen, pctPoints(m.DetectableShift), 100*m.Power)
+	}
+	p("\nTest: %s.\n", m.Test)
+
+	a := s.Agreement
+	p("\n## Agreement\n\n")
+	p("%d of %d pairs with both answers agree under an absolute tolerance of %g: %s, %s Wilson CI %s.\n",
+		a.Agreeing, a.Compared, a.Tolerance, pct(a.Rate.Estimate), conf, ciPct(a.Rate))
+	if a.MinAgreement != nil {
+		verdict := "PASSED"
+		if !*a.GatePassed {
+			verdict = "FAILED"
+		}
+		p("\nGate `--min-agreement %g`: %s (lower bound %s). With %d pairs, a true agreement of %s passes with probability %.0f%%.\n",
+			*a.MinAgreement, verdict, pct(a.Rate.Low), a.Compared, pct(a.PassingRate), 100*a.Power)
+	}
+	p("\nAgree: the same status and, for 200, every output element within the tolerance. Test: %s.\n", a.Test)
+
+	p("\n## Output differences (|shadow - primary|)\n\n")
+	if len(s.Outputs) == 0 {
+		p("No pair with two comparable successful answers.\n")
+	} else {
+		p("| output | pairs | elements | max | mean |\n| --- | ---: | ---: | ---: | ---: |\n")
+		for _, o := range s.Outputs {
+			p("| %s | %d | %d | %.6g | %.6g |\n", o.Name, o.Pairs, o.Elements, o.Max, o.Mean)
+		}
+	}
+
+	l := s.Latency
+	p("\n## Latency (ms, server side)\n\n| | n | p50 | p95 | p99 |\n| --- | ---: | ---: | ---: | ---: |\n")
+	for _, row := range []struct {
+		name string
+		q    stats.Quantiles
+	}{{s.Primary + " (primary)", l.Primary}, {s.Shadow + " (shadow)", l.Shadow}, {"shadow - primary", l.Difference}} {
+		p("| %s | %d | %s | %s | %s |\n", row.name, row.q.N, ciMs(row.q.P50), ciMs(row.q.P95), ciMs(row.q.P99))
+	}
+	p("\nBrackets: %s intervals. Method: %s.\n", conf, l.Method)
+
+	e := s.Errors
+	p("\n## Errors\n\n| | responses | errors | rate (%s CI) |\n| --- | ---: | ---: | --- |\n", conf)
+	p("| %s (primary) | %d | %d | %s %s |\n", s.Primary, e.Primary.Responses, e.Primary.Errors, pct(e.Primary.Rate.Estimate), ciPct(e.Primary.Rate))
+	p("| %s (shadow) | %d | %d | %s %s |\n", s.Shadow, e.Shadow.Responses, e.Shadow.Errors, pct(e.Shadow.Rate.Estimate), ciPct(e.Shadow.Rate))
+	p("\nErrors: %s.\n", e.Test)
+
+	in := d.Inputs
+	p("\n## Inputs\n\n%d logs, %d lines, %d events; %d other JSON lines (request log); skipped: %d malformed (truncated, interleaved or not JSON), %d invalid events, %d too long.",
+		len(in.Logs), in.Lines.Lines, in.Lines.Events, in.Lines.Other, in.Lines.Malformed, in.Lines.Invalid, in.Lines.TooLong)
+	j := in.Join
+	p(" Not paired: %d duplicate events, %d direct requests to the shadow, %d mirrored copies at the primary, %d events of other versions, %d late events, %d outside the time window.\n",
+		j.Duplicates, j.DirectToShadow, j.MirroredAtPrimary, j.OtherVersions, j.Late, in.OutsideWindow)
+	p("\n| log | events | other | malformed | invalid | too long | error |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	for _, lg := range in.Logs {
+		c := lg.Counts
+		p("| %s | %d | %d | %d | %d | %d | %s |\n", lg.Name, c.Events, c.Other, c.Malformed, c.Invalid, c.TooLong, lg.Error)
+	}
+	p("\nData: `%s` and `%s`, one row per user request.\n", d.Files.Pairs, d.Files.Parquet)
+	return b.String()
+}
+
+// verdicts are the headline sentences.
+func verdicts(d *Document) []string {
+	s := d.Summary
+	var out []string
+	a := s.Agreement
+	line := fmt.Sprintf("Agreement %s (%s CI %s) over %d compared pairs, tolerance %g.",
+		pct(a.Rate.Estimate), pct(s.Confidence), ciPct(a.Rate), a.Compared, a.Tolerance)
+	if a.MinAgreement != nil {
+		if *a.GatePassed {
+			line += fmt.Sprintf(" Gate %g: passed.", *a.MinAgreement)
+		} else {
+			line += fmt.Sprintf(" Gate %g: FAILED (lower bound %s).", *a.MinAgreement, pct(a.Rate.Low))
+		}
+	}
+	out = append(out, line)
+	m := s.Mirror
+	line = fmt.Sprintf("Mirrored %s of %d user requests (CI %s)", pct(m.Observed.Estimate), s.Requests.Seen, ciPct(m.Observed))
+	if m.Configured != nil {
+		line += fmt.Sprintf(", configured %s: %s.", pct(*m.Configured),
+			map[bool]string{true: "consistent", false: "NOT consistent"}[*m.Consistent])
+	} else {
+		line += "."
+	}
+	out = append(out, line)
+	l := s.Latency
+	out = append(out, fmt.Sprintf("p99 latency %s ms (primary) vs %s ms (shadow); difference %s ms.",
+		num(l.Primary.P99.Estimate), num(l.Shadow.P99.Estimate), ciMs(l.Difference.P99)))
+	e := s.Errors
+	out = append(out, fmt.Sprintf("Errors %s (primary) vs %s (shadow).", pct(e.Primary.Rate.Estimate), pct(e.Shadow.Rate.Estimate)))
+	if d.Inputs.Lines.Skipped() > 0 {
+		out = append(out, fmt.Sprintf("%d log lines skipped (malformed, invalid or too long); see Inputs.", d.Inputs.Lines.Skipped()))
+	}
+	return out
+}
+
+func pct(f float64) string {
+	if math.IsNaN(f) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f%%", 100*f)
+}
+
+func pctPoints(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f points", 100*f)
+}
+
+func ciPct(i stats.Interval) string {
+	if math.IsNaN(i.Low) || math.IsNaN(i.High) {
+		return "[n/a]"
+	}
+	return fmt.Sprintf("[%.2f%%, %.2f%%]", 100*i.Low, 100*i.High)
+}
+
+func num(f float64) string {
+	if math.IsNaN(f) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3g", f)
+}
+
+func ciMs(i stats.Interval) string {
+	if math.IsNaN(i.Estimate) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3g [%.3g, %.3g]", i.Estimate, i.Low, i.High)
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "n/a"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
