@@ -8,8 +8,6 @@ import (
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // ModelPort is the port model-echo listens on ($PORT).
