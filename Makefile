@@ -53,8 +53,8 @@ smoke:
 diagnose:
 	@hack/make-rules/diagnose.sh $(STACK)
 
-## test: every tier this machine can run (vet, unit, slow, lint, integration, kind e2e).
-test: vet test-unit test-slow lint test-integration test-e2e
+## test: every tier this machine can run (vet, unit, lint, slow, integration, kind e2e).
+test: vet test-unit lint test-slow test-integration test-e2e
 
 ## vet: gofmt and go vet, every build tag.
 vet:
@@ -70,10 +70,11 @@ lint: tools
 test-unit:
 	$(GO) test -count=1 ./...
 
-## test-slow: end-to-end checks of our own tools (make review in a clone, the
-## pre-check offline, make help, render); each builds the program, so minutes.
+## test-slow: tests tagged slow, with the unit tests again: our tools end to end (make
+## review in a clone, the offline pre-check, render, make stack, diagnose), the
+## smoke checker against real servers, its Monte Carlo error rates; minutes.
 test-slow:
-	$(GO) test -count=1 -tags slow -timeout 20m ./test/tools/
+	$(GO) test -count=1 -tags slow -timeout 30m ./...
 
 ## test-integration: real Pulumi engine + provider against a real
 ## kube-apiserver (kwok), offline, in a private network namespace.

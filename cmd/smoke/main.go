@@ -1,6 +1,6 @@
 // Command smoke proves from outside that a deployed rollout lab does what
-// its stack config says (see internal/smoke). Exit status: 0 pass, 1 the
-// deployment failed a check, 2 the run could not be made.
+// its stack config says (see internal/smoke). Exit status (also in --help):
+// 0 pass, 1 the deployment failed a check, 2 the run could not be made.
 //
 //	go run ./cmd/smoke --stack dev
 //	go run ./cmd/smoke --outputs outputs.json --json
@@ -18,6 +18,13 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
+)
+
+// Exit statuses, also listed by --help.
+const (
+	exitPass  = 0
+	exitFail  = 1
+	exitError = 2
 )
 
 func main() {
@@ -51,25 +58,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: smoke (--stack NAME [--cwd DIR] | --outputs FILE) [flags]\n\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nexit status:\n"+
+			"  %d  pass: the deployment does what its stack says\n"+
+			"  %d  fail: the deployment failed a check (the report says which)\n"+
+			"  %d  the run could not be made (bad flags, no outputs, a run error)\n", exitPass, exitFail, exitError)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return exitPass
 		}
-		return 2
+		return exitError
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "smoke: unexpected arguments %q\n", fs.Args())
-		return 2
+		return exitError
 	}
 	if src.Stack == "" && src.File == "" {
 		fmt.Fprintln(stderr, "smoke: name a stack (--stack) or an outputs file (--outputs)")
-		return 2
+		return exitError
 	}
 	p.Margin, p.Alpha, p.Power, p.N = *margin/100, *alpha, *power, *n
 	if err := p.Check(); err != nil {
 		fmt.Fprintln(stderr, "smoke:", err)
-		return 2
+		return exitError
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -77,12 +88,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	o, err := smoke.LoadOutputs(ctx, src)
 	if err != nil {
 		fmt.Fprintln(stderr, "smoke:", err)
-		return 2
+		return exitError
 	}
 	rep, err := smoke.Run(ctx, o, p, smoke.NewProgress(stderr, tty))
 	if err != nil {
 		fmt.Fprintln(stderr, "smoke:", err)
-		return 2
+		return exitError
 	}
 	rep.Source = src.String()
 	if *asJSON {
@@ -92,10 +103,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "smoke:", err)
-		return 2
+		return exitError
 	}
 	if !rep.Pass {
-		return 1
+		return exitFail
 	}
-	return 0
+	return exitPass
 }

@@ -78,3 +78,15 @@ func TestCommandUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpListsTheExitStatuses(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, &errb, false); code != 0 {
+		t.Fatalf("--help exited %d", code)
+	}
+	for _, want := range []string{"exit status:", "  0  pass", "  1  fail", "  2  the run could not be made"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("--help lacks %q:\n%s", want, errb.String())
+		}
+	}
+}

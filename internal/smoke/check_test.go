@@ -1,3 +1,9 @@
+//go:build slow
+
+// End-to-end runs of the smoke checker against real model-echo servers
+// behind weighted and mirroring proxies (internal/smoke/smoketest): seconds
+// each, so they run in the slow tier (make test-slow).
+
 package smoke_test
 
 import (
