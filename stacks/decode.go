@@ -179,7 +179,7 @@ func errMustBe(want string, value any) *FieldError {
 func structFields(t reflect.Type) map[string]reflect.StructField {
 	fields := map[string]reflect.StructField{}
 	for _, f := range reflect.VisibleFields(t) {
-		if f.Anonymous || !f.IsExported() {
+		if f.Anonymous || !f.IsExported() || jsonName(f) == "-" {
 			continue
 		}
 		fields[jsonName(f)] = f

@@ -12,7 +12,7 @@ type RequestRecord struct {
 	Model     string    `json:"model"`
 	Version   string    `json:"version"`
 	Method    string    `json:"method"`
-	Route     string    `json:"route"` // the route pattern, e.g. "POST /v2/models/{name}/infer"
+	Route     string    `json:"route"` // the route label, e.g. RouteInfer
 	Path      string    `json:"path"`
 	Host      string    `json:"host"`
 	// Mirrored is true for Istio shadow copies (Host ends in "-shadow").
