@@ -257,3 +257,29 @@ func assertEveryKubernetesResourceUsesTheKindProvider(t *testing.T, rec *mocks.R
 		}
 	}
 }
+
+// `pulumi config set --path 'canary.versions[0].env.THREADS' 4` stores a
+// number and `... true` a boolean; the program reads them through Pulumi's
+// config as the strings the container's env needs.
+func TestTypedScalarsReachTheContainerEnvAsStrings(t *testing.T) {
+	config := stackConfig(t, "dev")
+	config["modelrollouts:canary"] = `{"versions":[{"name":"v1","target":42,"percent":100,"env":{"THREADS":4,"DEBUG":true,"TRACE_ID":12345678901234567890}}]}`
+	rec, err := mocks.Run(infra.Program, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, ok := rec.Find("kubernetes:serving.knative.dev/v1:Configuration", "model-v1")
+	if !ok {
+		t.Fatal("no Configuration model-v1")
+	}
+	container := cfg.Inputs["spec"].ObjectValue()["template"].ObjectValue()["spec"].ObjectValue()["containers"].ArrayValue()[0]
+	env := map[string]string{}
+	for _, e := range container.ObjectValue()["env"].ArrayValue() {
+		env[e.ObjectValue()["name"].StringValue()] = e.ObjectValue()["value"].StringValue()
+	}
+	for name, want := range map[string]string{"TARGET": "42", "THREADS": "4", "DEBUG": "true", "TRACE_ID": "12345678901234567890"} {
+		if env[name] != want {
+			t.Errorf("env %s = %q, want %q (all: %v)", name, env[name], want, env)
+		}
+	}
+}
