@@ -39,14 +39,14 @@ func TestReaderKeepsEventsAndCountsTheRest(t *testing.T) {
 		`{"time":"2026-01-02T03:04:00Z","level":"INFO","msg":"serving","addr":":8080"}`,
 		reqLine,
 		logLine,
-		respLine[:len(respLine)/2],   // truncated by a crash
-		reqLine[:40] + respLine,      // two writers interleaved
-		respLine + respLine,          // two events on one line
-		"panic: runtime error",       // plain text
-		"",                           // empty
+		respLine[:len(respLine)/2], // truncated by a crash
+		reqLine[:40] + respLine,    // two writers interleaved
+		respLine + respLine,        // two events on one line
+		"panic: runtime error",     // plain text
+		"",                         // empty
 		`{"specversion":"1.0","id":"","source":"v1","type":"org.kubeflow.serving.inference.request","time":"2026-01-02T03:04:05Z"}`, // no id
-		`{"specversion":"1.0","id":"c","source":"v1","type":"something.else","time":"2026-01-02T03:04:05Z"}`,                      // unknown type
-		`{"specversion":"1.0","id":"c","source":"v1","type":"org.kubeflow.serving.inference.request","time":"yesterday"}`,         // bad time
+		`{"specversion":"1.0","id":"c","source":"v1","type":"something.else","time":"2026-01-02T03:04:05Z"}`,                        // unknown type
+		`{"specversion":"1.0","id":"c","source":"v1","type":"org.kubeflow.serving.inference.request","time":"yesterday"}`,           // bad time
 		respLine,
 		b64,
 		`{"level":"INFO","msg":"no newline at the end"`,
