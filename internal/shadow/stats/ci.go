@@ -40,7 +40,8 @@ func Wilson(k, n int64, confidence float64) Interval {
 // QuantileCI is the q-quantile of sorted data with a distribution-free
 // interval from order statistics: the ranks l and u with
 // P(l <= B < u) >= confidence for B ~ Binomial(n, q). Where the sample is
-// too small for a bound, the sample's extreme stands in for it.
+// too small for a bound (p99 of 50 values has no upper one), the bound is
+// infinite: honest, and null in JSON.
 func QuantileCI(sorted []float64, q, confidence float64) Interval {
 	n := len(sorted)
 	if n == 0 {
@@ -54,10 +55,16 @@ func QuantileCI(sorted []float64, q, confidence float64) Interval {
 	// l, the largest 1-based rank with P(B <= l-1) <= alpha/2, is the first
 	// k with P(B <= k) > alpha/2.
 	l := sort.Search(n+1, func(k int) bool { return b.CDF(float64(k)) > alpha/2 })
-	lo := sorted[max(0, l-1)]
+	lo := math.Inf(-1)
+	if l >= 1 {
+		lo = sorted[l-1]
+	}
 	// u: the smallest rank with P(B >= u) <= alpha/2, i.e. CDF(u-1) >= 1-alpha/2.
 	u := sort.Search(n+1, func(k int) bool { return b.CDF(float64(k)) >= 1-alpha/2 }) + 1
-	hi := sorted[min(n-1, u-1)]
+	hi := math.Inf(1)
+	if u <= n {
+		hi = sorted[u-1]
+	}
 	return Interval{Estimate: est, Low: lo, High: hi}
 }
 

@@ -1,0 +1,161 @@
+package join
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/internal/shadow/events"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func ev(id, version string, mirrored, response bool, at time.Duration) *events.Event {
+	e := &events.Event{ID: id, Version: version, Mirrored: mirrored, Response: response, Time: t0.Add(at), Origin: version + "-pod"}
+	if response {
+		e.Status, e.Latency, e.Body = 200, time.Millisecond, []byte(`{"outputs":[]}`)
+	} else {
+		e.Body = []byte(`{"inputs":["` + id + `"]}`)
+	}
+	return e
+}
+
+func collectPairs(window time.Duration, evs ...*events.Event) ([]*Pair, Counts) {
+	var out []*Pair
+	j := New("v1", "v2", window, func(p *Pair) { out = append(out, p) })
+	for _, e := range evs {
+		j.Add(e)
+	}
+	j.Close()
+	return out, j.Counts()
+}
+
+func TestJoinPairsByRequestID(t *testing.T) {
+	pairs, c := collectPairs(time.Minute,
+		ev("a", "v1", false, false, 0),
+		ev("b", "v1", false, false, time.Millisecond),
+		ev("a", "v2", true, false, 2*time.Millisecond), // the copy arrives later
+		ev("a", "v1", false, true, 3*time.Millisecond),
+		ev("b", "v1", false, true, 4*time.Millisecond),
+		ev("a", "v2", true, true, 5*time.Millisecond),
+		ev("c", "v2", true, true, 6*time.Millisecond), // a copy whose primary and request were lost
+		ev("x", "v2", false, false, 7*time.Millisecond), // straight to the shadow's host
+		ev("y", "v1", true, false, 7*time.Millisecond),  // a copy at the primary
+		ev("z", "v9", false, false, 7*time.Millisecond), // another version
+		ev("a", "v1", false, true, 8*time.Millisecond),  // a's response again
+	)
+	if len(pairs) != 3 {
+		t.Fatalf("%d pairs, want a, b, c: %+v", len(pairs), pairs)
+	}
+	a, b, cc := pairs[0], pairs[1], pairs[2]
+	if a.ID != "a" || a.Match() != Paired || !a.Complete() || string(a.Input) != `{"inputs":["a"]}` || !a.Time.Equal(t0) ||
+		a.Primary.Origin != "v1-pod" || a.Shadow.Origin != "v2-pod" {
+		t.Errorf("pair a: %+v", a)
+	}
+	if b.ID != "b" || b.Match() != PrimaryOnly || !b.Primary.Answered || b.Shadow.Requested {
+		t.Errorf("pair b: %+v", b)
+	}
+	if cc.ID != "c" || cc.Match() != ShadowOnly || cc.Shadow.Requested || !cc.Shadow.Answered || !cc.Time.Equal(t0.Add(5*time.Millisecond)) {
+		t.Errorf("pair c (response only, arrived 1 ms before its response): %+v", cc)
+	}
+	want := Counts{Duplicates: 0, DirectToShadow: 1, MirroredAtPrimary: 1, OtherVersions: 1, Late: 1}
+	if c != want {
+		t.Errorf("counts %+v, want %+v (a's second response came after a was complete)", c, want)
+	}
+}
+
+// A pair waits for its copy only a window: then it is given up as it is,
+// and a copy arriving after that is counted late, not paired.
+func TestJoinGivesUpAfterTheWindow(t *testing.T) {
+	var out []*Pair
+	j := New("v1", "v2", time.Second, func(p *Pair) { out = append(out, p) })
+	j.Add(ev("a", "v1", false, false, 0))
+	j.Add(ev("a", "v1", false, true, time.Millisecond))
+	j.Add(ev("b", "v1", false, false, 500*time.Millisecond))
+	if len(out) != 0 || j.Open() != 2 {
+		t.Fatalf("emitted %d, open %d before the window passed", len(out), j.Open())
+	}
+	j.Add(ev("c", "v1", false, false, 1200*time.Millisecond)) // moves time past a's window
+	if len(out) != 1 || out[0].ID != "a" || j.Open() != 2 {
+		t.Fatalf("after the window: emitted %v, open %d", out, j.Open())
+	}
+	j.Add(ev("a", "v2", true, false, 1300*time.Millisecond))
+	if j.Counts().Late != 1 {
+		t.Fatalf("late copy not counted: %+v", j.Counts())
+	}
+	j.Close()
+	if len(out) != 3 || out[1].ID != "b" || out[2].ID != "c" {
+		t.Fatalf("Close gives up the rest oldest first: %v", out)
+	}
+}
+
+// Memory: with a steady stream, open pairs stay bounded by the window.
+func TestJoinHoldsOnlyAWindow(t *testing.T) {
+	j := New("v1", "v2", time.Second, func(*Pair) {})
+	maxOpen := 0
+	for i := 0; i < 100000; i++ {
+		at := time.Duration(i) * time.Millisecond // 1000 requests a second
+		id := fmt.Sprint(i)
+		j.Add(ev(id, "v1", false, false, at))
+		j.Add(ev(id, "v1", false, true, at))
+		maxOpen = max(maxOpen, j.Open())
+	}
+	if maxOpen > 1100 {
+		t.Fatalf("%d pairs open at once with a 1 s window at 1000/s", maxOpen)
+	}
+	if len(j.order) > 8192 || len(j.doneQ) > 4*8192 {
+		t.Fatalf("queues grew: order %d, done %d", len(j.order), len(j.doneQ))
+	}
+}
+
+type sliceSource struct {
+	evs []*events.Event
+	err error
+}
+
+func (s *sliceSource) Next() (*events.Event, error) {
+	if len(s.evs) == 0 {
+		if s.err != nil {
+			return nil, s.err
+		}
+		return nil, io.EOF
+	}
+	e := s.evs[0]
+	s.evs = s.evs[1:]
+	return e, nil
+}
+
+// Merge interleaves sources by time, keeps each source's order, and a
+// failing source does not stop the others.
+func TestMergeIsOneTimeLine(t *testing.T) {
+	var a, b []*events.Event
+	for i := 0; i < 3000; i++ {
+		e := ev(fmt.Sprint(i), "v1", false, false, time.Duration(i)*time.Millisecond)
+		if i%3 == 0 {
+			b = append(b, e)
+		} else {
+			a = append(a, e)
+		}
+	}
+	boom := errors.New("stream reset")
+	var got []*events.Event
+	err := Merge(context.Background(), []NamedSource{
+		{Name: "a", Source: &sliceSource{evs: a}},
+		{Name: "b", Source: &sliceSource{evs: b, err: boom}},
+		{Name: "empty", Source: &sliceSource{}},
+	}, func(e *events.Event) { got = append(got, e) })
+	if !errors.Is(err, boom) {
+		t.Fatalf("error %v, want b's", err)
+	}
+	if len(got) != 3000 {
+		t.Fatalf("%d events, want 3000", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Time.Before(got[i-1].Time) {
+			t.Fatalf("event %d at %v before %v", i, got[i].Time, got[i-1].Time)
+		}
+	}
+}
