@@ -41,7 +41,7 @@ func TestJoinPairsByRequestID(t *testing.T) {
 		ev("a", "v1", false, true, 3*time.Millisecond),
 		ev("b", "v1", false, true, 4*time.Millisecond),
 		ev("a", "v2", true, true, 5*time.Millisecond),
-		ev("c", "v2", true, true, 6*time.Millisecond), // a copy whose primary and request were lost
+		ev("c", "v2", true, true, 6*time.Millisecond),   // a copy whose primary and request were lost
 		ev("x", "v2", false, false, 7*time.Millisecond), // straight to the shadow's host
 		ev("y", "v1", true, false, 7*time.Millisecond),  // a copy at the primary
 		ev("z", "v9", false, false, 7*time.Millisecond), // another version
