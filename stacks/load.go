@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/agext/levenshtein"
 	goccyyaml "github.com/goccy/go-yaml"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"gopkg.in/yaml.v3"
@@ -127,6 +128,12 @@ func parseStackFile(data []byte) (values map[string]string, keyErrs *FieldError,
 			continue
 		}
 		if ck.Namespace() != Namespace {
+			// Pulumi keeps another namespace's keys for whoever reads
+			// them; one a letter or two from ours is a typo whose value
+			// nothing would read.
+			if ns := ck.Namespace(); levenshtein.Distance(strings.ToLower(ns), Namespace, nil) <= 2 {
+				keyErrs = keyErrs.Also(ErrGeneric(fmt.Sprintf("namespace %q is not the project's, want %s:%s", ns, Namespace, ck.Name()), k))
+			}
 			continue
 		}
 		name := ck.Name()

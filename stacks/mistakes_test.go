@@ -397,6 +397,13 @@ func TestStackFileKeysAreReadAsPulumiReadsThem(t *testing.T) {
 		_, err := loadYAML(t, canaryFile("  stratgy: shadow\n"))
 		assertProblems(t, fieldErrors(t, err), []want{{"modelrollouts:stratgy", "unknown key"}})
 	})
+	t.Run("a namespace one typo from ours is refused, not silently ignored", func(t *testing.T) {
+		_, err := loadYAML(t, canaryFile("  modelrolouts:namespace: lab\n  ModelRollouts:image: {}\n  kubernetes:context: kind-lab\n  models:x: 1\n"))
+		assertProblems(t, fieldErrors(t, err), []want{
+			{"modelrolouts:namespace", `namespace "modelrolouts" is not the project's, want modelrollouts:namespace`},
+			{"ModelRollouts:image", `namespace "ModelRollouts" is not the project's`},
+		})
+	})
 	t.Run("the old namespace:config:name spelling is the same key", func(t *testing.T) {
 		values, err := ParseStackFile([]byte("config:\n  modelrollouts:config:strategy: canary\n"))
 		if err != nil {
