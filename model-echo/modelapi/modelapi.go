@@ -87,4 +87,23 @@ const (
 	// MetricLogDropped counts request log lines lost because logging fell
 	// behind; it should stay 0.
 	MetricLogDropped = "model_echo_log_dropped_total"
+	// MetricMirrored counts the mirrored copies (Istio shadow traffic,
+	// Host ending in MirroredHostSuffix) among MetricRequests, with the
+	// same labels, so a mirror's share is not mixed with direct requests.
+	MetricMirrored = "model_echo_mirrored_requests_total"
+	// MetricInFlight is the number of requests being served, by version
+	// and route: a counter of completed requests is final only once it
+	// is 0 (a slow version may still be answering copies).
+	MetricInFlight = "model_echo_requests_in_flight"
+)
+
+// Metric labels.
+const (
+	LabelVersion = "version"
+	LabelRoute   = "route"
+	LabelCode    = "code"
+	// LabelHostname on MetricInfo is the process's hostname (the pod
+	// name on Kubernetes), so a client scraping /metrics through a load
+	// balancer can tell the pods of one version apart.
+	LabelHostname = "hostname"
 )

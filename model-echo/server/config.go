@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -62,6 +63,10 @@ type Config struct {
 	PayloadLog bool
 	// LoggerURL also POSTs every payload event there (LOGGER_URL).
 	LoggerURL string
+	// Hostname names this process in the info metric, so pods of one
+	// version can be told apart through a load balancer; default
+	// os.Hostname() (the pod name on Kubernetes).
+	Hostname string
 }
 
 // Addr is the listen address built from Host and Port.
@@ -239,6 +244,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Hostname == "" {
+		c.Hostname, _ = os.Hostname()
 	}
 	return c
 }

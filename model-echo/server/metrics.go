@@ -22,6 +22,8 @@ var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .2
 type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
+	mirrored *prometheus.CounterVec
+	inFlight *prometheus.GaugeVec
 	duration *prometheus.HistogramVec
 }
 
@@ -32,6 +34,14 @@ func newMetrics(cfg Config) *metrics {
 			Name: modelapi.MetricRequests,
 			Help: "HTTP requests served, by model version, route pattern and status code.",
 		}, []string{"version", "route", "code"}),
+		mirrored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: modelapi.MetricMirrored,
+			Help: "Mirrored copies (Istio shadow traffic) among the requests served, by model version, route pattern and status code.",
+		}, []string{modelapi.LabelVersion, modelapi.LabelRoute, modelapi.LabelCode}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: modelapi.MetricInFlight,
+			Help: "Requests being served, by model version and route pattern.",
+		}, []string{modelapi.LabelVersion, modelapi.LabelRoute}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    modelapi.MetricDuration,
 			Help:    "HTTP request latency in seconds, by model version and route pattern.",
@@ -41,10 +51,10 @@ func newMetrics(cfg Config) *metrics {
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        modelapi.MetricInfo,
 		Help:        "Always 1; labels say which model and version this process serves.",
-		ConstLabels: prometheus.Labels{"model": cfg.ModelName, "version": cfg.Version},
+		ConstLabels: prometheus.Labels{"model": cfg.ModelName, "version": cfg.Version, modelapi.LabelHostname: cfg.Hostname},
 	})
 	info.Set(1)
-	m.reg.MustRegister(m.requests, m.duration, info,
+	m.reg.MustRegister(m.requests, m.mirrored, m.inFlight, m.duration, info,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -60,6 +70,8 @@ func (m *metrics) handler() http.Handler {
 type routeMetrics struct {
 	version, route string
 	requests       *prometheus.CounterVec
+	mirrored       *prometheus.CounterVec
+	inFlight       prometheus.Gauge
 	observe        prometheus.Observer
 	ok             prometheus.Counter // code 200, the common case: no map lookup
 	mu             sync.Mutex         // serialises writers of codes
@@ -71,6 +83,8 @@ func (m *metrics) forRoute(version, route string) *routeMetrics {
 		version:  version,
 		route:    route,
 		requests: m.requests,
+		mirrored: m.mirrored,
+		inFlight: m.inFlight.WithLabelValues(version, route),
 		observe:  m.duration.WithLabelValues(version, route),
 	}
 	empty := map[int]prometheus.Counter{}
@@ -100,4 +114,10 @@ func (rm *routeMetrics) counter(code int) prometheus.Counter {
 	next[code] = c
 	rm.codes.Store(&next)
 	return c
+}
+
+// countMirrored counts a mirrored copy; rare enough that the label lookup
+// per call does not matter.
+func (rm *routeMetrics) countMirrored(code int) {
+	rm.mirrored.WithLabelValues(rm.version, rm.route, strconv.Itoa(code)).Inc()
 }

@@ -98,6 +98,8 @@ func digest(b []byte) string {
 // method check, the handler, then metrics, the log line and the ring.
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	rt.metrics.inFlight.Inc()
+	defer rt.metrics.inFlight.Dec()
 	x := exchangePool.Get().(*exchange)
 	*x = exchange{ResponseWriter: w, status: http.StatusOK, capture: rt.payload && s.payload != nil}
 	defer exchangePool.Put(x)
@@ -140,6 +142,10 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	elapsed := time.Since(start)
 	rt.metrics.counter(x.status).Inc()
 	rt.metrics.observe.Observe(elapsed.Seconds())
+	mirrored := isMirrored(r.Host)
+	if mirrored {
+		rt.metrics.countMirrored(x.status)
+	}
 
 	rec := modelapi.RequestRecord{
 		Time:         start,
@@ -150,7 +156,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		Route:        rt.label,
 		Path:         r.URL.Path,
 		Host:         r.Host,
-		Mirrored:     isMirrored(r.Host),
+		Mirrored:     mirrored,
 		Status:       x.status,
 		InputDigest:  x.inputDigest,
 		OutputDigest: x.outputDigest,

@@ -5,8 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -235,5 +237,61 @@ func TestRingIsBounded(t *testing.T) {
 	}
 	if got := r.snapshot(recordFilter{requestID: "3"}); len(got) != 0 {
 		t.Fatalf("evicted record still found: %+v", got)
+	}
+}
+
+// Mirrored copies are counted apart from direct requests, the info metric
+// names the process, and requests being served show in the in-flight
+// gauge until they are answered: together they let a client count a
+// shadow's copies over every pod and know when the count is final.
+func TestMirroredInFlightAndHostnameMetrics(t *testing.T) {
+	e := start(t, Config{Version: "v2", Hostname: "model-v2-7d9f-abcde", Latency: 300 * time.Millisecond})
+	shadowHost := "model.lab.test-shadow"
+	e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("", 1), "Host", shadowHost)
+	e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("", 1), "Host", shadowHost+":8080")
+	e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("", 1)) // direct, not mirrored
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("", 1), "Host", shadowHost)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	fams := scrape(t, e)
+	sum := func(fams map[string]*dto.MetricFamily, name string) (s float64) {
+		for _, m := range fams[name].GetMetric() {
+			if labels(m)["route"] == modelapi.RouteInfer {
+				s += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+		return s
+	}
+	if got := sum(fams, modelapi.MetricMirrored); got != 2 {
+		t.Errorf("%s = %g while a third copy is in flight, want 2", modelapi.MetricMirrored, got)
+	}
+	if got := sum(fams, modelapi.MetricInFlight); got != 1 {
+		t.Errorf("%s = %g during a slow request, want 1", modelapi.MetricInFlight, got)
+	}
+	info := fams[modelapi.MetricInfo].GetMetric()
+	if len(info) != 1 || labels(info[0])[modelapi.LabelHostname] != "model-v2-7d9f-abcde" {
+		t.Errorf("info metric labels %v, want hostname", info)
+	}
+	<-done
+	fams = scrape(t, e)
+	if got := sum(fams, modelapi.MetricMirrored); got != 3 {
+		t.Errorf("%s = %g after the copy was answered, want 3", modelapi.MetricMirrored, got)
+	}
+	if got := sum(fams, modelapi.MetricInFlight); got != 0 {
+		t.Errorf("%s = %g with nothing being served, want 0", modelapi.MetricInFlight, got)
+	}
+	if got := sum(fams, modelapi.MetricRequests); got != 4 {
+		t.Errorf("%s = %g, want all 4 infer requests", modelapi.MetricRequests, got)
+	}
+}
+
+func TestHostnameDefaultsToTheMachines(t *testing.T) {
+	want, _ := os.Hostname()
+	if got := (Config{Target: "x"}).withDefaults().Hostname; got != want {
+		t.Errorf("default hostname %q, want %q", got, want)
 	}
 }
