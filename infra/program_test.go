@@ -109,7 +109,7 @@ func TestDevStackDeploysAKindCanaryLab(t *testing.T) {
 		t.Errorf("split %v", out.Split)
 	}
 	v2 := out.Versions["v2"]
-	if v2.Target != "model v2" || v2.Host != "v2-model.models.example.com" || v2.URL != "http://v2-model.models.example.com" || v2.Tag != "v2" || v2.Percent == nil || *v2.Percent != 10 {
+	if v2.Target != "model v2" || v2.Host != "v2-model.models.example.com" || v2.URL != "http://v2-model.models.example.com" || v2.Tag != "v2" || v2.Percent == nil || *v2.Percent != 10 || v2.PodSelector != "app=model,version=v2" {
 		t.Errorf("versions[v2] %+v", v2)
 	}
 	if !strings.Contains(out.Kubeconfig, "kind: Config") {
@@ -161,6 +161,16 @@ func TestShadowStackDeploysAKindShadowLab(t *testing.T) {
 	}
 	if out.Versions["v2"].Host != "v2.model.example.com" || out.Versions["v2"].Role != "shadow" {
 		t.Errorf("versions[v2] %+v", out.Versions["v2"])
+	}
+	// The smoke test reads every pod of the shadow: it needs how many
+	// there are and how to select them.
+	dep, _ := rec.Find("kubernetes:apps/v1:Deployment", "model-v2")
+	replicas := int(dep.Inputs["spec"].ObjectValue()["replicas"].NumberValue())
+	if r := out.Versions["v2"].Replicas; r == nil || *r != replicas {
+		t.Errorf("versions[v2].replicas %v, want the Deployment's %d", r, replicas)
+	}
+	if sel := out.Versions["v2"].PodSelector; sel != "app=model,version=v2" {
+		t.Errorf("versions[v2].podSelector %q", sel)
 	}
 }
 

@@ -41,7 +41,8 @@ func deployCanary(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 	outputs[stacks.OutputVersions] = canary.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
 		out := map[string]any{}
 		for _, v := range cn.Versions {
-			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Tag: v.Tag, Percent: v.Percent}, hosts[v.Name])
+			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Tag: v.Tag, Percent: v.Percent,
+				PodSelector: podSelector(cn.Service, v.Name)}, hosts[v.Name])
 		}
 		return out
 	})
@@ -75,7 +76,10 @@ func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 	outputs[stacks.OutputVersions] = shadow.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
 		out := map[string]any{}
 		for _, v := range sh.Versions {
-			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Role: v.Role}, hosts[v.Name])
+			// Replicas and the pod selector let a smoke test read every
+			// pod of a version, through the ingress or the Kubernetes API.
+			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Role: v.Role, Replicas: v.Replicas,
+				PodSelector: podSelector(sh.Service, v.Name)}, hosts[v.Name])
 		}
 		return out
 	})
@@ -98,6 +102,12 @@ func versionOutput(v stacks.VersionOutput, host string) map[string]any {
 		panic(fmt.Sprintf("unmarshal version output: %v", err))
 	}
 	return out
+}
+
+// podSelector selects one version's pods by the labels the components
+// put on them.
+func podSelector(service, version string) string {
+	return fmt.Sprintf("app=%s,%s=%s", service, components.VersionLabel, version)
 }
 
 // modelVersion maps a configured version onto the components' type; a

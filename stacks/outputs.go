@@ -58,6 +58,13 @@ type VersionOutput struct {
 	Percent *int `json:"percent,omitempty"`
 	// Role is primary or shadow (shadow).
 	Role string `json:"role,omitempty"`
+	// Replicas is how many pods serve the version when that is fixed (a
+	// shadow rollout's Deployments), so a client that can reach pods only
+	// through the ingress knows how many to find.
+	Replicas *int `json:"replicas,omitempty"`
+	// PodSelector is the label selector of the version's pods, for
+	// clients that read them through the Kubernetes API.
+	PodSelector string `json:"podSelector,omitempty"`
 }
 
 // ParseOutputs decodes `pulumi stack output --json` (or the Automation
