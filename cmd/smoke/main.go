@@ -41,6 +41,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	var (
 		src     smoke.Source
 		margin  = fs.Float64("margin", 100*d.Margin, "smallest error to catch on any share, in percentage points")
+		leak    = fs.Float64("leak", 100*d.Leak, "smallest share of user traffic, in percent, reaching a version that should get none, to catch")
+		maxErr  = fs.Float64("max-errors", 100*d.MaxErrorShare, "failure rate (5xx or no answer), in percent, each version may have")
+		detErr  = fs.Float64("detect-errors", 100*d.DetectErrorShare, "failure rate, in percent, each version's error budget catches with --power")
+		pods    = fs.String("pods", string(d.Pods), "how to read every pod of a version: auto (the Kubernetes API when the outputs carry a kubeconfig), ingress, kubernetes")
 		alpha   = fs.Float64("alpha", d.Alpha, "false-alarm rate of the statistical tests")
 		power   = fs.Float64("power", d.Power, "chance of catching an error of --margin")
 		n       = fs.Int("n", 0, "user requests to send (0: chosen by the power calculation)")
@@ -54,7 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fs.IntVar(&p.Concurrency, "concurrency", d.Concurrency, "requests in flight at once")
 	fs.DurationVar(&p.WaitTimeout, "wait-timeout", d.WaitTimeout, "how long to wait for every route to answer at first (cold start)")
 	fs.DurationVar(&p.RequestTimeout, "request-timeout", d.RequestTimeout, "timeout of one request")
-	fs.Float64Var(&p.MaxErrorShare, "max-errors", d.MaxErrorShare, "share of failed requests tolerated")
+	fs.IntVar(&p.OwnRequests, "own-requests", d.OwnRequests, "fewest requests to each version's own host")
+	fs.IntVar(&p.Retries, "retries", d.Retries, "extra attempts of a request that got no HTTP answer (answers are never retried)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: smoke (--stack NAME [--cwd DIR] | --outputs FILE) [flags]\n\n")
 		fs.PrintDefaults()
@@ -77,7 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		fmt.Fprintln(stderr, "smoke: name a stack (--stack) or an outputs file (--outputs)")
 		return exitError
 	}
-	p.Margin, p.Alpha, p.Power, p.N = *margin/100, *alpha, *power, *n
+	p.Margin, p.Leak, p.Alpha, p.Power, p.N = *margin/100, *leak/100, *alpha, *power, *n
+	p.MaxErrorShare, p.DetectErrorShare, p.Pods = *maxErr/100, *detErr/100, smoke.PodAccess(*pods)
 	if err := p.Check(); err != nil {
 		fmt.Fprintln(stderr, "smoke:", err)
 		return exitError

@@ -55,7 +55,7 @@ func TestCommandFailsWrongSplit(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, out.String())
 	}
-	if !strings.Contains(out.String(), "FAIL") || !strings.Contains(out.String(), "N=400 (set by --n)") {
+	if !strings.Contains(out.String(), "FAIL") || !strings.Contains(out.String(), "N=400 user requests (set by --n)") {
 		t.Errorf("report:\n%s", out.String())
 	}
 	if !strings.Contains(errb.String(), "\r") {

@@ -3,13 +3,11 @@ package smoke
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/stacks"
-
-	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // expectedShares returns each version's configured percent: the split
@@ -45,77 +43,75 @@ func expectedShares(o *stacks.Outputs) (map[string]int, error) {
 	return pct, nil
 }
 
-// canaryAnswer is what one user request showed.
-type canaryAnswer struct {
-	status  int
-	version string
-	bodyOK  bool // the body is the target of the version named in the header
-	problem string
-}
-
-func runCanary(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog *Progress, r *Report) error {
+func runCanary(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Params, prog *Progress, r *Report) error {
 	pct, err := expectedShares(o)
 	if err != nil {
 		return err
 	}
 	names := sortedVersions(o)
 	shares := make([]float64, len(names))
+	versions := make([]Version, len(names))
 	for i, n := range names {
 		shares[i] = float64(pct[n]) / 100
+		versions[i] = Version{Name: n, Share: shares[i], OwnHost: o.Versions[n].Host != "", ServesUsers: true}
 	}
-	alpha := BonferroniAlpha(p.Alpha, countStatistical(shares))
-	r.N, r.Planned = p.N, p.N == 0
-	if r.Planned {
-		r.N = CanarySampleSize(shares, p.Margin, p.Alpha, p.Power)
+	pl := PlanCanary(versions, p)
+	r.setPlan(pl, p)
+
+	own := probeOwnHosts(ctx, c, o, pl, p, prog, r)
+
+	user := measure.NewTally()
+	for _, n := range names {
+		user.Version(n)
 	}
-	r.Method = fmt.Sprintf("exact two-sided binomial test per version at alpha %.3g (Bonferroni over %d shares), "+
-		"0%% and 100%% versions must see none and all", alpha, max(1, countStatistical(shares)))
-
-	checkVersionHosts(ctx, c, o, r)
-
-	answers := make([]canaryAnswer, r.N)
-	prog.Start("canary: user requests", r.N)
-	r.Sent = sendAll(ctx, r.N, p.Concurrency, prog, func(ctx context.Context, i int) {
-		a := c.Do(ctx, http.MethodGet, o.Host, "/", nil, "")
-		ans := canaryAnswer{status: a.Status, version: a.Version, problem: a.Problem()}
-		if v, ok := o.Versions[a.Version]; ok {
-			ans.bodyOK = string(a.Body) == v.Target
+	mismatched, firstMismatch := 0, ""
+	r.Sent = c.Send(ctx, measure.Batch{
+		N: r.N, Concurrency: p.Concurrency, Progress: prog, Label: "canary: user requests",
+		Request: func(int) measure.Request { return measure.Get(o.Host, "/") },
+	}, func(_ int, a measure.Answer) bool {
+		user.Add(a)
+		if v, ok := o.Versions[a.Version]; ok && a.OK() && string(a.Body) != v.Target {
+			mismatched++
+			if firstMismatch == "" {
+				firstMismatch = fmt.Sprintf("%q from %s", measure.Truncate(string(a.Body), 80), a.Version)
+			}
 		}
-		answers[i] = ans
+		return true
 	})
-	prog.Finish()
 
-	counts := map[string]int{}
 	unknown := map[string]int{}
-	mismatched, known := 0, 0
-	var firstProblem string
-	for _, a := range answers[:r.Sent] {
-		if a.status != http.StatusOK {
-			r.Errors++
-			if firstProblem == "" {
-				firstProblem = a.problem
+	known := 0
+	for _, v := range user.Versions() {
+		vt := user.Version(v)
+		if _, ok := o.Versions[v]; !ok {
+			if vt.Requests > 0 {
+				unknown[v] += vt.Requests
 			}
 			continue
 		}
-		r.Answered++
-		if _, ok := o.Versions[a.version]; !ok {
-			unknown[a.version]++
-			continue
-		}
-		counts[a.version]++
-		known++
-		if !a.bodyOK {
-			mismatched++
-		}
+		known += vt.OK
 	}
+	// Answers without a version header are unattributed; 200s among them
+	// cannot be placed in the split.
+	if n := user.Unattributed.OK; n > 0 {
+		unknown[""] += n
+	}
+	for _, v := range user.Versions() {
+		r.Answered += user.Version(v).OK
+		r.Errors += user.Version(v).Requests - user.Version(v).OK
+	}
+	r.Answered += user.Unattributed.OK
+	r.Errors += user.Unattributed.Requests - user.Unattributed.OK
 
-	expected := make([]float64, len(names))
+	// The split is tested on 200 answers of known versions: a failed
+	// request says nothing about where the route sent it.
 	observed := make([]int, len(names))
+	expected := make([]float64, len(names))
 	for i, name := range names {
-		observed[i] = counts[name]
+		observed[i] = user.Version(name).OK
 		expected[i] = shares[i] * float64(known)
 	}
-	ivs, _ := TestShares(observed, shares, p.Alpha)
+	ivs, _ := measure.TestShares(observed, shares, pl.TestAlpha)
 	for i, name := range names {
 		verdict, ok := rowVerdict(observed[i], ivs[i], float64(pct[name]))
 		role := ""
@@ -128,14 +124,19 @@ func runCanary(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog
 			Interval: ivs[i], Verdict: verdict, OK: ok,
 		})
 	}
-	if stat, df, pv := ChiSquareGOF(observed, expected); df > 0 {
+	if stat, df, pv := measure.ChiSquareGOF(observed, expected); df > 0 {
 		r.ChiSquare = &ChiSquare{Stat: stat, DF: df, PValue: pv}
 	}
 
 	r.check("all answers from configured versions", len(unknown) == 0, describeUnknown(unknown))
-	r.check("answers match their version's target", mismatched == 0,
-		fmt.Sprintf("%d of %d answers carried a body other than the target of the version in %s", mismatched, known, modelapi.HeaderModelVersion))
-	checkErrors(r, p, firstProblem)
+	detail := fmt.Sprintf("every one of %d answers carried its version's target", known)
+	if mismatched > 0 {
+		detail = fmt.Sprintf("%d of %d answers carried a body other than the target of the version in X-Model-Version; first: %s", mismatched, known, firstMismatch)
+	}
+	r.check("answers match their version's target", mismatched == 0, detail)
+	judgeBudgets(user, own, names, r.Sent, pl, p, r)
+	r.check("all requests sent", r.Sent == r.N && r.OwnSent == pl.Total()-pl.UserRequests,
+		fmt.Sprintf("%d of %d user requests, %d of %d own-host requests", r.Sent, r.N, r.OwnSent, pl.Total()-pl.UserRequests))
 	return nil
 }
 
@@ -145,21 +146,12 @@ func describeUnknown(unknown map[string]int) string {
 	}
 	var parts []string
 	for v, n := range unknown {
+		if v == "" {
+			parts = append(parts, fmt.Sprintf("%d without a version header", n))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%q×%d", v, n))
 	}
 	slices.Sort(parts)
 	return "answers from versions not in the stack: " + strings.Join(parts, ", ")
-}
-
-// checkErrors fails the run when too many requests failed or not all
-// were sent: failed requests are not in the tests, so they could hide a
-// wrong split.
-func checkErrors(r *Report, p Params, firstProblem string) {
-	limit := int(p.MaxErrorShare * float64(r.N))
-	detail := fmt.Sprintf("%d of %d requests failed (limit %d)", r.Errors, r.Sent, limit)
-	if firstProblem != "" {
-		detail += "; first: " + firstProblem
-	}
-	r.check("request failures", r.Errors <= limit, detail)
-	r.check("all requests sent", r.Sent == r.N, fmt.Sprintf("%d of %d", r.Sent, r.N))
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
@@ -21,20 +22,24 @@ type Report struct {
 	Host     string          `json:"host"`
 
 	Margin float64 `json:"margin"`
+	Leak   float64 `json:"leak"`
 	Alpha  float64 `json:"alpha"`
 	Power  float64 `json:"power"`
 	// N is the number of user requests planned; Planned says whether the
 	// power calculation chose it (false: --n override).
 	N       int    `json:"n"`
 	Planned bool   `json:"n_from_power_calculation"`
+	Plan    Plan   `json:"plan"`
 	Method  string `json:"method"`
 
-	Sent     int `json:"sent"`
-	Answered int `json:"answered"` // HTTP 200
-	Errors   int `json:"errors"`
+	Sent     int `json:"sent"`     // user requests
+	OwnSent  int `json:"own_sent"` // requests to versions' own hosts
+	Answered int `json:"answered"` // user requests answered 200
+	Errors   int `json:"errors"`   // user requests not answered 200
 
 	Wait      []WaitResult `json:"wait"`
 	Versions  []VersionRow `json:"versions"`
+	Budgets   []BudgetRow  `json:"error_budgets"`
 	ChiSquare *ChiSquare   `json:"chi_square,omitempty"`
 	Shadow    *Comparison  `json:"shadow_comparison,omitempty"`
 	Checks    []Check      `json:"checks"`
@@ -64,6 +69,24 @@ type VersionRow struct {
 	OK          bool     `json:"ok"`
 }
 
+// BudgetRow is one version's error budget: its failures over its answers
+// on the user host and on its own host.
+type BudgetRow struct {
+	Version      string `json:"version"`
+	UserAnswers  int    `json:"user_answers"`
+	OwnAnswers   int    `json:"own_answers"`
+	FirstProblem string `json:"first_problem,omitempty"`
+	measure.Budget
+}
+
+// Verdict says how the budget came out in words.
+func (b BudgetRow) Verdict() string {
+	if b.OK {
+		return "ok"
+	}
+	return fmt.Sprintf("FAIL: more than %d failures", b.Limit)
+}
+
 // ObservedPct is the observed share in percent.
 func (v VersionRow) ObservedPct() float64 {
 	if v.Total == 0 {
@@ -82,17 +105,23 @@ type ChiSquare struct {
 // Comparison is what joining primary and shadow records by request id
 // showed. Latencies are the servers' own, in milliseconds.
 type Comparison struct {
-	Mirrored      int     `json:"mirrored_records"`
-	Joined        int     `json:"joined"`
-	Agreed        int     `json:"agreed"`
-	AgreementPct  float64 `json:"agreement_pct"`
-	PrimaryP50    float64 `json:"primary_p50_ms"`
-	PrimaryP95    float64 `json:"primary_p95_ms"`
-	ShadowP50     float64 `json:"shadow_p50_ms"`
-	ShadowP95     float64 `json:"shadow_p95_ms"`
-	DiffP50       float64 `json:"diff_p50_ms"` // shadow - primary, paired
-	DiffP95       float64 `json:"diff_p95_ms"`
-	RingOverflown bool    `json:"ring_overflown,omitempty"`
+	Mirrored     int     `json:"mirrored_records"`
+	Joined       int     `json:"joined"`
+	Agreed       int     `json:"agreed"`
+	AgreementPct float64 `json:"agreement_pct"`
+	PrimaryP50   float64 `json:"primary_p50_ms"`
+	PrimaryP95   float64 `json:"primary_p95_ms"`
+	ShadowP50    float64 `json:"shadow_p50_ms"`
+	ShadowP95    float64 `json:"shadow_p95_ms"`
+	DiffP50      float64 `json:"diff_p50_ms"` // shadow - primary, paired
+	DiffP95      float64 `json:"diff_p95_ms"`
+}
+
+// setPlan records the plan and how it came about.
+func (r *Report) setPlan(pl Plan, p Params) {
+	r.Plan = pl
+	r.N, r.Planned = pl.UserRequests, p.N == 0
+	r.Method = pl.Method()
 }
 
 func (r *Report) check(name string, ok bool, detail string) {
@@ -113,6 +142,9 @@ func (r *Report) finish() {
 	for _, v := range r.Versions {
 		r.Pass = r.Pass && v.OK
 	}
+	for _, b := range r.Budgets {
+		r.Pass = r.Pass && b.OK
+	}
 	if r.ChiSquare != nil && math.IsNaN(r.ChiSquare.PValue) {
 		r.ChiSquare = nil
 	}
@@ -124,6 +156,11 @@ func (r *Report) Failures() []string {
 	for _, v := range r.Versions {
 		if !v.OK {
 			out = append(out, fmt.Sprintf("%s (%s): %s", v.Version, v.Of, v.Verdict))
+		}
+	}
+	for _, b := range r.Budgets {
+		if !b.OK {
+			out = append(out, fmt.Sprintf("%s error budget: %d of %d requests failed, limit %d", b.Version, b.Failures, b.Requests, b.Limit))
 		}
 	}
 	for _, c := range r.Checks {
@@ -152,8 +189,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "smoke: %s rollout%s via %s, Host %s\n", r.Strategy, src, r.Ingress, r.Host)
 	for _, wr := range r.Wait {
 		if wr.OK {
-			fmt.Fprintf(&b, "ready: %-40s cold start %s (%d attempts, first answer %s)\n",
-				wr.Host, wr.ColdStart().Round(time.Millisecond), wr.Attempts, wr.FirstAnswer.Round(time.Millisecond))
+			fmt.Fprintf(&b, "ready: %-40s cold start %s (%s, first answer %s)\n",
+				wr.Host, wr.ColdStart().Round(time.Millisecond), plural(wr.Attempts, "attempt"), wr.FirstAnswer.Round(time.Millisecond))
 		} else {
 			fmt.Fprintf(&b, "NOT READY: %s: %s\n", wr.Host, wr.LastProblem)
 		}
@@ -161,10 +198,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.N > 0 {
 		how := "set by --n"
 		if r.Planned {
-			how = fmt.Sprintf("power calculation: a %.1f-point error caught with %.0f%% power at alpha %g", 100*r.Margin, 100*r.Power, r.Alpha)
+			how = fmt.Sprintf("power calculation: a %.1f-point error on a share, a %.1f%% leak and a version failing %.1f%% each caught with %.0f%% power, alpha %g over the run",
+				100*r.Margin, 100*r.Leak, 100*r.Plan.DetectErrorShare, 100*r.Power, r.Alpha)
 		}
-		fmt.Fprintf(&b, "requests: N=%d (%s); sent %d, answered %d, failed %d\n", r.N, how, r.Sent, r.Answered, r.Errors)
+		fmt.Fprintf(&b, "requests: N=%d user requests (%s); sent %d, answered %d, failed %d; %d to versions' own hosts\n",
+			r.N, how, r.Sent, r.Answered, r.Errors, r.OwnSent)
 		fmt.Fprintf(&b, "method: %s\n", r.Method)
+		fmt.Fprintf(&b, "leak detection: %d user requests catch %.2f%% or more of them reaching a version that should get none, with %.0f%% power\n",
+			r.N, 100*r.Plan.DetectableLeak, 100*r.Power)
 	}
 	if len(r.Versions) > 0 {
 		b.WriteString("\n")
@@ -173,6 +214,20 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, v := range r.Versions {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%d/%d (%.1f%%)\t%s\t%s\n",
 				v.Version, dash(v.Role), v.Of, v.ExpectedPct, v.Observed, v.Total, v.ObservedPct(), v.Interval, v.Verdict)
+		}
+		tw.Flush()
+	}
+	if len(r.Budgets) > 0 {
+		b.WriteString("\nerror budgets (failures: 5xx or no answer):\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "VERSION\tREQUESTS (USER+OWN)\tFAILED\tLIMIT\tDETECTS\tVERDICT")
+		for _, bu := range r.Budgets {
+			v := bu.Verdict()
+			if !bu.OK && bu.FirstProblem != "" {
+				v += "; first: " + bu.FirstProblem
+			}
+			fmt.Fprintf(tw, "%s\t%d (%d+%d)\t%d\t%d\t>=%.1f%%\t%s\n",
+				bu.Version, bu.Requests, bu.UserAnswers, bu.OwnAnswers, bu.Failures, bu.Limit, 100*bu.Detectable, v)
 		}
 		tw.Flush()
 	}
@@ -185,9 +240,6 @@ func (r *Report) WriteText(w io.Writer) error {
 		if c.Joined > 0 {
 			fmt.Fprintf(&b, "latency ms: primary p50 %.2f p95 %.2f | shadow p50 %.2f p95 %.2f | shadow-primary p50 %+.2f p95 %+.2f\n",
 				c.PrimaryP50, c.PrimaryP95, c.ShadowP50, c.ShadowP95, c.DiffP50, c.DiffP95)
-		}
-		if c.RingOverflown {
-			b.WriteString("note: a debug ring overflowed during the run; the comparison covers the records still held\n")
 		}
 	}
 	b.WriteString("\nchecks:\n")

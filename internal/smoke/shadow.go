@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
@@ -37,10 +38,9 @@ type shadowAnswer struct {
 	header    string // X-Model-Version
 	body      string // model_version in the JSON answer
 	requestID string
-	problem   string
 }
 
-func runShadow(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog *Progress, r *Report) error {
+func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Params, prog *Progress, r *Report) error {
 	prim, shad := o.Versions[o.Primary], o.Versions[o.Shadow]
 	if prim.Host == "" || shad.Host == "" {
 		return fmt.Errorf("shadow check needs each version's own host in the outputs (primary %q, shadow %q)", prim.Host, shad.Host)
@@ -49,68 +49,74 @@ func runShadow(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog
 	if mirror < 0 || mirror > 1 {
 		return fmt.Errorf("stack output %s is %g, want 0-100", stacks.OutputMirrorPercent, *o.MirrorPercent)
 	}
-	r.N, r.Planned = p.N, p.N == 0
-	if r.Planned {
-		r.N = MirrorSampleSize(mirror, p.Margin, p.Alpha, p.Power)
+	pods, err := shadowPods(c, o, p)
+	if err != nil {
+		return err
 	}
-	r.Method = fmt.Sprintf("every user answer must come from the primary; mirrored copies (delta of the shadow's %s{route=%q}) "+
-		"tested with an exact two-sided binomial test at alpha %g (0%% and 100%% exact)", modelapi.MetricRequests, modelapi.RouteInfer, p.Alpha)
+	pl := PlanShadow(o.Primary, o.Shadow, mirror, p)
+	r.setPlan(pl, p)
+	r.Method += fmt.Sprintf("; every user answer must come from the primary; mirrored copies are the growth of the shadow's %s{route=%q} summed over %s",
+		modelapi.MetricMirrored, modelapi.RouteInfer, pods)
 
-	checkVersionHosts(ctx, c, o, r)
+	own := probeOwnHosts(ctx, c, o, pl, p, prog, r)
 
 	// The model name is in the primary's server metadata, so it is not
 	// typed in twice.
-	meta := c.Do(ctx, http.MethodGet, prim.Host, modelapi.PathServerMetadata, nil, "")
+	meta := c.Do(ctx, measure.Get(prim.Host, modelapi.PathServerMetadata))
 	var sm modelapi.ServerMetadata
 	if !meta.OK() || json.Unmarshal(meta.Body, &sm) != nil || sm.Name == "" {
-		r.check("model metadata", false, fmt.Sprintf("GET /v2 on %s: %s", prim.Host, meta.Problem()))
+		r.check("model metadata", false, fmt.Sprintf("GET %s on %s: %s", modelapi.PathServerMetadata, prim.Host, meta.Problem()))
 		return nil
 	}
 	inferPath := modelapi.InferPath(sm.Name)
 
-	before, err := CounterSum(ctx, c, shad.Host, o.Shadow, modelapi.RouteInfer)
+	mirrored := measure.Series{Metric: modelapi.MetricMirrored, Labels: map[string]string{modelapi.LabelVersion: o.Shadow, modelapi.LabelRoute: modelapi.RouteInfer}}
+	inFlight := measure.Series{Metric: modelapi.MetricInFlight, Labels: map[string]string{modelapi.LabelVersion: o.Shadow, modelapi.LabelRoute: modelapi.RouteInfer}}
+	before, err := measure.Read(ctx, pods, mirrored, inFlight)
 	if err != nil {
 		r.check("shadow request counter", false, err.Error())
-		return nil
-	}
-	seqP, errP := LastSeq(ctx, c, prim.Host)
-	seqS, errS := LastSeq(ctx, c, shad.Host)
-	if errP != nil || errS != nil {
-		r.check("debug records", false, fmt.Sprint(errP, " ", errS))
 		return nil
 	}
 
 	inputs := InferInputs(32)
 	id := runID()
+	prefix := "smoke-" + id + "-"
+	// Records are read by the servers' clock from a little before the
+	// first request, so a small clock skew loses none.
+	since := time.Now().Add(-time.Second)
+	user := measure.NewTally()
+	user.Version(o.Primary)
 	answers := make([]shadowAnswer, r.N)
-	prog.Start("shadow: user requests", r.N)
-	r.Sent = sendAll(ctx, r.N, p.Concurrency, prog, func(ctx context.Context, i int) {
-		a := c.Do(ctx, http.MethodPost, o.Host, inferPath, inputs[i%len(inputs)], fmt.Sprintf("smoke-%s-%d", id, i))
-		ans := shadowAnswer{status: a.Status, header: a.Version, requestID: a.RequestID, problem: a.Problem()}
+	r.Sent = c.Send(ctx, measure.Batch{
+		N: r.N, Concurrency: p.Concurrency, Progress: prog, Label: "shadow: user requests",
+		Request: func(i int) measure.Request {
+			return measure.Request{Method: http.MethodPost, Host: o.Host, Path: inferPath, Body: inputs[i%len(inputs)], RequestID: fmt.Sprintf("%s%d", prefix, i)}
+		},
+	}, func(i int, a measure.Answer) bool {
+		user.Add(a)
+		ans := shadowAnswer{status: a.Status, header: a.Version, requestID: a.RequestID}
 		var resp modelapi.InferResponse
 		if a.OK() && json.Unmarshal(a.Body, &resp) == nil {
 			ans.body = resp.ModelVersion
 		}
 		answers[i] = ans
+		return true
 	})
-	prog.Finish()
 
 	// User-visible answers: all from the primary, header and body alike.
 	fromPrimary, fromShadow, reached := 0, 0, 0
 	ids := map[string]bool{}
-	var firstProblem, firstForeign string
-	for _, a := range answers[:r.Sent] {
-		if a.status != 0 {
-			reached++ // reached the route, so it was eligible for mirroring
-			if a.requestID != "" {
-				ids[a.requestID] = true
-			}
+	var firstForeign string
+	for _, a := range answers {
+		if a.status == 0 {
+			continue // not sent, or no answer: not eligible for mirroring
+		}
+		reached++
+		if a.requestID != "" {
+			ids[a.requestID] = true
 		}
 		if a.status != http.StatusOK {
 			r.Errors++
-			if firstProblem == "" {
-				firstProblem = a.problem
-			}
 			continue
 		}
 		r.Answered++
@@ -124,11 +130,12 @@ func runShadow(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog
 			}
 		}
 	}
-	all := AcceptInterval(r.Answered, 1, p.Alpha)
+	r.Errors += r.Sent - reached
+	all := measure.AcceptInterval(r.Answered, 1, pl.TestAlpha)
 	v, ok := rowVerdict(fromPrimary, all, 100)
 	r.Versions = append(r.Versions, VersionRow{Version: o.Primary, Role: "primary", Of: "user answers",
 		ExpectedPct: 100, Observed: fromPrimary, Total: r.Answered, Interval: all, Verdict: v, OK: ok})
-	none := AcceptInterval(r.Answered, 0, p.Alpha)
+	none := measure.AcceptInterval(r.Answered, 0, pl.TestAlpha)
 	v, ok = rowVerdict(fromShadow, none, 0)
 	if !ok && firstForeign != "" {
 		v += " (first: " + firstForeign + ")"
@@ -136,97 +143,86 @@ func runShadow(ctx context.Context, c *Client, o *stacks.Outputs, p Params, prog
 	r.Versions = append(r.Versions, VersionRow{Version: o.Shadow + " (or other)", Role: "shadow", Of: "user answers",
 		ExpectedPct: 0, Observed: fromShadow, Total: r.Answered, Interval: none, Verdict: v, OK: ok})
 
-	// Mirrored copies arrive asynchronously: wait until the counter holds
-	// still (or Settle passes) before taking the delta.
-	after, err := settleCounter(ctx, c, shad.Host, o.Shadow, p.Settle, before, int(math.Round(mirror*float64(reached))))
+	// Mirrored copies arrive asynchronously and a slow shadow answers them
+	// long after the users got theirs: wait until the count is at least
+	// the fewest a passing run has, nothing is in flight on any shadow pod
+	// and the count held still, or until Settle.
+	iv := measure.AcceptInterval(reached, mirror, pl.TestAlpha)
+	after, count, settled, err := measure.WaitCount(ctx, pods, mirrored, inFlight, before, measure.CountWait{
+		Want: iv.Lo, Quiet: time.Second, Patience: 3 * time.Second, Deadline: p.Settle,
+	})
 	if err != nil {
 		r.check("shadow request counter", false, err.Error())
-		checkErrors(r, p, firstProblem)
+		judgeBudgets(user, own, []string{o.Primary, o.Shadow}, r.Sent, pl, p, r)
 		return nil
 	}
-	mirrored := int(math.Round(after - before))
-	if mirrored < 0 {
-		r.check("shadow request counter", false, fmt.Sprintf("went down from %g to %g: the shadow restarted during the run", before, after))
-		mirrored = 0
+	if !settled {
+		r.check("mirrored copies settled", false, fmt.Sprintf("after %s, %g copies were still being answered by the shadow (count so far %d)",
+			p.Settle, after.InFlight, count))
 	}
-	iv := AcceptInterval(reached, mirror, p.Alpha)
-	v, ok = rowVerdict(mirrored, iv, *o.MirrorPercent)
+	v, ok = rowVerdict(count, iv, *o.MirrorPercent)
 	r.Versions = append(r.Versions, VersionRow{Version: o.Shadow, Role: "shadow", Of: "mirrored copies",
-		ExpectedPct: *o.MirrorPercent, Observed: mirrored, Total: reached, Interval: iv, Verdict: v, OK: ok})
+		ExpectedPct: *o.MirrorPercent, Observed: count, Total: reached, Interval: iv, Verdict: v, OK: ok})
 
-	cmp, foreign, err := compare(ctx, c, prim.Host, shad.Host, seqP, seqS, ids)
+	cmp, foreign, err := compare(ctx, c, prim.Host, shad.Host, since, ids, replicas(o, o.Primary)+replicas(o, o.Shadow))
 	if err != nil {
 		r.check("debug records", false, err.Error())
 	} else {
 		r.Shadow = cmp
-		detail := fmt.Sprintf("%d mirrored records, %d joined to a primary request by id", cmp.Mirrored, cmp.Joined)
+		detail := fmt.Sprintf("%d mirrored records of this run read, %d joined to a primary request by id", cmp.Mirrored, cmp.Joined)
 		if foreign > 0 {
-			detail = fmt.Sprintf("%d of %d mirrored records carry a request id no user answer had", foreign, cmp.Mirrored)
+			detail = fmt.Sprintf("%d mirrored records carry a request id no user answer had", foreign)
 		}
-		r.check("mirrored copies carry the primary's request ids", foreign == 0 && (mirrored == 0 || cmp.Mirrored > 0), detail)
+		r.check("mirrored copies carry the primary's request ids", foreign == 0 && (count == 0 || cmp.Mirrored > 0), detail)
 	}
-	checkErrors(r, p, firstProblem)
+	judgeBudgets(user, own, []string{o.Primary, o.Shadow}, r.Sent, pl, p, r)
 	return nil
 }
 
-// settleCounter polls the shadow's counter until it stops moving for a
-// second, reaches at least want, or the settle time passes. Whichever
-// comes first, the last reading is the answer: it is tested, not trusted.
-func settleCounter(ctx context.Context, c *Client, host, version string, settle time.Duration, before float64, want int) (float64, error) {
-	deadline := time.Now().Add(settle)
-	const step = 200 * time.Millisecond
-	last, still := math.NaN(), 0
-	for {
-		v, err := CounterSum(ctx, c, host, version, modelapi.RouteInfer)
-		if err != nil {
-			return 0, err
-		}
-		if v == last {
-			still++
-		} else {
-			still = 0
-		}
-		last = v
-		// Stable for a second after reaching the expected count, or
-		// stable for two seconds short of it (a mirror that is off).
-		if (v-before >= float64(want) && still >= 5) || still >= 10 || time.Now().After(deadline) {
-			return v, nil
-		}
-		select {
-		case <-ctx.Done():
-			return v, nil
-		case <-time.After(step):
-		}
-	}
-}
-
 // compare joins this run's primary and mirrored shadow infer records by
-// request id. foreign counts mirrored records whose id no user answer
-// carried.
-func compare(ctx context.Context, c *Client, primHost, shadHost string, seqP, seqS uint64, ids map[string]bool) (*Comparison, int, error) {
-	precs, err := Records(ctx, c, primHost, seqP)
+// request id. Each read of a host's /debug/requests reaches one pod, so
+// with several pods it reads each host a few times per replica and keeps
+// the union. foreign counts mirrored records since the run started whose
+// id no user answer carried.
+func compare(ctx context.Context, c *measure.Client, primHost, shadHost string, since time.Time, ids map[string]bool, pods int) (*Comparison, int, error) {
+	reads := 1
+	if pods > 2 {
+		reads = 3 * pods
+	}
+	read := func(host string) (map[string]modelapi.RequestRecord, error) {
+		out := map[string]modelapi.RequestRecord{}
+		for range reads {
+			recs, err := measure.Records(ctx, c, host, since)
+			if err != nil {
+				return nil, err
+			}
+			for _, rec := range recs {
+				if rec.Route == modelapi.RouteInfer {
+					out[fmt.Sprint(rec.Mirrored, rec.RequestID)] = rec
+				}
+			}
+		}
+		return out, nil
+	}
+	precs, err := read(primHost)
 	if err != nil {
 		return nil, 0, err
 	}
-	srecs, err := Records(ctx, c, shadHost, seqS)
+	srecs, err := read(shadHost)
 	if err != nil {
 		return nil, 0, err
 	}
 	cmp := &Comparison{}
-	overflown := func(recs []modelapi.RequestRecord, since uint64) bool {
-		return len(recs) > 0 && recs[0].Seq > since+1
-	}
-	cmp.RingOverflown = overflown(precs, seqP) || overflown(srecs, seqS)
 	primary := map[string]modelapi.RequestRecord{}
 	for _, rec := range precs {
-		if !rec.Mirrored && rec.Route == modelapi.RouteInfer && ids[rec.RequestID] {
+		if !rec.Mirrored && ids[rec.RequestID] {
 			primary[rec.RequestID] = rec
 		}
 	}
 	var pl, sl, diff []float64
 	foreign := 0
 	for _, rec := range srecs {
-		if !rec.Mirrored || rec.Route != modelapi.RouteInfer {
+		if !rec.Mirrored {
 			continue
 		}
 		cmp.Mirrored++
@@ -250,9 +246,9 @@ func compare(ctx context.Context, c *Client, primHost, shadHost string, seqP, se
 	}
 	if cmp.Joined > 0 {
 		cmp.AgreementPct = 100 * float64(cmp.Agreed) / float64(cmp.Joined)
-		cmp.PrimaryP50, cmp.PrimaryP95 = Quantile(pl, .5), Quantile(pl, .95)
-		cmp.ShadowP50, cmp.ShadowP95 = Quantile(sl, .5), Quantile(sl, .95)
-		cmp.DiffP50, cmp.DiffP95 = Quantile(diff, .5), Quantile(diff, .95)
+		cmp.PrimaryP50, cmp.PrimaryP95 = measure.Quantile(pl, .5), measure.Quantile(pl, .95)
+		cmp.ShadowP50, cmp.ShadowP95 = measure.Quantile(sl, .5), measure.Quantile(sl, .95)
+		cmp.DiffP50, cmp.DiffP95 = measure.Quantile(diff, .5), measure.Quantile(diff, .95)
 	}
 	return cmp, foreign, nil
 }

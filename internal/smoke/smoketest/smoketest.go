@@ -1,8 +1,11 @@
 // Package smoketest runs a rollout lab in process for tests: real
-// model-echo servers on 127.0.0.1 behind a small proxy that routes by Host
-// header the way the lab's ingress does (a weighted split for canary, a
-// primary plus asynchronous mirror for shadow). Its knobs can also make
-// the proxy misbehave, so tests can prove the smoke test notices.
+// model-echo servers on 127.0.0.1 (one per pod, several pods per version
+// when asked) behind a small proxy that routes by Host header the way the
+// lab's ingress does (a weighted split for canary, a primary plus
+// asynchronous mirror for shadow), each request to a random pod of the
+// chosen version. KubeAPI adds a stand-in Kubernetes API server that lists
+// those pods and proxies to them. Its knobs can also make the proxy
+// misbehave, so tests can prove the smoke test notices.
 package smoketest
 
 import (
@@ -23,12 +26,15 @@ import (
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
-// Version is one model-echo server of the lab.
+// Version is one model version of the lab, served by Replicas model-echo
+// servers (pods).
 type Version struct {
-	Name    string
-	Target  string
-	Bias    float64
-	Latency time.Duration
+	Name      string
+	Target    string
+	Bias      float64
+	Latency   time.Duration
+	ErrorRate float64
+	Replicas  int // default 1
 }
 
 // Proxy routes by Host: the user host to a weighted pick (canary) or to
@@ -39,9 +45,9 @@ type Proxy struct {
 
 	mu       sync.Mutex
 	rng      *rand.Rand
-	backends map[string]string // version → base URL
-	hosts    map[string]string // version host → version
-	order    []string          // versions in a fixed order, for weighted picks
+	backends map[string][]string // version → base URL of each pod
+	hosts    map[string]string   // version host → version
+	order    []string            // versions in a fixed order, for weighted picks
 	weights  map[string]float64
 	primary  string
 	shadow   string
@@ -170,7 +176,11 @@ func (p *Proxy) pick() string {
 }
 
 func (p *Proxy) forward(version, method, host, uri string, hdr http.Header, body []byte) (*http.Response, error) {
-	req, err := http.NewRequest(method, p.backends[version]+uri, bytes.NewReader(body))
+	p.mu.Lock()
+	pods := p.backends[version]
+	pod := pods[p.rng.IntN(len(pods))]
+	p.mu.Unlock()
+	req, err := http.NewRequest(method, pod+uri, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -181,31 +191,50 @@ func (p *Proxy) forward(version, method, host, uri string, hdr http.Header, body
 
 // Lab is a running set of versions and the proxy in front of them.
 type Lab struct {
-	Proxy   *Proxy
-	Servers map[string]*server.Server
+	Proxy *Proxy
+	// Pods are each version's servers, in pod order.
+	Pods    map[string][]*Pod
 	Outputs *stacks.Outputs
+}
+
+// Pod is one model-echo server of a version.
+type Pod struct {
+	Name   string // also its hostname in model-echo's info metric
+	URL    string
+	Server *server.Server
 }
 
 func start(t testing.TB, versions []Version, seed uint64) *Lab {
 	t.Helper()
 	backends := make([]Backend, len(versions))
-	servers := map[string]*server.Server{}
+	pods := map[string][]*Pod{}
 	for i, v := range versions {
-		srv := server.New(server.Config{Target: v.Target, ModelName: "echo", Version: v.Name, Bias: v.Bias, Latency: v.Latency},
-			slog.New(slog.DiscardHandler))
-		ts := httptest.NewServer(srv) // listens on 127.0.0.1
-		t.Cleanup(ts.Close)
-		servers[v.Name] = srv
-		backends[i] = Backend{Name: v.Name, Target: v.Target, URL: ts.URL}
+		backends[i] = Backend{Name: v.Name, Target: v.Target}
+		for j := range max(v.Replicas, 1) {
+			name := fmt.Sprintf("model-%s-%d", v.Name, j)
+			srv := server.New(server.Config{Target: v.Target, ModelName: "echo", Version: v.Name, Bias: v.Bias,
+				Latency: v.Latency, ErrorRate: v.ErrorRate, Hostname: name}, slog.New(slog.DiscardHandler))
+			ts := httptest.NewServer(srv) // listens on 127.0.0.1
+			t.Cleanup(ts.Close)
+			pods[v.Name] = append(pods[v.Name], &Pod{Name: name, URL: ts.URL, Server: srv})
+			if j == 0 {
+				backends[i].URL = ts.URL
+			} else {
+				backends[i].MorePods = append(backends[i].MorePods, ts.URL)
+			}
+		}
 	}
 	lab := startProxy(t, backends, seed)
-	lab.Servers = servers
+	lab.Pods = pods
 	return lab
 }
 
 // Backend is a version already serving at URL: a model-echo process, say.
+// MorePods are the URLs of its further pods; the proxy picks one at
+// random per request.
 type Backend struct {
 	Name, Target, URL string
+	MorePods          []string
 }
 
 // startProxy starts the proxy in front of running versions.
@@ -215,18 +244,20 @@ func startProxy(t testing.TB, backends []Backend, seed uint64) *Lab {
 	p := &Proxy{
 		UserHost: "model.lab.test",
 		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		backends: map[string]string{},
+		backends: map[string][]string{},
 		hosts:    map[string]string{},
 		client:   &http.Client{Transport: tr, Timeout: 10 * time.Second},
 	}
-	lab := &Lab{Proxy: p, Servers: map[string]*server.Server{}}
+	lab := &Lab{Proxy: p}
 	o := &stacks.Outputs{Namespace: "smoke", Host: p.UserHost, Versions: map[string]stacks.VersionOutput{}}
 	for _, b := range backends {
 		host := b.Name + "-" + p.UserHost
-		p.backends[b.Name] = b.URL
+		p.backends[b.Name] = append([]string{b.URL}, b.MorePods...)
 		p.hosts[host] = b.Name
 		p.order = append(p.order, b.Name)
-		o.Versions[b.Name] = stacks.VersionOutput{Target: b.Target, Host: host, URL: "http://" + host}
+		replicas := len(p.backends[b.Name])
+		o.Versions[b.Name] = stacks.VersionOutput{Target: b.Target, Host: host, URL: "http://" + host,
+			Replicas: &replicas, PodSelector: "app=model,version=" + b.Name}
 	}
 	slices.Sort(p.order)
 	ps := httptest.NewServer(p)

@@ -1,4 +1,4 @@
-package smoke
+package measure
 
 import (
 	"context"
@@ -11,28 +11,59 @@ import (
 	"time"
 )
 
-// sendAll calls do for i in [0, n) on at most concurrency goroutines. It
-// stops early when ctx ends and returns how many calls ran.
-func sendAll(ctx context.Context, n, concurrency int, prog *Progress, do func(ctx context.Context, i int)) int {
-	var next, ran atomic.Int64
-	var wg sync.WaitGroup
-	for range max(1, min(concurrency, n)) {
+// Batch is a run of requests: N of them, request i built by Request(i),
+// at most Concurrency in flight.
+type Batch struct {
+	N           int
+	Concurrency int
+	Request     func(i int) Request
+	// Progress, when set, is started with Label and N and finished at the
+	// end of the batch.
+	Progress *Progress
+	Label    string
+}
+
+// Send sends the batch. observe is called once per answer, one call at a
+// time (no locking needed in it), in the order answers arrive; returning
+// false stops the batch early (a sequential test that has decided):
+// requests already in flight still finish and are observed. Send returns
+// how many answers were observed; fewer than N when observe stopped it or
+// ctx ended.
+func (c *Client) Send(ctx context.Context, b Batch, observe func(i int, a Answer) bool) int {
+	var (
+		next     atomic.Int64
+		stopped  atomic.Bool
+		mu       sync.Mutex
+		observed int
+		wg       sync.WaitGroup
+	)
+	b.Progress.Start(b.Label, b.N)
+	defer b.Progress.Finish()
+	for range max(1, min(b.Concurrency, b.N)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && !stopped.Load() {
 				i := int(next.Add(1) - 1)
-				if i >= n {
+				if i >= b.N {
 					return
 				}
-				do(ctx, i)
-				ran.Add(1)
-				prog.Add(1)
+				a := c.Do(ctx, b.Request(i))
+				if ctx.Err() != nil && a.Status == 0 {
+					return // cut off by the deadline: not evidence about the route
+				}
+				mu.Lock()
+				observed++
+				if !observe(i, a) {
+					stopped.Store(true)
+				}
+				mu.Unlock()
+				b.Progress.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	return int(ran.Load())
+	return observed
 }
 
 // Progress shows how far sending got: a redrawn bar on a terminal, plain
@@ -63,7 +94,7 @@ func IsTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// Start begins a phase of total requests.
+// Start begins a phase of total requests. A nil *Progress does nothing.
 func (p *Progress) Start(label string, total int) {
 	if p == nil || p.w == nil {
 		return

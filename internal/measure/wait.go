@@ -1,9 +1,8 @@
-package smoke
+package measure
 
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -18,8 +17,8 @@ type Backoff struct {
 // few seconds, well under Knative's scale-from-zero time.
 var DefaultBackoff = Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Factor: 2}
 
-// delay is the wait before retry number i (0-based).
-func (b Backoff) delay(i int) time.Duration {
+// Delay is the wait before retry number i (0-based).
+func (b Backoff) Delay(i int) time.Duration {
 	d := float64(b.Initial)
 	for ; i > 0 && d < float64(b.Max); i-- {
 		d *= b.Factor
@@ -45,19 +44,20 @@ type WaitResult struct {
 func (w WaitResult) ColdStart() time.Duration { return max(w.Ready, w.FirstAnswer) }
 
 // WaitReady sends GET / to host until it answers 200 or ctx ends, backing
-// off exponentially between attempts.
+// off exponentially between attempts (each attempt is one request: the
+// client's own retries are not used here).
 func WaitReady(ctx context.Context, c *Client, host string, b Backoff) WaitResult {
 	res := WaitResult{Host: host}
 	start := time.Now()
 	for i := 0; ; i++ {
-		a := c.Do(ctx, http.MethodGet, host, "/", nil, "")
+		a := c.once(ctx, Get(host, "/"))
 		res.Attempts++
 		if a.OK() {
 			res.Ready, res.FirstAnswer, res.OK = time.Since(start), a.Latency, true
 			return res
 		}
 		res.LastProblem = a.Problem()
-		t := time.NewTimer(b.delay(i))
+		t := time.NewTimer(b.Delay(i))
 		select {
 		case <-ctx.Done():
 			t.Stop()

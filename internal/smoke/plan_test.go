@@ -1,0 +1,75 @@
+package smoke
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func canaryVersions(shares ...float64) []Version {
+	vs := make([]Version, len(shares))
+	for i, s := range shares {
+		vs[i] = Version{Name: string(rune('a' + i)), Share: s, OwnHost: true, ServesUsers: true}
+	}
+	return vs
+}
+
+func TestSampleSizeShrinksAsMarginGrows(t *testing.T) {
+	for _, shares := range [][]float64{{.9, .1}, {.5, .5}, {.6, .3, .1}, {.98, .02}, {1}} {
+		prev := math.MaxInt
+		for _, m := range []float64{.01, .02, .03, .05, .08, .1, .15, .2} {
+			n := CanarySampleSize(shares, m, .01, .95)
+			if n > prev {
+				t.Errorf("shares %v: N=%d at margin %g > N=%d at a smaller margin", shares, n, m, prev)
+			}
+			if n < 1 {
+				t.Errorf("shares %v margin %g: N=%d", shares, m, n)
+			}
+			prev = n
+		}
+	}
+	// More power or a stricter alpha needs more requests.
+	base := CanarySampleSize([]float64{.9, .1}, .05, .01, .95)
+	if CanarySampleSize([]float64{.9, .1}, .05, .01, .99) <= base || CanarySampleSize([]float64{.9, .1}, .05, .001, .95) <= base {
+		t.Error("N does not grow with power or with a stricter alpha")
+	}
+}
+
+func TestPlanValues(t *testing.T) {
+	p := DefaultParams
+	// 90/10: one share test and three budgets (v1, v2, no version), so
+	// each test runs at alpha 0.01/4.
+	pl := PlanCanary(canaryVersions(.9, .1), p)
+	if pl.Tests() != 4 || math.Abs(pl.TestAlpha-0.0025) > 1e-12 {
+		t.Errorf("90/10: %d tests at alpha %g, want 4 at 0.0025", pl.Tests(), pl.TestAlpha)
+	}
+	// Normal approximation for 10% vs 15% at alpha 0.25%, power 95%:
+	// ((3.02·0.3 + 1.645·0.357)/0.05)² ≈ 893; the exact test a bit more.
+	if pl.UserRequests < 880 || pl.UserRequests > 980 {
+		t.Errorf("90/10: N=%d, want about 890-980", pl.UserRequests)
+	}
+	// The 10% canary's budget needs its own requests: the user host
+	// gives it too few.
+	if pl.OwnRequests["b"] <= p.OwnRequests || pl.OwnRequests["a"] != p.OwnRequests {
+		t.Errorf("own requests %v: want extra for the 10%% version only (budget N=%d)", pl.OwnRequests, pl.BudgetRequests)
+	}
+	// 100/0: no share test; the 0% version is a leak check, sized for a
+	// 1% leak at 95% power: 0.99^299 < 0.05 <= 0.99^298.
+	pl = PlanCanary(canaryVersions(1, 0), p)
+	if pl.ShareTests != 0 || pl.UserRequests != 299 {
+		t.Errorf("100/0: %d share tests, N=%d; want 0 and 299", pl.ShareTests, pl.UserRequests)
+	}
+	if !strings.Contains(pl.Method(), "no share test") || strings.Contains(pl.Method(), "1 shares") {
+		t.Errorf("method for 100/0: %q", pl.Method())
+	}
+	if n := MirrorSampleSize(.5, .05, .01, .95); n < 1700 || n > 2300 {
+		t.Errorf("mirror 50%%: N=%d, want about 2000", n)
+	}
+	if n := MirrorSampleSize(0, .05, .01, .95); n != 299 {
+		t.Errorf("mirror 0%%: N=%d, want the 1%%-leak size 299", n)
+	}
+	p.N = 120
+	if pl := PlanCanary(canaryVersions(.9, .1), p); pl.UserRequests != 120 {
+		t.Errorf("--n 120 planned %d user requests", pl.UserRequests)
+	}
+}
