@@ -1,3 +1,8 @@
+//go:build slow
+
+// End to end: builds model-echo, runs real processes and the report on
+// their logs; tens of seconds, so the slow tier runs it (make test-slow).
+
 package main
 
 import (

@@ -46,6 +46,9 @@ func (r *Review) headline(open, close string) string {
 		}
 	}
 	line := strings.Join(parts, " · ")
+	if len(by[Unchanged]) == len(r.Stacks) {
+		line = "No stack changes: every stack renders the same objects as at the base (" + line + ")."
+	}
 	if r.Failed() {
 		line = "**This check fails: a stack is invalid.** " + line
 	}
