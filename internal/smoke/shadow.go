@@ -71,7 +71,7 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 	inferPath := modelapi.InferPath(sm.Name)
 
 	mirrored := measure.Series{Metric: modelapi.MetricMirrored, Labels: map[string]string{modelapi.LabelVersion: o.Shadow, modelapi.LabelRoute: modelapi.RouteInfer}}
-	inFlight := measure.Series{Metric: modelapi.MetricInFlight, Labels: map[string]string{modelapi.LabelVersion: o.Shadow, modelapi.LabelRoute: modelapi.RouteInfer}}
+	inFlight := measure.Series{Metric: modelapi.MetricInFlight, Labels: map[string]string{modelapi.LabelVersion: o.Shadow, modelapi.LabelRoute: modelapi.RouteInfer, modelapi.LabelMirrored: "true"}}
 	before, err := measure.Read(ctx, pods, mirrored, inFlight)
 	if err != nil {
 		r.check("shadow request counter", false, err.Error())

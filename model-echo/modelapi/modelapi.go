@@ -91,9 +91,9 @@ const (
 	// Host ending in MirroredHostSuffix) among MetricRequests, with the
 	// same labels, so a mirror's share is not mixed with direct requests.
 	MetricMirrored = "model_echo_mirrored_requests_total"
-	// MetricInFlight is the number of requests being served, by version
-	// and route: a counter of completed requests is final only once it
-	// is 0 (a slow version may still be answering copies).
+	// MetricInFlight is the number of requests being served, by version,
+	// route and LabelMirrored: a counter of completed requests is final
+	// only once it is 0 (a slow version may still be answering copies).
 	MetricInFlight = "model_echo_requests_in_flight"
 )
 
@@ -102,6 +102,9 @@ const (
 	LabelVersion = "version"
 	LabelRoute   = "route"
 	LabelCode    = "code"
+	// LabelMirrored on MetricInFlight is "true" for mirrored copies and
+	// "false" for direct requests.
+	LabelMirrored = "mirrored"
 	// LabelHostname on MetricInfo is the process's hostname (the pod
 	// name on Kubernetes), so a client scraping /metrics through a load
 	// balancer can tell the pods of one version apart.

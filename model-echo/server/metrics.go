@@ -40,8 +40,8 @@ func newMetrics(cfg Config) *metrics {
 		}, []string{modelapi.LabelVersion, modelapi.LabelRoute, modelapi.LabelCode}),
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: modelapi.MetricInFlight,
-			Help: "Requests being served, by model version and route pattern.",
-		}, []string{modelapi.LabelVersion, modelapi.LabelRoute}),
+			Help: "Requests being served, by model version, route pattern and whether they are mirrored copies.",
+		}, []string{modelapi.LabelVersion, modelapi.LabelRoute, modelapi.LabelMirrored}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    modelapi.MetricDuration,
 			Help:    "HTTP request latency in seconds, by model version and route pattern.",
@@ -71,7 +71,7 @@ type routeMetrics struct {
 	version, route string
 	requests       *prometheus.CounterVec
 	mirrored       *prometheus.CounterVec
-	inFlight       prometheus.Gauge
+	inFlight       [2]prometheus.Gauge // direct, mirrored
 	observe        prometheus.Observer
 	ok             prometheus.Counter // code 200, the common case: no map lookup
 	mu             sync.Mutex         // serialises writers of codes
@@ -84,7 +84,7 @@ func (m *metrics) forRoute(version, route string) *routeMetrics {
 		route:    route,
 		requests: m.requests,
 		mirrored: m.mirrored,
-		inFlight: m.inFlight.WithLabelValues(version, route),
+		inFlight: [2]prometheus.Gauge{m.inFlight.WithLabelValues(version, route, "false"), m.inFlight.WithLabelValues(version, route, "true")},
 		observe:  m.duration.WithLabelValues(version, route),
 	}
 	empty := map[int]prometheus.Counter{}

@@ -98,8 +98,10 @@ func digest(b []byte) string {
 // method check, the handler, then metrics, the log line and the ring.
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rt.metrics.inFlight.Inc()
-	defer rt.metrics.inFlight.Dec()
+	mirrored := isMirrored(r.Host)
+	inFlight := rt.metrics.inFlight[b2i(mirrored)]
+	inFlight.Inc()
+	defer inFlight.Dec()
 	x := exchangePool.Get().(*exchange)
 	*x = exchange{ResponseWriter: w, status: http.StatusOK, capture: rt.payload && s.payload != nil}
 	defer exchangePool.Put(x)
@@ -142,7 +144,6 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	elapsed := time.Since(start)
 	rt.metrics.counter(x.status).Inc()
 	rt.metrics.observe.Observe(elapsed.Seconds())
-	mirrored := isMirrored(r.Host)
 	if mirrored {
 		rt.metrics.countMirrored(x.status)
 	}
@@ -186,6 +187,13 @@ func (s *Server) bodyDigest(r *http.Request) string {
 	h := sha256.New()
 	io.Copy(h, io.LimitReader(r.Body, s.cfg.MaxBodyBytes)) // best effort: a digest of what arrived
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the

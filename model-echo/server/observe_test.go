@@ -269,8 +269,15 @@ func TestMirroredInFlightAndHostnameMetrics(t *testing.T) {
 	if got := sum(fams, modelapi.MetricMirrored); got != 2 {
 		t.Errorf("%s = %g while a third copy is in flight, want 2", modelapi.MetricMirrored, got)
 	}
-	if got := sum(fams, modelapi.MetricInFlight); got != 1 {
-		t.Errorf("%s = %g during a slow request, want 1", modelapi.MetricInFlight, got)
+	for _, m := range fams[modelapi.MetricInFlight].GetMetric() {
+		l := labels(m)
+		if l["route"] != modelapi.RouteInfer {
+			continue
+		}
+		want := map[string]float64{"true": 1, "false": 0}[l[modelapi.LabelMirrored]]
+		if got := m.GetGauge().GetValue(); got != want {
+			t.Errorf("%s%v = %g during a slow mirrored copy, want %g", modelapi.MetricInFlight, l, got, want)
+		}
 	}
 	info := fams[modelapi.MetricInfo].GetMetric()
 	if len(info) != 1 || labels(info[0])[modelapi.LabelHostname] != "model-v2-7d9f-abcde" {

@@ -55,6 +55,13 @@ type Proxy struct {
 	leak     float64 // share of user requests answered by the shadow
 	coldTill time.Time
 	coldHits int
+	// podRng picks a pod of the chosen version, apart from rng so that
+	// the split a seed gives does not depend on how requests interleave.
+	podRng *rand.Rand
+	// seen counts requests per host; disrupted says which of them (by
+	// number, from 1) the proxy breaks, and how.
+	seen      map[string]int
+	disrupted map[string]map[int]Disruption
 
 	client *http.Client
 	copies sync.WaitGroup
@@ -96,6 +103,30 @@ func (p *Proxy) ColdHits() int {
 	return p.coldHits
 }
 
+// Disruption is how the proxy breaks one request.
+type Disruption int
+
+const (
+	// Reset closes the connection before any answer (a pod dying, an
+	// ingress restarting).
+	Reset Disruption = iota + 1
+	// Unavailable answers the ingress's own 503, without X-Model-Version
+	// (no model answered).
+	Unavailable
+)
+
+// Disrupt breaks the nth requests (counting from 1) the proxy gets for
+// host from now on.
+func (p *Proxy) Disrupt(host string, how Disruption, nth ...int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seen[host] = 0
+	p.disrupted[host] = map[int]Disruption{}
+	for _, n := range nth {
+		p.disrupted[host][n] = how
+	}
+}
+
 // Wait blocks until every mirrored copy in flight is delivered.
 func (p *Proxy) Wait() { p.copies.Wait() }
 
@@ -103,6 +134,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	if time.Now().Before(p.coldTill) {
 		p.coldHits++
+		p.mu.Unlock()
+		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+		return
+	}
+	p.seen[r.Host]++
+	switch p.disrupted[r.Host][p.seen[r.Host]] {
+	case Reset:
+		p.mu.Unlock()
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	case Unavailable:
 		p.mu.Unlock()
 		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
 		return
@@ -178,7 +222,7 @@ func (p *Proxy) pick() string {
 func (p *Proxy) forward(version, method, host, uri string, hdr http.Header, body []byte) (*http.Response, error) {
 	p.mu.Lock()
 	pods := p.backends[version]
-	pod := pods[p.rng.IntN(len(pods))]
+	pod := pods[p.podRng.IntN(len(pods))]
 	p.mu.Unlock()
 	req, err := http.NewRequest(method, pod+uri, bytes.NewReader(body))
 	if err != nil {
@@ -242,11 +286,14 @@ func startProxy(t testing.TB, backends []Backend, seed uint64) *Lab {
 	t.Helper()
 	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
 	p := &Proxy{
-		UserHost: "model.lab.test",
-		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		backends: map[string][]string{},
-		hosts:    map[string]string{},
-		client:   &http.Client{Transport: tr, Timeout: 10 * time.Second},
+		UserHost:  "model.lab.test",
+		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		podRng:    rand.New(rand.NewPCG(seed+1, seed)),
+		seen:      map[string]int{},
+		disrupted: map[string]map[int]Disruption{},
+		backends:  map[string][]string{},
+		hosts:     map[string]string{},
+		client:    &http.Client{Transport: tr, Timeout: 10 * time.Second},
 	}
 	lab := &Lab{Proxy: p}
 	o := &stacks.Outputs{Namespace: "smoke", Host: p.UserHost, Versions: map[string]stacks.VersionOutput{}}
