@@ -27,6 +27,11 @@ type ModelVersion struct {
 	ErrorRate float64
 	// Env adds environment variables.
 	Env map[string]string
+	// PayloadLog logs each inference request's input and output as
+	// CloudEvents (PAYLOAD_LOG), for the shadow report; LoggerURL also
+	// POSTs them to a KServe-compatible sink (LOGGER_URL).
+	PayloadLog bool
+	LoggerURL  string
 }
 
 // VersionLabel carries the version on pods, for Istio subsets, people
@@ -79,6 +84,12 @@ func modelEnv(modelName string, v ModelVersion) corev1.EnvVarArray {
 	}
 	if v.ErrorRate != 0 {
 		env = append(env, envVar(modelapi.EnvErrorRate, strconv.FormatFloat(v.ErrorRate, 'g', -1, 64)))
+	}
+	if v.PayloadLog {
+		env = append(env, envVar(modelapi.EnvPayloadLog, "true"))
+	}
+	if v.LoggerURL != "" {
+		env = append(env, envVar(modelapi.EnvLoggerURL, v.LoggerURL))
 	}
 	names := make([]string, 0, len(v.Env))
 	for name := range v.Env {

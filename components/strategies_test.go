@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelrollouts/modelrollouts/components"
 	"github.com/modelrollouts/modelrollouts/internal/mocks"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 const (
@@ -380,5 +381,24 @@ func TestModelImagePushedToARegistryIsPinnedByDigest(t *testing.T) {
 	}
 	if want := "ghcr.io/me/model-echo:abc@sha256:" + strings.Repeat("0", 64); ref != want {
 		t.Errorf("ref %q, want the pushed digest %q", ref, want)
+	}
+}
+
+func TestPayloadLogSetsTheModelContainerEnv(t *testing.T) {
+	args := shadowArgs(50)
+	args.Shadow.PayloadLog, args.Shadow.LoggerURL = true, "http://sink.default.svc/events"
+	rec, _ := runShadow(t, args)
+	container := func(name string) resource.PropertyValue {
+		return get(t, mustFind(t, rec, "kubernetes:apps/v1:Deployment", name).Inputs, "spec", "template", "spec", "containers").ArrayValue()[0]
+	}
+	if env := envOf(t, container("model-v2")); env["PAYLOAD_LOG"] != "true" || env["LOGGER_URL"] != "http://sink.default.svc/events" {
+		t.Errorf("shadow env %v", env)
+	}
+	if env := envOf(t, container("model-v1")); env["PAYLOAD_LOG"] != "" || env["LOGGER_URL"] != "" {
+		t.Errorf("primary logs payloads unasked: %v", env)
+	}
+	// The shadow report finds the logs by this container name.
+	if name := container("model-v1").ObjectValue()["name"].StringValue(); name != modelapi.ContainerName {
+		t.Errorf("container %q, want %q", name, modelapi.ContainerName)
 	}
 }

@@ -293,3 +293,41 @@ func TestTypedScalarsReachTheContainerEnvAsStrings(t *testing.T) {
 		}
 	}
 }
+
+// payloadLog reaches the model container as PAYLOAD_LOG (and loggerUrl as
+// LOGGER_URL): on in the shadow stack, off in the canary one unless set.
+func TestPayloadLogReachesTheContainerEnv(t *testing.T) {
+	containerEnv := func(rec *mocks.Recorder, typ, name string) map[string]string {
+		t.Helper()
+		res, ok := rec.Find(typ, name)
+		if !ok {
+			t.Fatalf("no %s %s", typ, name)
+		}
+		container := res.Inputs["spec"].ObjectValue()["template"].ObjectValue()["spec"].ObjectValue()["containers"].ArrayValue()[0]
+		env := map[string]string{}
+		for _, e := range container.ObjectValue()["env"].ArrayValue() {
+			env[e.ObjectValue()["name"].StringValue()] = e.ObjectValue()["value"].StringValue()
+		}
+		return env
+	}
+	rec, _ := deployed(t, stackConfig(t, "shadow"))
+	for _, name := range []string{"model-v1", "model-v2"} {
+		if env := containerEnv(rec, "kubernetes:apps/v1:Deployment", name); env["PAYLOAD_LOG"] != "true" || env["LOGGER_URL"] != "" {
+			t.Errorf("%s env %v, want PAYLOAD_LOG=true and no LOGGER_URL", name, env)
+		}
+	}
+
+	config := stackConfig(t, "dev")
+	config["modelrollouts:canary"] = `{"versions":[{"name":"v1","target":"a","percent":90},` +
+		`{"name":"v2","target":"b","percent":10,"payloadLog":"true","loggerUrl":"http://sink.default.svc/events"}]}`
+	rec, err := mocks.Run(infra.Program, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env := containerEnv(rec, "kubernetes:serving.knative.dev/v1:Configuration", "model-v1"); env["PAYLOAD_LOG"] != "" {
+		t.Errorf("canary v1 logs payloads unasked: %v", env)
+	}
+	if env := containerEnv(rec, "kubernetes:serving.knative.dev/v1:Configuration", "model-v2"); env["PAYLOAD_LOG"] != "true" || env["LOGGER_URL"] != "http://sink.default.svc/events" {
+		t.Errorf("canary v2 env %v, want PAYLOAD_LOG=true, LOGGER_URL set", env)
+	}
+}

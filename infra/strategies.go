@@ -116,6 +116,7 @@ func modelVersion(m stacks.ModelSettings, image pulumi.StringInput) components.M
 	v := components.ModelVersion{
 		Name: m.Name, Target: m.Target, Image: image,
 		Bias: m.Bias, LatencyMs: m.LatencyMs, ErrorRate: m.ErrorRate, Env: m.Env,
+		PayloadLog: m.PayloadLog != nil && *m.PayloadLog, LoggerURL: m.LoggerURL,
 	}
 	if m.Image != "" {
 		v.Image = pulumi.String(m.Image)

@@ -153,6 +153,13 @@ type ModelSettings struct {
 	ErrorRate float64 `json:"errorRate,omitempty"`
 	// Env adds environment variables to the model container.
 	Env map[string]string `json:"env,omitempty"`
+	// PayloadLog logs each inference request's input and output as
+	// KServe-style CloudEvents on stdout (PAYLOAD_LOG), which the shadow
+	// report reads; on by default for shadow versions, off for canary ones.
+	PayloadLog *bool `json:"payloadLog,omitempty"`
+	// LoggerURL also POSTs those events to a KServe-compatible sink
+	// (LOGGER_URL); it needs payloadLog.
+	LoggerURL string `json:"loggerUrl,omitempty"`
 }
 
 // CanaryConfig is a Knative traffic split across model versions.

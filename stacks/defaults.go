@@ -96,6 +96,8 @@ func (c *Config) SetDefaults() {
 		setString(&c.Shadow.Service, DefaultServiceName)
 		setString(&c.Shadow.Host, fmt.Sprintf("%s.%s", c.Shadow.Service, kn.Domain))
 		for i := range c.Shadow.Versions {
+			// The shadow report is made from these events.
+			setBool(&c.Shadow.Versions[i].PayloadLog, true)
 			if c.Shadow.Versions[i].Replicas == nil {
 				one := 1
 				c.Shadow.Versions[i].Replicas = &one

@@ -129,12 +129,51 @@ func TestLoadShadowStack(t *testing.T) {
 	checkEqual(t, "shadow.service", sh.Service, "model")
 	checkEqual(t, "shadow.host", sh.Host, "model.example.com")
 	checkEqual(t, "shadow.mirrorPercent", *sh.MirrorPercent, 50.0)
-	t.Run("the versions have their roles and one replica each by default", func(t *testing.T) {
+	t.Run("the versions have their roles, one replica each by default, and log payloads", func(t *testing.T) {
 		checkEqual(t, "shadow.versions", sh.Versions, []ShadowVersion{
-			{ModelSettings: ModelSettings{Name: "v1", Target: "model v1"}, Role: RolePrimary, Replicas: ptr(1)},
-			{ModelSettings: ModelSettings{Name: "v2", Target: "model v2", Bias: 0.5}, Role: RoleShadow, Replicas: ptr(1)},
+			{ModelSettings: ModelSettings{Name: "v1", Target: "model v1", PayloadLog: ptr(true)}, Role: RolePrimary, Replicas: ptr(1)},
+			{ModelSettings: ModelSettings{Name: "v2", Target: "model v2", Bias: 0.5, PayloadLog: ptr(true)}, Role: RoleShadow, Replicas: ptr(1)},
 		})
 	})
+}
+
+// Shadow versions log payload events unless told not to (the shadow
+// report is made from them); canary versions only when asked.
+func TestPayloadLogDefaultsOnForShadowVersionsOnly(t *testing.T) {
+	load := func(yaml string) *Config {
+		t.Helper()
+		values, err := ParseStackFile([]byte(yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(func(name string) (string, bool) { v, ok := values[name]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	sh := load(`config:
+  modelrollouts:strategy: shadow
+  modelrollouts:shadow:
+    mirrorPercent: 10
+    versions:
+      - {name: v1, role: primary, target: a}
+      - {name: v2, role: shadow, target: b, payloadLog: "false"}
+`).Shadow
+	if !*sh.Versions[0].PayloadLog || *sh.Versions[1].PayloadLog {
+		t.Errorf("shadow: payloadLog %v, %v; want the default true, and false as set (typed as a string by pulumi config set --path)",
+			*sh.Versions[0].PayloadLog, *sh.Versions[1].PayloadLog)
+	}
+	cn := load(`config:
+  modelrollouts:strategy: canary
+  modelrollouts:canary:
+    versions:
+      - {name: v1, target: a, percent: 100}
+      - {name: v2, target: b, percent: 0, payloadLog: true, loggerUrl: "http://sink.default.svc/events"}
+`).Canary
+	if cn.Versions[0].PayloadLog != nil || !*cn.Versions[1].PayloadLog || cn.Versions[1].LoggerURL != "http://sink.default.svc/events" {
+		t.Errorf("canary: payloadLog %v, %v, loggerUrl %q", cn.Versions[0].PayloadLog, cn.Versions[1].PayloadLog, cn.Versions[1].LoggerURL)
+	}
 }
 
 func TestLoadCloudStack(t *testing.T) {
@@ -203,7 +242,7 @@ func TestLoadMinimalStackFillsDefaults(t *testing.T) {
 }
 
 func TestLoadReportsDecodeProblemsAtTheirPath(t *testing.T) {
-	versionFields := "bias, env, errorRate, image, initialScale, latencyMs, maxScale, minScale, name, percent, tag, target"
+	versionFields := "bias, env, errorRate, image, initialScale, latencyMs, loggerUrl, maxScale, minScale, name, payloadLog, percent, tag, target"
 	tests := []struct {
 		name string
 		yaml string

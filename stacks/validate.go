@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -333,6 +334,7 @@ func (m *ModelSettings) Validate() *FieldError {
 	if !(m.ErrorRate >= 0 && m.ErrorRate <= 1) {
 		errs = errs.Also(ErrOutOfBoundsValue(m.ErrorRate, 0, 1, "errorRate"))
 	}
+	errs = errs.Also(m.validatePayloadLog())
 	for _, name := range sortedKeys(m.Env) {
 		switch {
 		case len(validation.IsEnvVarName(name)) > 0:
@@ -342,6 +344,21 @@ func (m *ModelSettings) Validate() *FieldError {
 		}
 	}
 	return errs
+}
+
+// validatePayloadLog checks loggerUrl the way model-echo does at start-up:
+// an absolute http(s) URL, and only with payloadLog on.
+func (m *ModelSettings) validatePayloadLog() *FieldError {
+	if m.LoggerURL == "" {
+		return nil
+	}
+	if u, err := url.Parse(m.LoggerURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ErrInvalidValue(m.LoggerURL, "loggerUrl", "an http or https URL with a host, e.g. http://sink.default.svc:8080")
+	}
+	if m.PayloadLog == nil || !*m.PayloadLog {
+		return ErrGeneric("is set but payloadLog is not true: events are sent there only when they are logged; set payloadLog: true", "loggerUrl")
+	}
+	return nil
 }
 
 // uniqueName reports a valid name already used by an earlier version.
@@ -361,6 +378,7 @@ func uniqueName(name string, names map[string]int, i int) *FieldError {
 var reservedEnv = map[string]bool{
 	modelapi.EnvTarget: true, modelapi.EnvModelVersion: true, modelapi.EnvModelName: true, modelapi.EnvModelBias: true,
 	modelapi.EnvLatencyMS: true, modelapi.EnvErrorRate: true, modelapi.EnvPort: true,
+	modelapi.EnvPayloadLog: true, modelapi.EnvLoggerURL: true,
 }
 
 // Validate checks the image keys on their own: references parse with the

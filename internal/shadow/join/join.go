@@ -20,7 +20,9 @@ type Side struct {
 	Status    int
 	Latency   time.Duration
 	Output    []byte
-	Origin    string // the log (pod) it came from
+	// OutputJSON: Output is JSON (else the bytes of a non-JSON answer).
+	OutputJSON bool
+	Origin     string // the log (pod) it came from
 }
 
 // Pair is one user request: the primary's answer and, when mirrored, the
@@ -29,10 +31,11 @@ type Pair struct {
 	ID string
 	// Time is when the user request arrived (the primary's request event,
 	// else the earliest event of the pair).
-	Time    time.Time
-	Input   []byte
-	Primary Side
-	Shadow  Side
+	Time      time.Time
+	Input     []byte
+	InputJSON bool
+	Primary   Side
+	Shadow    Side
 }
 
 // Match says which sides a pair has.
@@ -167,7 +170,8 @@ func (j *Joiner) Add(ev *events.Event) {
 			j.counts.Duplicates++
 			return
 		}
-		side.Answered, side.Status, side.Latency, side.Output = true, ev.Status, ev.Latency, ev.Body
+		side.Answered, side.Status, side.Latency = true, ev.Status, ev.Latency
+		side.Output, side.OutputJSON = ev.Body, ev.BodyJSON
 		if !side.Requested {
 			side.Time = ev.Time.Add(-ev.Latency)
 		}
@@ -179,7 +183,7 @@ func (j *Joiner) Add(ev *events.Event) {
 		side.Requested, side.Time = true, ev.Time
 		// The user's input is the primary's; a copy's stands in for it.
 		if primary || p.Input == nil {
-			p.Input = ev.Body
+			p.Input, p.InputJSON = ev.Body, ev.BodyJSON
 		}
 	}
 	if side.Origin == "" {

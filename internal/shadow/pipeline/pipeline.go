@@ -36,7 +36,8 @@ type Options struct {
 	Stats stats.Options
 	// Window is how long a pair waits for its missing events.
 	Window time.Duration
-	// From and To keep only events in [From, To] (zero: unbounded).
+	// From and To keep only user requests that arrived in [From, To]
+	// (zero: unbounded).
 	From, To time.Time
 	// Source says where the logs came from, for the report.
 	Source string
@@ -62,7 +63,14 @@ func Run(ctx context.Context, o Options) (*report.Document, error) {
 	}
 	acc := stats.NewAccumulator(o.Stats)
 	var writeErr error
+	var outside int64
 	j := join.New(o.Stats.Primary, o.Stats.Shadow, o.Window, func(p *join.Pair) {
+		// The window is on the user request's arrival, so a request at
+		// its edge keeps its response and its copy.
+		if (!o.From.IsZero() && p.Time.Before(o.From)) || (!o.To.IsZero() && p.Time.After(o.To)) {
+			outside++
+			return
+		}
 		v := stats.Judge(p, o.Stats.Tolerance)
 		acc.Add(p, v)
 		if writeErr == nil {
@@ -79,14 +87,7 @@ func Run(ctx context.Context, o Options) (*report.Document, error) {
 	if o.Progress != nil {
 		o.Progress.start(o.Logs)
 	}
-	var outside int64
-	readErr := join.Merge(ctx, named, func(ev *events.Event) {
-		if (!o.From.IsZero() && ev.Time.Before(o.From)) || (!o.To.IsZero() && ev.Time.After(o.To)) {
-			outside++
-			return
-		}
-		j.Add(ev)
-	})
+	readErr := join.Merge(ctx, named, j.Add)
 	j.Close()
 	if o.Progress != nil {
 		o.Progress.finish()

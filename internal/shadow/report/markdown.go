@@ -97,7 +97,7 @@ func Markdown(d *Document) string {
 	p("\n## Inputs\n\n%d logs, %d lines, %d events; %d other JSON lines (request log); skipped: %d malformed (truncated, interleaved or not JSON), %d invalid events, %d too long.",
 		len(in.Logs), in.Lines.Lines, in.Lines.Events, in.Lines.Other, in.Lines.Malformed, in.Lines.Invalid, in.Lines.TooLong)
 	j := in.Join
-	p(" Not paired: %d duplicate events, %d direct requests to the shadow, %d mirrored copies at the primary, %d events of other versions, %d late events, %d outside the time window.\n",
+	p(" Not paired: %d duplicate events, %d events of direct requests to the shadow, %d mirrored copies at the primary, %d events of other versions, %d late events. %d user requests outside the time window.\n",
 		j.Duplicates, j.DirectToShadow, j.MirroredAtPrimary, j.OtherVersions, j.Late, in.OutsideWindow)
 	p("\n| log | events | other | malformed | invalid | too long | error |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, lg := range in.Logs {

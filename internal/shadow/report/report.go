@@ -48,7 +48,7 @@ type Inputs struct {
 	Lines events.Counts `json:"lines"`
 	// Join counts the events not paired, by reason.
 	Join join.Counts `json:"join"`
-	// OutsideWindow are events outside the time window asked for.
+	// OutsideWindow are user requests outside the time window asked for.
 	OutsideWindow int64      `json:"outsideWindow"`
 	WindowFrom    *time.Time `json:"windowFrom,omitempty"`
 	WindowTo      *time.Time `json:"windowTo,omitempty"`

@@ -6,8 +6,10 @@ package stats
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"math"
+
+	"github.com/modelrollouts/modelrollouts/internal/shadow/jsonscan"
 )
 
 // OutputDiff is how far one named output of the shadow is from the
@@ -73,61 +75,48 @@ type output struct {
 	values []float64
 }
 
-// oipAnswer is the part of an Open Inference Protocol answer compared.
-type oipAnswer struct {
-	Outputs []struct {
-		Name string          `json:"name"`
-		Data json.RawMessage `json:"data"`
-	} `json:"outputs"`
-}
-
+// decodeOutputs reads the outputs of an Open Inference Protocol answer:
+// each one's name and its data, flattened (nested data is row-major).
 func decodeOutputs(body []byte) ([]output, error) {
-	var a oipAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
+	var outs []output
+	var err error
+	found := false
+	walkErr := jsonscan.Members(body, func(k, v []byte) bool {
+		if !jsonscan.Key(k, "outputs") {
+			return true
+		}
+		found = true
+		walk := jsonscan.Elements(v, func(o []byte) bool {
+			var out output
+			inner := jsonscan.Members(o, func(k, v []byte) bool {
+				switch {
+				case jsonscan.Key(k, "name"):
+					out.name, err = jsonscan.String(v)
+				case jsonscan.Key(k, "data"):
+					out.values, err = jsonscan.Floats(v, nil)
+				}
+				return err == nil
+			})
+			if err == nil {
+				err = inner
+			}
+			outs = append(outs, out)
+			return err == nil
+		})
+		if err == nil {
+			err = walk
+		}
+		return false
+	})
+	switch {
+	case err != nil:
 		return nil, err
+	case walkErr != nil:
+		return nil, walkErr
+	case !found:
+		return nil, errNoOutputs
 	}
-	out := make([]output, len(a.Outputs))
-	for i, o := range a.Outputs {
-		out[i].name = o.Name
-		// Flat data is the common case; nested (row-major) is flattened.
-		if err := json.Unmarshal(o.Data, &out[i].values); err != nil {
-			var nested any
-			if err := json.Unmarshal(o.Data, &nested); err != nil {
-				return nil, err
-			}
-			vals, ok := flatten(nested, nil)
-			if !ok {
-				return nil, errNotNumeric
-			}
-			out[i].values = vals
-		}
-	}
-	return out, nil
+	return outs, nil
 }
 
-type notNumeric struct{}
-
-func (notNumeric) Error() string { return "output data is not numeric" }
-
-var errNotNumeric = notNumeric{}
-
-func flatten(v any, into []float64) ([]float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return append(into, x), true
-	case bool:
-		if x {
-			return append(into, 1), true
-		}
-		return append(into, 0), true
-	case []any:
-		for _, item := range x {
-			var ok bool
-			if into, ok = flatten(item, into); !ok {
-				return nil, false
-			}
-		}
-		return into, true
-	}
-	return nil, false
-}
+var errNoOutputs = errors.New("no outputs in the answer")

@@ -1,0 +1,358 @@
+//go:build slow
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image/png"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/internal/shadow/dataset"
+	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
+	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+)
+
+var updatePicture = flag.Bool("update-picture", false, "copy the report picture of the real-process test next to the README")
+
+// echoProcess is a model-echo binary serving on 127.0.0.1 whose stdout
+// (its logs) goes to a file, as a container's does.
+type echoProcess struct {
+	cmd  *exec.Cmd
+	url  string
+	log  string
+	done chan error
+}
+
+func buildModelEcho(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "model-echo")
+	build := exec.Command("go", "build", "-o", bin, "../../model-echo")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build model-echo: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func startEcho(t *testing.T, bin, logFile string, env ...string) *echoProcess {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	f, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append([]string{"HOST=127.0.0.1", fmt.Sprintf("PORT=%d", port), "MODEL_NAME=echo", modelapi.EnvPayloadLog + "=true"}, env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &echoProcess{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: logFile, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait(); f.Close() }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-p.done })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(p.url + modelapi.PathReady)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("model-echo %v not ready: %v", env, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop ends the process as Kubernetes does (SIGTERM): it writes every
+// queued log line and event before it exits.
+func (p *echoProcess) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("model-echo exited with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("model-echo did not stop after SIGTERM")
+	}
+}
+
+// The truth the lab is built with: the primary fails 2% of requests, the
+// shadow answers 5 ms slower, 0.25 off on every element and fails 10%.
+// Failures are drawn from the request id the same way on both sides, so
+// the shadow fails a superset: at a tolerance above 0.25 they agree on
+// 2% (both fail) + 90% (both answer) = 92% of compared pairs.
+const (
+	truthPrimaryErrors = 0.02
+	truthShadowErrors  = 0.10
+	truthBias          = 0.25
+	truthLatencyMs     = 5
+	truthAgreement     = truthPrimaryErrors + (1 - truthShadowErrors)
+	configuredMirror   = 50.0
+	requests           = 2000
+)
+
+type lab struct {
+	logs    string
+	outputs string
+}
+
+// runLab runs a primary and a shadow model-echo process behind the
+// mirroring proxy, sends user requests with known ids, stops both and
+// returns their logs and the lab's stack outputs. realMirror is the share
+// the proxy really mirrors.
+func runLab(t *testing.T, realMirror float64) lab {
+	t.Helper()
+	bin := buildModelEcho(t)
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.Mkdir(logs, 0o755)
+	primary := startEcho(t, bin, filepath.Join(logs, "model-v1-a_model.log"),
+		"TARGET=v1", "MODEL_VERSION=v1", fmt.Sprintf("ERROR_RATE=%g", truthPrimaryErrors))
+	shadow := startEcho(t, bin, filepath.Join(logs, "model-v2-a_model.log"),
+		"TARGET=v2", "MODEL_VERSION=v2", fmt.Sprintf("ERROR_RATE=%g", truthShadowErrors),
+		fmt.Sprintf("MODEL_BIAS=%g", truthBias), fmt.Sprintf("LATENCY_MS=%d", truthLatencyMs))
+	l := smoketest.NewShadowProxy(t,
+		smoketest.Backend{Name: "v1", Target: "v1", URL: primary.url},
+		smoketest.Backend{Name: "v2", Target: "v2", URL: shadow.url}, configuredMirror, 7)
+	l.Proxy.SetMirror(realMirror)
+
+	c := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; i < requests; i++ {
+		body := fmt.Sprintf(`{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[%d,%d.5,-1]},{"name":"y","shape":[1],"datatype":"INT32","data":[%d]}]}`, i, i, i%7)
+		req, _ := http.NewRequest("POST", l.Outputs.IngressURL+modelapi.InferPath("echo"), strings.NewReader(body))
+		req.Host = l.Outputs.Host
+		// Envoy gives every user request an id; the proxy's copy keeps it.
+		req.Header.Set(modelapi.HeaderRequestID, fmt.Sprintf("user-%05d", i))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// A request straight to the shadow's own host is not a mirrored copy.
+	req, _ := http.NewRequest("POST", l.Outputs.IngressURL+modelapi.InferPath("echo"), strings.NewReader(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`))
+	req.Host = l.Outputs.Versions["v2"].Host
+	if resp, err := c.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	l.Proxy.Wait()
+	primary.stop(t)
+	shadow.stop(t)
+
+	out := filepath.Join(dir, "outputs.json")
+	b, _ := json.Marshal(l.Outputs)
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return lab{logs: logs, outputs: out}
+}
+
+func report1(t *testing.T, args ...string) (*report.Document, int, string) {
+	t.Helper()
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append(args, "--out", out), &stdout, &stderr, false)
+	if code == 2 {
+		t.Fatalf("shadow-report %v: exit 2\n%s", args, stderr.String())
+	}
+	doc, err := report.ReadSummary(filepath.Join(out, report.SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, code, out
+}
+
+func within(t *testing.T, what string, lo, hi, truth float64) {
+	t.Helper()
+	if !(lo <= truth && truth <= hi) {
+		t.Errorf("%s: interval [%g, %g] misses the truth %g", what, lo, hi, truth)
+	}
+}
+
+func TestReportOfRealModelEchoMatchesTheTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs model-echo processes")
+	}
+	l := runLab(t, configuredMirror/100)
+	doc, code, out := report1(t, "--outputs", l.outputs, "--logs", l.logs, "--tolerance", "0.5", "--min-agreement", "0.85")
+	if code != 0 {
+		t.Fatalf("exit %d with the gate at 0.85, want 0", code)
+	}
+	s := doc.Summary
+	if s.Primary != "v1" || s.Shadow != "v2" || s.Requests.Seen != requests {
+		t.Fatalf("versions %s/%s, %d requests seen; want v1/v2, %d", s.Primary, s.Shadow, s.Requests.Seen, requests)
+	}
+	m := s.Mirror
+	within(t, "mirrored share", m.Observed.Low, m.Observed.High, configuredMirror/100)
+	if m.Consistent == nil || !*m.Consistent || s.Requests.ShadowOnly != 0 || s.Requests.Paired != m.Copies {
+		t.Errorf("mirror: %+v, requests %+v", m, s.Requests)
+	}
+	a := s.Agreement
+	within(t, "agreement", a.Rate.Low, a.Rate.High, truthAgreement)
+	if a.Compared != m.Copies {
+		t.Errorf("%d compared pairs, want every copy (%d)", a.Compared, m.Copies)
+	}
+	within(t, "primary errors", s.Errors.Primary.Rate.Low, s.Errors.Primary.Rate.High, truthPrimaryErrors)
+	within(t, "shadow errors", s.Errors.Shadow.Rate.Low, s.Errors.Shadow.Rate.High, truthShadowErrors)
+	// Outputs: every element of both outputs is off by exactly the bias.
+	if len(s.Outputs) != 2 {
+		t.Fatalf("outputs %+v, want output-0 and output-1", s.Outputs)
+	}
+	for _, o := range s.Outputs {
+		if math.Abs(o.Max-truthBias) > 1e-9 || math.Abs(o.Mean-truthBias) > 1e-9 {
+			t.Errorf("output %s: max %g mean %g, want %g", o.Name, o.Max, o.Mean, truthBias)
+		}
+	}
+	// Latency: the shadow waits 5 ms before answering; the rest is
+	// microseconds on both sides, plus whatever a busy machine adds to a
+	// timer, so the injected delay bounds the truth from below.
+	d := s.Latency.Difference
+	if d.P50.Estimate < truthLatencyMs || d.P50.Estimate > truthLatencyMs+10 || d.P50.High < truthLatencyMs {
+		t.Errorf("p50 latency difference %g ms [%g, %g], want about the injected %d ms", d.P50.Estimate, d.P50.Low, d.P50.High, truthLatencyMs)
+	}
+	if d.P95.Estimate < truthLatencyMs || d.P99.High < truthLatencyMs {
+		t.Errorf("p95/p99 latency differences %+v, %+v: below the injected %d ms", d.P95, d.P99, truthLatencyMs)
+	}
+	if in := doc.Inputs; in.Lines.Skipped() != 0 || in.Join.DirectToShadow != 2 || in.Lines.Other == 0 {
+		t.Errorf("inputs: %+v", in)
+	}
+
+	// The dataset: pairs.parquet read back says what pairs.jsonl says.
+	rows, err := dataset.ReadParquet(filepath.Join(out, dataset.ParquetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jl := readJSONL(t, filepath.Join(out, dataset.JSONLFile))
+	if len(rows) != requests || len(jl) != requests {
+		t.Fatalf("%d parquet rows, %d jsonl rows; want %d", len(rows), len(jl), requests)
+	}
+	var agree, mirrored int64
+	for i, r := range rows {
+		j := jl[i]
+		if r.ID != j["id"] || r.Match != j["match"] || *r.PrimaryStatus != int32(j["primary_status"].(float64)) {
+			t.Fatalf("row %d: parquet %+v, jsonl %v", i, r, j)
+		}
+		if r.Input == nil || !json.Valid([]byte(*r.Input)) || r.PrimaryOutput == nil || !strings.Contains(*r.PrimaryOutput, `"model_version":"v1"`) && *r.PrimaryStatus == 200 {
+			t.Fatalf("row %d: input/output columns %v %v", i, r.Input, r.PrimaryOutput)
+		}
+		if r.Mirrored {
+			mirrored++
+			if r.Agree == nil || r.ShadowLatencyMs == nil || *r.ShadowLatencyMs < truthLatencyMs {
+				t.Fatalf("mirrored row %d lacks the shadow's side: %+v", i, r)
+			}
+			if *r.Agree {
+				agree++
+			}
+		} else if r.Agree != nil || r.ShadowStatus != nil {
+			t.Fatalf("row %d was not mirrored but has a verdict: %+v", i, r)
+		}
+	}
+	if mirrored != m.Copies || agree != a.Agreeing {
+		t.Errorf("parquet: %d mirrored, %d agree; summary: %d, %d", mirrored, agree, m.Copies, a.Agreeing)
+	}
+	for _, f := range []string{report.PictureFile, report.LatencyPlot, report.AgreementPlot, report.DiffPlot} {
+		checkPNG(t, filepath.Join(out, f))
+	}
+	html, _ := os.ReadFile(filepath.Join(out, report.HTMLFile))
+	if !bytes.Contains(html, []byte("data:image/png;base64,")) || !bytes.Contains(html, []byte("passed")) {
+		t.Errorf("report.html lacks the plots or the gate verdict")
+	}
+	if *updatePicture {
+		b, _ := os.ReadFile(filepath.Join(out, report.PictureFile))
+		if err := os.WriteFile("../../shadow-report.png", b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The gate is on the interval's lower bound, never the estimate: a
+	// minimum between the two fails although the estimate clears it.
+	between := (a.Rate.Estimate + a.Rate.Low) / 2
+	doc2, code, _ := report1(t, "--outputs", l.outputs, "--logs", l.logs, "--tolerance", "0.5", "--min-agreement", fmt.Sprint(between))
+	if code != 1 || *doc2.Agreement.GatePassed || doc2.Agreement.Rate.Estimate < between {
+		t.Errorf("gate at %g (estimate %g, lower bound %g): exit %d, want 1", between, doc2.Agreement.Rate.Estimate, doc2.Agreement.Rate.Low, code)
+	}
+	// A tolerance under the bias: only the shared failures agree.
+	doc3, code, _ := report1(t, "--outputs", l.outputs, "--logs", l.logs, "--tolerance", "0.1", "--min-agreement", "0.5")
+	within(t, "agreement at tolerance 0.1", doc3.Agreement.Rate.Low, doc3.Agreement.Rate.High, truthPrimaryErrors)
+	if code != 1 {
+		t.Errorf("exit %d with agreement about 2%% and the gate at 0.5, want 1", code)
+	}
+}
+
+// A proxy that mirrors 30% while the stack says 50%: the report says the
+// share is not what was configured and how many copies are missing.
+func TestReportCatchesAMirrorShareOffItsConfiguration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs model-echo processes")
+	}
+	l := runLab(t, 0.30)
+	doc, _, _ := report1(t, "--outputs", l.outputs, "--logs", l.logs)
+	m := doc.Mirror
+	within(t, "mirrored share", m.Observed.Low, m.Observed.High, 0.30)
+	if m.Consistent == nil || *m.Consistent || m.PValue >= m.Alpha {
+		t.Errorf("a 30%% mirror configured at 50%% passed as consistent: %+v", m)
+	}
+	if want := 0.2 * requests; math.Abs(m.MissingCopies-want) > 0.1*requests {
+		t.Errorf("missing copies %g, want about %g", m.MissingCopies, want)
+	}
+}
+
+func readJSONL(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("pairs.jsonl line %q: %v", line, err)
+		}
+		rows = append(rows, m)
+	}
+	return rows
+}
+
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 200 {
+		t.Errorf("%s is %v", path, b)
+	}
+}

@@ -1,0 +1,220 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/internal/shadow/collect"
+	"github.com/modelrollouts/modelrollouts/internal/shadow/dataset"
+	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
+	"github.com/modelrollouts/modelrollouts/internal/shadow/stats"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+)
+
+// synthLogs writes the logs of a shadow lab as model-echo writes them:
+// users hits 1000 requests a second, spread over primaryPods pods of v1,
+// half mirrored to one pod of v2 that answers 0.5 higher and 4 ms later;
+// every pod's log also has its request log lines. It returns the number
+// of payload events written.
+func synthLogs(t testing.TB, dir string, users, primaryPods int, junk bool) int {
+	t.Helper()
+	open := func(name string) (*os.File, *bufio.Writer) {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, bufio.NewWriterSize(f, 1<<20)
+	}
+	type out struct {
+		f *os.File
+		w *bufio.Writer
+	}
+	var prim []out
+	for i := 0; i < primaryPods; i++ {
+		f, w := open(fmt.Sprintf("model-v1-%d_model.log", i))
+		prim = append(prim, out{f, w})
+	}
+	sf, sw := open("model-v2-0_model.log")
+	rng := rand.New(rand.NewPCG(1, 2))
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	n := 0
+	emit := func(w *bufio.Writer, version string, id string, at time.Time, mirrored bool, bias float64, x int, latency time.Duration) {
+		in := fmt.Sprintf(`{"inputs":[{"name":"x","shape":[4],"datatype":"FP32","data":[%d,1,2,3]}]}`, x)
+		outp := fmt.Sprintf(`{"model_name":"echo","model_version":%q,"id":%q,"outputs":[{"name":"output-0","shape":[4],"datatype":"FP64","data":[%s,%s,%s,%s]}]}`,
+			version, id, f(float64(x)+bias), f(1+bias), f(2+bias), f(3+bias))
+		for _, ev := range []modelapi.PayloadEvent{
+			{SpecVersion: "1.0", ID: id, Source: version, Type: modelapi.EventTypeRequest, Time: at, DataContentType: "application/json",
+				ModelName: "echo", Component: "predictor", ModelVersion: version, Mirrored: mirrored, Data: json.RawMessage(in)},
+			{SpecVersion: "1.0", ID: id, Source: version, Type: modelapi.EventTypeResponse, Time: at.Add(latency), DataContentType: "application/json",
+				ModelName: "echo", Component: "predictor", ModelVersion: version, Mirrored: mirrored, Status: 200,
+				LatencyMicros: latency.Microseconds(), Data: json.RawMessage(outp)},
+		} {
+			b, _ := json.Marshal(ev)
+			w.Write(b)
+			w.WriteByte('\n')
+			n++
+		}
+		fmt.Fprintf(w, `{"time":%q,"level":"INFO","msg":"request","model":"echo","version":%q,"request_id":%q,"status":200}`+"\n",
+			at.Format(time.RFC3339Nano), version, id)
+	}
+	for i := 0; i < users; i++ {
+		id := "req-" + strconv.Itoa(i)
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		p := prim[i%primaryPods].w
+		emit(p, "v1", id, at, false, 0, i, time.Duration(100+rng.IntN(400))*time.Microsecond)
+		if rng.IntN(2) == 0 {
+			emit(sw, "v2", id, at.Add(time.Millisecond), true, 0.5, i, time.Duration(4000+rng.IntN(1000))*time.Microsecond)
+		}
+		if junk && i%1000 == 999 {
+			p.WriteString(`{"specversion":"1.0","id":"cut-off","sou` + "\n") // truncated
+			p.WriteString("goroutine 1 [running]:\n")                        // not JSON
+		}
+	}
+	for _, o := range append(prim, out{sf, sw}) {
+		if err := o.w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		o.f.Close()
+	}
+	return n
+}
+
+func f(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func runOn(t testing.TB, logs, out string, o stats.Options) *report.Document {
+	t.Helper()
+	l, err := collect.FromDir(logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Primary, o.Shadow = "v1", "v2"
+	doc, err := Run(context.Background(), Options{Logs: l, OutDir: out, Stats: o, Source: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestPipelineFromSavedLogs(t *testing.T) {
+	logs := t.TempDir()
+	events := synthLogs(t, logs, 5000, 3, true)
+	out := t.TempDir()
+	mirror := 50.0
+	doc := runOn(t, logs, out, stats.Options{MirrorPercent: &mirror, Tolerance: 0.6})
+	in := doc.Inputs
+	if in.Lines.Events != int64(events) || in.Lines.Malformed != 10 || in.Lines.Other != int64(events/2) || len(in.Logs) != 4 {
+		t.Fatalf("inputs %+v", in)
+	}
+	s := doc.Summary
+	if s.Requests.Seen != 5000 || s.Requests.ShadowOnly != 0 || s.Requests.Paired != s.Mirror.Copies {
+		t.Fatalf("requests %+v", s.Requests)
+	}
+	if !s.Mirror.Observed.Contains(0.5) || s.Agreement.Rate.Estimate != 1 || s.Outputs[0].Max != 0.5 {
+		t.Fatalf("mirror %+v agreement %+v outputs %+v", s.Mirror, s.Agreement, s.Outputs)
+	}
+	if s.Latency.Difference.P50.Low < 3.5 || s.Latency.Difference.P50.High > 5 {
+		t.Fatalf("latency difference %+v", s.Latency.Difference.P50)
+	}
+	rows, err := dataset.ReadParquet(filepath.Join(out, dataset.ParquetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 5000 || rows[0].ID != "req-0" || *rows[0].PrimaryPod != "model-v1-0_model.log" || !strings.Contains(*rows[0].Input, `"data":[0,1,2,3]`) {
+		t.Fatalf("%d rows, first %+v", len(rows), rows[0])
+	}
+	for _, name := range []string{report.SummaryFile, report.MarkdownFile, report.HTMLFile, report.PictureFile, dataset.JSONLFile} {
+		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(out, report.MarkdownFile))
+	for _, want := range []string{"| v1 (primary) | 5000 |", "10 malformed", "consistent with the configuration", "Wilson"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+
+	// A time window keeps only its requests; the rest are counted.
+	from := time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC)
+	l, _ := collect.FromDir(logs)
+	doc, err = Run(context.Background(), Options{Logs: l, OutDir: t.TempDir(), From: from, To: from.Add(2 * time.Second),
+		Stats: stats.Options{Primary: "v1", Shadow: "v2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen := doc.Requests.Seen; seen != 2001 || doc.Inputs.OutsideWindow != 5000-2001 || doc.Requests.ShadowOnly != 0 || doc.Requests.PrimaryWithoutResponse != 0 {
+		t.Fatalf("window: %d requests, %d events outside", seen, doc.Inputs.OutsideWindow)
+	}
+}
+
+// BenchmarkJoinAndSummarise reads, joins, judges, summarises and writes
+// out 1,000,000 payload events (333,334 user requests at 1000/s, half
+// mirrored, three pods) from saved logs, as `shadow-report --logs` does.
+// It reports the time per run and the process's peak resident memory
+// during the run (VmHWM, reset before it).
+//
+//	go test ./internal/shadow/pipeline -run '^$' -bench JoinAndSummarise -benchtime 1x
+// benchUsers make 1,000,000 events, give or take the random mirroring.
+const benchUsers = 333334
+
+func BenchmarkJoinAndSummarise(b *testing.B) {
+	logs := b.TempDir()
+	users := benchUsers
+	events := synthLogs(b, logs, users, 2, false)
+	for b.Loop() {
+		resetPeakRSS(b)
+		runtime.GC()
+		out := b.TempDir()
+		doc := runOn(b, logs, out, stats.Options{Tolerance: 0.6})
+		if doc.Inputs.Lines.Events != int64(events) || doc.Requests.Seen != int64(users) {
+			b.Fatalf("events %d of %d, requests %d", doc.Inputs.Lines.Events, events, doc.Requests.Seen)
+		}
+	}
+	b.ReportMetric(float64(events), "events")
+	b.ReportMetric(float64(peakRSS(b))/(1<<20), "peak-RSS-MiB")
+}
+
+// resetPeakRSS resets the kernel's peak RSS of this process (VmHWM).
+func resetPeakRSS(b *testing.B) {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Logf("cannot reset peak RSS: %v", err)
+	}
+}
+
+func peakRSS(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Logf("no /proc/self/status: %v", err)
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// TestWriteBenchLogs writes the benchmark's logs to $SHADOW_BENCH_LOGS, to
+// time the command itself on them (see README).
+func TestWriteBenchLogs(t *testing.T) {
+	dir := os.Getenv("SHADOW_BENCH_LOGS")
+	if dir == "" {
+		t.Skip("set SHADOW_BENCH_LOGS=DIR to write the benchmark's 1,000,000 events there")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d events in %s", synthLogs(t, dir, benchUsers, 2, false), dir)
+}
