@@ -434,7 +434,9 @@ func TestValidateRules(t *testing.T) {
 				{shadowV(1, "env.PORT"), "is set by the program"},
 			}},
 		{"payload env names are set from payloadLog and loggerUrl, not env", baseShadow,
-			func(c *Config) { c.Shadow.Versions[0].Env = map[string]string{"PAYLOAD_LOG": "true", "LOGGER_URL": "http://sink"} },
+			func(c *Config) {
+				c.Shadow.Versions[0].Env = map[string]string{"PAYLOAD_LOG": "true", "LOGGER_URL": "http://sink"}
+			},
 			[]want{
 				{shadowV(0, "env.PAYLOAD_LOG"), "is set by the program"},
 				{shadowV(0, "env.LOGGER_URL"), "is set by the program"},
@@ -446,7 +448,10 @@ func TestValidateRules(t *testing.T) {
 			func(c *Config) { c.Canary.Versions[1].LoggerURL = "http://sink.default.svc" },
 			[]want{{canaryV(1, "loggerUrl"), "payloadLog is not true"}}},
 		{"a loggerUrl with payloadLog turned off on a shadow version is rejected", baseShadow,
-			func(c *Config) { c.Shadow.Versions[1].PayloadLog = ptr(false); c.Shadow.Versions[1].LoggerURL = "https://sink" },
+			func(c *Config) {
+				c.Shadow.Versions[1].PayloadLog = ptr(false)
+				c.Shadow.Versions[1].LoggerURL = "https://sink"
+			},
 			[]want{{shadowV(1, "loggerUrl"), "payloadLog is not true"}}},
 		{"a loggerUrl on a shadow version, where payloadLog defaults on, is accepted", baseShadow,
 			func(c *Config) { c.Shadow.Versions[1].LoggerURL = "http://sink.default.svc:8080/events" }, nil},

@@ -164,6 +164,7 @@ func TestPipelineFromSavedLogs(t *testing.T) {
 // during the run (VmHWM, reset before it).
 //
 //	go test ./internal/shadow/pipeline -run '^$' -bench JoinAndSummarise -benchtime 1x
+//
 // benchUsers make 1,000,000 events, give or take the random mirroring.
 const benchUsers = 333334
 
