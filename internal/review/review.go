@@ -349,42 +349,47 @@ func imageOf(dir string, c *stacks.Config) (string, error) {
 	return ref, nil
 }
 
-// smokePlan says how many requests `make smoke` sends for the new numbers
-// and what they catch, with smoke's own sample-size functions and default
-// parameters.
+// smokePlan says what `make smoke` will send for the new numbers and what
+// it catches: smoke's own plan (internal/smoke) at its default parameters.
 func smokePlan(c *stacks.Config) string {
 	p := smoke.DefaultParams
 	margin := strconv.FormatFloat(100*p.Margin, 'f', -1, 64)
-	test := fmt.Sprintf("%.0f%% power; exact two-sided binomial test, α = %g", 100*p.Power, p.Alpha)
+	power := fmt.Sprintf("%.0f%% power", 100*p.Power)
 	switch {
 	case c.Canary != nil:
-		var shares []float64
+		var versions []smoke.Version
 		var parts []string
-		zero := 0
+		zero := false
 		for _, v := range c.Canary.Versions {
 			pct := 0
 			if v.Percent != nil {
 				pct = *v.Percent
 			}
-			shares = append(shares, float64(pct)/100)
+			versions = append(versions, smoke.Version{Name: v.Name, Share: float64(pct) / 100, OwnHost: v.Tag != "", ServesUsers: true})
 			parts = append(parts, fmt.Sprintf("%s %d%%", v.Name, pct))
-			if pct == 0 {
-				zero++
-			}
+			zero = zero || pct == 0
 		}
-		n := smoke.CanarySampleSize(shares, p.Margin, p.Alpha, p.Power)
-		plan := fmt.Sprintf("%s: %d requests catch a %s-point error in any version's share (%s over the whole split, Bonferroni over the versions).",
-			canaryHeadline(c.Canary.Versions), n, margin, test)
-		plan += " Split: " + strings.Join(parts, ", ") + "."
-		if zero > 0 {
-			plan += fmt.Sprintf(" A 0%% version must receive none of the %d.", n)
+		pl := smoke.PlanCanary(versions, p)
+		leak := ""
+		if zero {
+			leak = fmt.Sprintf(", and a leak of %.2g%% of users to a 0%% version", 100*pl.DetectableLeak)
 		}
-		return plan
+		return fmt.Sprintf("%s: %d requests catch a %s-point error in any version's share with %s%s (%d requests in all, with each version's own host). Split: %s. Tests: %s; α = %g for the whole run.",
+			canaryHeadline(c.Canary.Versions), pl.UserRequests, margin, power, leak, pl.Total(), strings.Join(parts, ", "), pl.Method(), p.Alpha)
 	case c.Shadow != nil && c.Shadow.MirrorPercent != nil:
 		mirror := *c.Shadow.MirrorPercent
-		n := smoke.MirrorSampleSize(mirror/100, p.Margin, p.Alpha, p.Power)
-		return fmt.Sprintf("%s%% mirror: %d requests catch a %s-point error in the mirrored share (%s); every user answer must come from the primary.",
-			strconv.FormatFloat(mirror, 'f', -1, 64), n, margin, test)
+		var primary, shadow string
+		for _, v := range c.Shadow.Versions {
+			switch v.Role {
+			case stacks.RolePrimary:
+				primary = v.Name
+			case stacks.RoleShadow:
+				shadow = v.Name
+			}
+		}
+		pl := smoke.PlanShadow(primary, shadow, mirror/100, p)
+		return fmt.Sprintf("%s%% mirror: %d requests catch a %s-point error in the mirrored share with %s; every user answer must come from the primary (%d requests in all). Tests: %s; α = %g for the whole run.",
+			strconv.FormatFloat(mirror, 'f', -1, 64), pl.UserRequests, margin, power, pl.Total(), pl.Method(), p.Alpha)
 	}
 	return ""
 }

@@ -3,10 +3,13 @@ package review
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modelrollouts/modelrollouts/internal/smoke"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from the current output")
@@ -48,6 +51,11 @@ func golden(t *testing.T, name, file string, got []byte) {
 }
 
 func TestPercentChangeReviewsAsItsComment(t *testing.T) {
+	// The plan is smoke's own: the N a smoke run of 80/20 sends.
+	devRequests := smoke.PlanCanary([]smoke.Version{
+		{Name: "v1", Share: 0.8, OwnHost: true, ServesUsers: true},
+		{Name: "v2", Share: 0.2, OwnHost: true, ServesUsers: true},
+	}, smoke.DefaultParams).UserRequests
 	r := build(t, "percent-change")
 	if r.Failed() {
 		t.Fatal("a valid change fails the review")
@@ -68,7 +76,7 @@ func TestPercentChangeReviewsAsItsComment(t *testing.T) {
 		Marker + "\n",
 		"| `v1` | 90% → **80%** | http://v1-model.models.example.com | 1 / – | – |",
 		"| `v2` | 10% → **20%** | http://v2-model.models.example.com | – / – | – |",
-		"20% canary: 1238 requests catch a 5-point error",
+		fmt.Sprintf("20%% canary: %d requests catch a 5-point error", devRequests),
 		"kind cluster, which exists only on the machine that ran `make up STACK=dev`",
 		"2 to update, 41 to same: `update kubernetes:serving.knative.dev/v1:Configuration model-v1`, `update kubernetes:serving.knative.dev/v1:Route model`.",
 		"| `v1` | 80% → **60%** | http://v1-model.models.models.example.org | 2 / – → **3 / –** | – | ghcr.io/example/model-echo:1.0.0 |",

@@ -3,6 +3,7 @@
 package tools
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/modelrollouts/modelrollouts/internal/review"
+	"github.com/modelrollouts/modelrollouts/internal/smoke"
 )
 
 // makeEnv keeps a make run by a test from printing "Entering directory"
@@ -48,6 +50,10 @@ func edit(t *testing.T, dir, file, old, new string) {
 // text and as the PR comment; then an invalid stack fails it and the
 // comment shows the validation errors.
 func TestMakeReviewInAClone(t *testing.T) {
+	n := smoke.PlanCanary([]smoke.Version{
+		{Name: "v1", Share: 0.8, OwnHost: true, ServesUsers: true},
+		{Name: "v2", Share: 0.2, OwnHost: true, ServesUsers: true},
+	}, smoke.DefaultParams).UserRequests
 	dir := clone(t)
 	edit(t, dir, "Pulumi.dev.yaml", "percent: 90", "percent: 80")
 	edit(t, dir, "Pulumi.dev.yaml", "percent: 10", "percent: 20")
@@ -59,7 +65,7 @@ func TestMakeReviewInAClone(t *testing.T) {
 	for _, want := range []string{
 		"### stack dev: changes against HEAD",
 		"v1       90% -> 80%  http://v1-model.models.example.com",
-		"smoke plan: 20% canary: 1238 requests catch a 5-point error",
+		fmt.Sprintf("smoke plan: 20%% canary: %d requests catch a 5-point error", n),
 		"-    percent: 90\n+    percent: 80",
 		"-    percent: 10\n+    percent: 20",
 		"### stack shadow: no change",
@@ -80,7 +86,7 @@ func TestMakeReviewInAClone(t *testing.T) {
 	for _, want := range []string{
 		"### ✏️ `dev`: changed",
 		"| `v1` | 90% → **80%** | http://v1-model.models.example.com | 1 / – | – | kind.local/model-echo:",
-		"**Smoke plan** (`make smoke STACK=dev`): 20% canary: 1238 requests catch a 5-point error",
+		fmt.Sprintf("**Smoke plan** (`make smoke STACK=dev`): 20%% canary: %d requests catch a 5-point error", n),
 		"**pulumi preview**: No credentials for this stack's cluster here: it is a kind cluster",
 		"```diff\n--- dev@HEAD\n+++ dev@working-tree",
 		"unchanged: `cloud`, `shadow`",
