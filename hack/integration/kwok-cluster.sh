@@ -7,7 +7,9 @@
 #   hack/integration/kwok-cluster.sh status [DIR]
 #
 # DIR defaults to ${MODELROLLOUTS_CLUSTER_DIR:-/tmp/modelrollouts-kwok}.
-# Env: KWOK_NODES (default 2), KWOK_CLUSTER_NAME (default modelrollouts).
+# Env: KWOK_NODES (default 2), KWOK_CLUSTER_NAME (default modelrollouts),
+#      KWOK_ENABLE_CRDS (e.g. "Logs,ClusterLogs": kwok's own kinds served as
+#      API resources, so tests create them after start; default none).
 # Files in DIR after up:
 #   kubeconfig     admin kubeconfig (https://127.0.0.1:<port>)
 #   cluster.pids   "<component> <pid>" per line; down kills exactly these
@@ -25,6 +27,7 @@ cmd="${1:-}"; shift || true
 DIR="${1:-${MODELROLLOUTS_CLUSTER_DIR:-/tmp/modelrollouts-kwok}}"
 NAME="${KWOK_CLUSTER_NAME:-modelrollouts}"
 NODES="${KWOK_NODES:-2}"
+ENABLE_CRDS="${KWOK_ENABLE_CRDS:-}"
 DOWN_GRACE_SECONDS="${KWOK_DOWN_GRACE_SECONDS:-10}" # SIGTERM -> SIGKILL
 # kwokctl keeps everything (pki, pids, logs) under $KWOK_WORKDIR/clusters/NAME.
 export KWOK_WORKDIR="$DIR/kwok"
@@ -34,6 +37,13 @@ log() { printf '[kwok-cluster] %s\n' "$*" >&2; }
 die() { printf '[kwok-cluster] ERROR: %s\n' "$*" >&2; exit 1; }
 
 write_config() {
+  # kwok serves pod logs (kubectl logs) from the files its Logs objects
+  # name; enabled as CRDs, they can be created for pods made after start.
+  local crds="" crd
+  if [[ -n "$ENABLE_CRDS" ]]; then
+    crds="  enableCRDs:"
+    for crd in ${ENABLE_CRDS//,/ }; do crds+=$'\n'"  - $crd"; done
+  fi
   # Every component on 127.0.0.1; binaries are local paths so kwokctl never
   # downloads; webhook admission off so kube-apiserver never dials a Service.
   cat >"$DIR/kwokctl.yaml" <<EOF
@@ -53,6 +63,7 @@ options:
   quietPull: true
   kubeAdmission: true
   kubeAuthorization: true
+${crds}
 componentsPatches:
 - name: kube-apiserver
   extraArgs:

@@ -33,6 +33,9 @@ type ClusterOptions struct {
 	Nodes int       // fake nodes (default 2)
 	Name  string    // kwok cluster name (default "modelrollouts")
 	Log   io.Writer // where the script's stderr goes (default: kept, shown on error)
+	// EnableCRDs are kwok's own kinds served as API resources (e.g. Logs,
+	// which makes kwok serve a pod's logs from a file).
+	EnableCRDs []string
 }
 
 // StartCluster starts a kwok cluster in dir (created if needed; use
@@ -70,6 +73,9 @@ func StartClusterWith(ctx context.Context, dir string, opts ClusterOptions) (*Cl
 	}
 	if opts.Name != "" {
 		cmd.Env = append(cmd.Env, "KWOK_CLUSTER_NAME="+opts.Name)
+	}
+	if len(opts.EnableCRDs) > 0 {
+		cmd.Env = append(cmd.Env, "KWOK_ENABLE_CRDS="+strings.Join(opts.EnableCRDs, ","))
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
