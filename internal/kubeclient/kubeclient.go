@@ -1,7 +1,7 @@
 // Package kubeclient makes a client-go clientset for the cluster a stack
-// deployed to: from the kubeconfig the stack exports (kind stacks), or
-// else the ambient one ($KUBECONFIG, ~/.kube/config), optionally at a
-// context. Every tool that reads the cluster (smoke, the rollout gate, the
+// deployed to: from the kubeconfig the stack exports (kind stacks), the
+// file an existing cluster's config names, or else the ambient one
+// ($KUBECONFIG, ~/.kube/config), optionally at a context. Every tool that reads the cluster (smoke, the rollout gate, the
 // shadow report) gets its client here.
 package kubeclient
 
@@ -16,8 +16,10 @@ import (
 // Source says where the cluster's credentials come from.
 type Source struct {
 	// Kubeconfig is the text of a kubeconfig (a stack's kubeconfig output).
-	// Empty means the ambient kubeconfig.
+	// Empty means Path, or else the ambient kubeconfig.
 	Kubeconfig string
+	// Path is a kubeconfig file (an existing cluster's cluster.kubeconfig).
+	Path string
 	// Context selects a context of the kubeconfig; empty means its current.
 	Context string
 }
@@ -37,8 +39,12 @@ func (s Source) RESTConfig() (*rest.Config, error) {
 		return cfg, nil
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = s.Path
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
 	if err != nil {
+		if s.Path != "" {
+			return nil, fmt.Errorf("load the kubeconfig %s: %w", s.Path, err)
+		}
 		return nil, fmt.Errorf("load the ambient kubeconfig ($KUBECONFIG or ~/.kube/config): %w", err)
 	}
 	return cfg, nil

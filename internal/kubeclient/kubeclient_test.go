@@ -67,3 +67,22 @@ func TestBadKubeconfigSaysWhere(t *testing.T) {
 		t.Fatal("an unknown context must fail")
 	}
 }
+
+func TestKubeconfigFileWinsOverTheEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "absent"))
+	cfg, err := Source{Path: path, Context: "ctx-b"}.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Host != "https://127.0.0.1:7443" {
+		t.Errorf("host %q, want ctx-b's server from %s", cfg.Host, path)
+	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	if _, err := (Source{Path: missing}).RESTConfig(); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("err = %v, want one naming %s", err, missing)
+	}
+}
