@@ -13,7 +13,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/modelrollouts/modelrollouts/infra"
 	"github.com/modelrollouts/modelrollouts/internal/render"
+	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
 func main() {
@@ -27,18 +31,31 @@ func main() {
 }
 
 func run(stack, dir string) error {
-	projectDir, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	rec, err := render.Stack(filepath.Join(projectDir, "Pulumi."+stack+".yaml"), projectDir)
-	if err != nil {
-		return err
-	}
-	out, err := render.YAML(rec.Resources(), projectDir)
+	out, err := renderStack(stack, dir)
 	if err != nil {
 		return err
 	}
 	_, err = os.Stdout.Write(out)
 	return err
+}
+
+// renderStack is the YAML of every object the stack's config registers.
+func renderStack(stack, dir string) ([]byte, error) {
+	projectDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := render.Stack(filepath.Join(projectDir, "Pulumi."+stack+".yaml"), program(projectDir))
+	if err != nil {
+		return nil, err
+	}
+	return render.YAML(rec.Resources(), projectDir)
+}
+
+// program is the real program, without a cluster to read from.
+func program(projectDir string) render.Program {
+	return func(ctx *pulumi.Context, cfg *stacks.Config) error {
+		_, err := infra.Deploy(ctx, cfg, projectDir)
+		return err
+	}
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 func TestRunRefusesAnInvalidStackBeforeRendering(t *testing.T) {
@@ -26,5 +29,72 @@ func TestRunNamesAMissingStackFile(t *testing.T) {
 	err := run("nope", t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "Pulumi.nope.yaml") {
 		t.Fatalf("run = %v, want an error naming Pulumi.nope.yaml", err)
+	}
+}
+
+func renderStackDocs(t *testing.T, stack string) []map[string]any {
+	t.Helper()
+	out, err := renderStack(stack, "../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []map[string]any
+	for _, part := range bytes.Split(out, []byte("---\n")) {
+		if len(bytes.TrimSpace(part)) == 0 {
+			continue
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(part, &doc); err != nil {
+			t.Fatalf("document is not YAML: %v\n%s", err, part)
+		}
+		docs = append(docs, doc)
+	}
+	return docs
+}
+
+func find(docs []map[string]any, kind, name string) map[string]any {
+	for _, d := range docs {
+		meta, _ := d["metadata"].(map[string]any)
+		if d["kind"] == kind && meta["name"] == name {
+			return d
+		}
+	}
+	return nil
+}
+
+func TestRenderPrintsTheDevStacksObjects(t *testing.T) {
+	docs := renderStackDocs(t, "dev")
+	route := find(docs, "Route", "model")
+	if route == nil {
+		t.Fatal("no Route model")
+	}
+	traffic := route["spec"].(map[string]any)["traffic"].([]any)
+	if len(traffic) != 2 || traffic[0].(map[string]any)["percent"] != float64(90) {
+		t.Errorf("route traffic %v", traffic)
+	}
+	if find(docs, "Configuration", "model-v2") == nil {
+		t.Error("no Configuration model-v2")
+	}
+	// Helm releases and remote manifests appear as themselves.
+	for _, name := range []string{"istio-base", "istio-istiod", "istio-gateway", "knative-core", "modelrollouts-dev"} {
+		if find(docs, "PulumiResource", name) == nil {
+			t.Errorf("no PulumiResource %s", name)
+		}
+	}
+	image := find(docs, "PulumiResource", "model-echo")
+	build := image["spec"].(map[string]any)["inputs"].(map[string]any)["build"].(map[string]any)
+	if build["context"] != "." || build["dockerfile"] != "model-echo/Dockerfile" {
+		t.Errorf("build context %v, dockerfile %v: want them relative to the project", build["context"], build["dockerfile"])
+	}
+}
+
+func TestRenderIsStable(t *testing.T) {
+	a, err := renderStack("shadow", "../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := renderStack("shadow", "../..")
+	if !bytes.Equal(a, b) {
+		t.Error("two renders of one stack differ: a reviewer's diff would be noise")
 	}
 }

@@ -1,6 +1,7 @@
-// Package render computes, with mocks and no cluster, every object the
-// program would register for a stack, and prints them as multi-document
-// Kubernetes YAML for review.
+// Package render computes, with mocks and no cluster, every object a
+// program registers for a stack, and prints them as multi-document
+// Kubernetes YAML for review. The program is the caller's (cmd/render
+// passes infra's), so this package depends on nothing above it.
 package render
 
 import (
@@ -14,22 +15,21 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"sigs.k8s.io/yaml"
 
-	"github.com/modelrollouts/modelrollouts/infra"
 	"github.com/modelrollouts/modelrollouts/internal/mocks"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
-// Stack runs the program for a stack file's config under mocks. An invalid
+// Program registers what a valid stack config asks for.
+type Program func(ctx *pulumi.Context, cfg *stacks.Config) error
+
+// Stack runs program for a stack file's config under mocks. An invalid
 // config returns the validation errors and registers nothing.
-func Stack(stackFile, projectDir string) (*mocks.Recorder, error) {
+func Stack(stackFile string, program Program) (*mocks.Recorder, error) {
 	cfg, err := stacks.LoadFile(stackFile)
 	if err != nil {
 		return nil, err
 	}
-	return mocks.Run(func(ctx *pulumi.Context) error {
-		_, err := infra.Deploy(ctx, cfg, projectDir)
-		return err
-	}, nil)
+	return mocks.Run(func(ctx *pulumi.Context) error { return program(ctx, cfg) }, nil)
 }
 
 // renderedAPIVersion marks documents that stand for a Pulumi resource
