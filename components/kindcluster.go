@@ -41,11 +41,14 @@ type KindCluster struct {
 // NewKindCluster creates a kind cluster. Any change to its args replaces
 // it: kind cannot change a cluster in place.
 func NewKindCluster(ctx *pulumi.Context, name string, args *KindClusterArgs, opts ...pulumi.ResourceOption) (*KindCluster, error) {
+	if args == nil {
+		return nil, fmt.Errorf("kind cluster %s: args are required", name)
+	}
 	comp := &KindCluster{}
 	if err := ctx.RegisterComponentResource(typeToken("KindCluster"), name, comp, opts...); err != nil {
 		return nil, err
 	}
-	config, err := KindConfig(args)
+	config, err := kindConfig(args)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +70,9 @@ func NewKindCluster(ctx *pulumi.Context, name string, args *KindClusterArgs, opt
 	if err != nil {
 		return nil, fmt.Errorf("kind cluster %s: %w", args.Name, err)
 	}
-	comp.ClusterName = cluster.Stdout.ApplyT(func(string) string { return args.Name }).(pulumi.StringOutput)
+	// The name waits for the cluster through its ID: derived from stdout,
+	// it would inherit the kubeconfig's secrecy and be masked in previews.
+	comp.ClusterName = cluster.ID().ApplyT(func(pulumi.ID) string { return args.Name }).(pulumi.StringOutput)
 	comp.Kubeconfig = pulumi.ToSecret(cluster.Stdout).(pulumi.StringOutput)
 
 	comp.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
@@ -82,9 +87,9 @@ func NewKindCluster(ctx *pulumi.Context, name string, args *KindClusterArgs, opt
 	})
 }
 
-// KindConfig renders kind's own typed cluster config: the node image,
+// kindConfig renders kind's own typed cluster config: the node image,
 // the workers, and the host port that reaches the ingress NodePort.
-func KindConfig(args *KindClusterArgs) (string, error) {
+func kindConfig(args *KindClusterArgs) (string, error) {
 	controlPlane := kindv1alpha4.Node{
 		Role:  kindv1alpha4.ControlPlaneRole,
 		Image: args.NodeImage,

@@ -102,3 +102,26 @@ func TestKindClusterCreatesDeletesAndProvidesKubernetes(t *testing.T) {
 		}
 	}
 }
+
+func TestKindClusterNameIsPlainWhileTheKubeconfigIsSecret(t *testing.T) {
+	var nameSecret, kubeconfigSecret bool
+	_, err := mocks.Run(func(ctx *pulumi.Context) error {
+		kind, err := components.NewKindCluster(ctx, "lab", kindArgs)
+		if err != nil {
+			return err
+		}
+		// Both wait for the cluster; only the kubeconfig holds credentials.
+		nameSecret = pulumi.IsSecret(kind.ClusterName)
+		kubeconfigSecret = pulumi.IsSecret(kind.Kubeconfig)
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nameSecret {
+		t.Error("the cluster name is secret: previews and outputs would mask it")
+	}
+	if !kubeconfigSecret {
+		t.Error("the kubeconfig is not secret")
+	}
+}

@@ -129,7 +129,18 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	r.mu.Lock()
 	r.resources = append(r.resources, res)
 	r.mu.Unlock()
-	return args.Name + "-id", outputs(args), nil
+	return args.Name + "-id", keepSecret(outputs(args), res.AdditionalSecretOutputs), nil
+}
+
+// keepSecret marks outputs secret as the engine does for a resource's
+// additionalSecretOutputs, so what a program derives from them is too.
+func keepSecret(out resource.PropertyMap, names []string) resource.PropertyMap {
+	for _, name := range names {
+		if v, ok := out[resource.PropertyKey(name)]; ok && !v.IsSecret() {
+			out[resource.PropertyKey(name)] = resource.MakeSecret(v)
+		}
+	}
+	return out
 }
 
 // Call answers invokes with their arguments.
@@ -162,16 +173,6 @@ func outputs(args pulumi.MockResourceArgs) resource.PropertyMap {
 			"name":      args.Inputs["name"],
 			"namespace": args.Inputs["namespace"],
 		})
-	case "kubernetes:core/v1:Service":
-		if args.ID != "" { // a read of an existing Service: the gateway's
-			out["status"] = resource.NewObjectProperty(resource.PropertyMap{
-				"loadBalancer": resource.NewObjectProperty(resource.PropertyMap{
-					"ingress": resource.NewArrayProperty([]resource.PropertyValue{
-						resource.NewObjectProperty(resource.PropertyMap{"ip": resource.NewStringProperty("203.0.113.10")}),
-					}),
-				}),
-			})
-		}
 	}
 	return out
 }
