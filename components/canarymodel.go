@@ -56,8 +56,8 @@ type CanaryModel struct {
 	VersionHosts pulumi.StringMapOutput
 }
 
-// TrafficTarget is one entry of a Knative Route's spec.traffic.
-type TrafficTarget struct {
+// trafficTarget is one entry of a Knative Route's spec.traffic.
+type trafficTarget struct {
 	ConfigurationName string `json:"configurationName"`
 	LatestRevision    bool   `json:"latestRevision"`
 	Percent           int    `json:"percent"`
@@ -66,12 +66,15 @@ type TrafficTarget struct {
 
 // NewCanaryModel registers the Configurations and the Route.
 func NewCanaryModel(ctx *pulumi.Context, name string, args *CanaryModelArgs, opts ...pulumi.ResourceOption) (*CanaryModel, error) {
+	if args == nil {
+		return nil, fmt.Errorf("canary model %s: args are required", name)
+	}
 	comp := &CanaryModel{}
 	if err := ctx.RegisterComponentResource(typeToken("CanaryModel"), name, comp, opts...); err != nil {
 		return nil, err
 	}
 	var configurations []pulumi.Resource
-	var traffic []TrafficTarget
+	var traffic []trafficTarget
 	versionHosts := pulumi.StringMap{}
 	for _, v := range args.Versions {
 		configName := args.Service + "-" + v.Name
@@ -90,7 +93,7 @@ func NewCanaryModel(ctx *pulumi.Context, name string, args *CanaryModelArgs, opt
 			return nil, fmt.Errorf("knative configuration %s: %w", configName, err)
 		}
 		configurations = append(configurations, c)
-		traffic = append(traffic, TrafficTarget{ConfigurationName: configName, LatestRevision: true, Percent: v.Percent, Tag: v.Tag})
+		traffic = append(traffic, trafficTarget{ConfigurationName: configName, LatestRevision: true, Percent: v.Percent, Tag: v.Tag})
 		if v.Tag != "" {
 			versionHosts[v.Name] = args.Namespace.ToStringOutput().ApplyT(func(ns string) string {
 				return stacks.CanaryTagHost(v.Tag, args.Service, ns, args.Domain)

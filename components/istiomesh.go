@@ -11,10 +11,13 @@ import (
 // Istio's well-known names, which Knative's Istio networking layer and the
 // ShadowModel's Gateway select on.
 const (
-	IstioNamespace       = "istio-system"
-	IngressGatewayName   = "istio-ingressgateway"
 	IngressGatewayLabel  = "istio"
 	IngressGatewayTarget = "ingressgateway"
+)
+
+const (
+	istioNamespace     = "istio-system"
+	ingressGatewayName = "istio-ingressgateway"
 )
 
 // IstioMeshArgs configures Istio from its official Helm charts.
@@ -28,34 +31,35 @@ type IstioMeshArgs struct {
 	GatewayServiceType string
 	// GatewayNodePort is the NodePort of the gateway's HTTP port (NodePort).
 	GatewayNodePort int
-	// SkipAwait registers the releases without waiting for their workloads.
-	SkipAwait bool
 }
 
 // IstioMesh is Istio's base (CRDs), istiod and an ingress gateway.
 type IstioMesh struct {
 	pulumi.ResourceState
 
-	// GatewayService is "namespace/name" of the ingress gateway Service.
+	// GatewayService is "namespace/name" of the ingress gateway Service,
+	// known once the gateway's release is installed: read the Service
+	// through it. Depend on the IstioMesh itself to wait for all of Istio.
 	GatewayService pulumi.StringOutput
-	// Ready resolves once the gateway is installed; depend on it.
-	Ready []pulumi.Resource
 }
 
 // NewIstioMesh installs the three charts in order: the CRDs first, the
 // control plane next (it validates gateways), the gateway last.
 func NewIstioMesh(ctx *pulumi.Context, name string, args *IstioMeshArgs, opts ...pulumi.ResourceOption) (*IstioMesh, error) {
+	if args == nil {
+		return nil, fmt.Errorf("istio mesh %s: args are required", name)
+	}
 	comp := &IstioMesh{}
 	if err := ctx.RegisterComponentResource(typeToken("IstioMesh"), name, comp, opts...); err != nil {
 		return nil, err
 	}
-	base, err := istioRelease(ctx, comp, name+"-base", "istio-base", args, "base", pulumi.Map{
+	base, err := istioRelease(ctx, comp, name+"-base", "istio-base", args, "base", true, pulumi.Map{
 		"defaultRevision": pulumi.String("default"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	istiod, err := istioRelease(ctx, comp, name+"-istiod", "istiod", args, "istiod", pulumi.Map{
+	istiod, err := istioRelease(ctx, comp, name+"-istiod", "istiod", args, "istiod", true, pulumi.Map{
 		"pilot": pulumi.Map{
 			// Lab-sized: istiod's default request is 2 GiB.
 			"resources": pulumi.Map{"requests": pulumi.Map{"cpu": pulumi.String("100m"), "memory": pulumi.String("256Mi")}},
@@ -65,12 +69,16 @@ func NewIstioMesh(ctx *pulumi.Context, name string, args *IstioMeshArgs, opts ..
 	if err != nil {
 		return nil, err
 	}
-	gateway, err := istioRelease(ctx, comp, name+"-gateway", IngressGatewayName, args, "gateway", gatewayValues(args),
+	// Helm's wait counts a LoadBalancer Service ready only once it has an
+	// address, and fails the release when none comes in time: a cluster
+	// without a load-balancer controller never gives one. The address is
+	// waited for (bounded) by whoever reads GatewayService instead.
+	awaitGateway := args.GatewayServiceType != "LoadBalancer"
+	gateway, err := istioRelease(ctx, comp, name+"-gateway", ingressGatewayName, args, "gateway", awaitGateway, gatewayValues(args),
 		pulumi.DependsOn([]pulumi.Resource{istiod}))
 	if err != nil {
 		return nil, err
 	}
-	comp.Ready = []pulumi.Resource{gateway}
 	comp.GatewayService = pulumi.Sprintf("%s/%s", gateway.Status.Namespace().Elem(), gateway.Status.Name().Elem())
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
 		"gatewayService": comp.GatewayService,
@@ -79,13 +87,13 @@ func NewIstioMesh(ctx *pulumi.Context, name string, args *IstioMeshArgs, opts ..
 
 // istioRelease installs one chart into istio-system, from the repository
 // or from a local charts folder.
-func istioRelease(ctx *pulumi.Context, comp *IstioMesh, name, release string, args *IstioMeshArgs, chart string, values pulumi.Map, extra ...pulumi.ResourceOption) (*helmv3.Release, error) {
+func istioRelease(ctx *pulumi.Context, comp *IstioMesh, name, release string, args *IstioMeshArgs, chart string, await bool, values pulumi.Map, extra ...pulumi.ResourceOption) (*helmv3.Release, error) {
 	releaseArgs := &helmv3.ReleaseArgs{
 		Name:            pulumi.String(release),
-		Namespace:       pulumi.String(IstioNamespace),
+		Namespace:       pulumi.String(istioNamespace),
 		CreateNamespace: pulumi.Bool(true),
 		Values:          values,
-		SkipAwait:       pulumi.Bool(args.SkipAwait),
+		SkipAwait:       pulumi.Bool(!await),
 		Timeout:         pulumi.Int(600),
 	}
 	if args.ChartsDir != "" {

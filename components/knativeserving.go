@@ -28,41 +28,38 @@ type KnativeServingArgs struct {
 	// SkipTagResolution lists registries Knative does not resolve tags for
 	// (config-deployment): locally loaded images are in no registry.
 	SkipTagResolution []string
-	// SkipAwait registers the manifests without waiting for workloads.
-	SkipAwait bool
 }
 
 // KnativeServing installs Knative Serving from its release manifests and
-// configures it for the lab.
+// configures it for the lab. Depend on it to wait until Serving is
+// installed and configured.
 type KnativeServing struct {
 	pulumi.ResourceState
-
-	// Ready resolves once Serving is installed and configured.
-	Ready []pulumi.Resource
 }
 
 // NewKnativeServing applies CRDs, core, then the Istio networking layer,
 // and patches the three ConfigMaps the lab depends on.
 func NewKnativeServing(ctx *pulumi.Context, name string, args *KnativeServingArgs, opts ...pulumi.ResourceOption) (*KnativeServing, error) {
+	if args == nil {
+		return nil, fmt.Errorf("knative serving %s: args are required", name)
+	}
 	comp := &KnativeServing{}
 	if err := ctx.RegisterComponentResource(typeToken("KnativeServing"), name, comp, opts...); err != nil {
 		return nil, err
 	}
-	crds, err := manifests(ctx, comp, name+"-crds", args.CRDManifests, args.SkipAwait)
+	crds, err := manifests(ctx, comp, name+"-crds", args.CRDManifests)
 	if err != nil {
 		return nil, err
 	}
-	core, err := manifests(ctx, comp, name+"-core", args.CoreManifests, args.SkipAwait, pulumi.DependsOn([]pulumi.Resource{crds}))
+	core, err := manifests(ctx, comp, name+"-core", args.CoreManifests, pulumi.DependsOn([]pulumi.Resource{crds}))
 	if err != nil {
 		return nil, err
 	}
-	netIstio, err := manifests(ctx, comp, name+"-net-istio", args.NetIstioManifests, args.SkipAwait, pulumi.DependsOn([]pulumi.Resource{core}))
-	if err != nil {
+	if _, err := manifests(ctx, comp, name+"-net-istio", args.NetIstioManifests, pulumi.DependsOn([]pulumi.Resource{core})); err != nil {
 		return nil, err
 	}
-	comp.Ready = []pulumi.Resource{netIstio}
 	for _, patch := range knativeSettings(args) {
-		p, err := corev1.NewConfigMapPatch(ctx, name+"-"+patch.configMap, &corev1.ConfigMapPatchArgs{
+		_, err := corev1.NewConfigMapPatch(ctx, name+"-"+patch.configMap, &corev1.ConfigMapPatchArgs{
 			Metadata: &metav1.ObjectMetaPatchArgs{
 				Name:      pulumi.String(patch.configMap),
 				Namespace: pulumi.String(KnativeNamespace),
@@ -74,17 +71,15 @@ func NewKnativeServing(ctx *pulumi.Context, name string, args *KnativeServingArg
 		if err != nil {
 			return nil, fmt.Errorf("knative %s: %w", patch.configMap, err)
 		}
-		comp.Ready = append(comp.Ready, p)
 	}
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
 		"domain": pulumi.String(args.Domain),
 	})
 }
 
-func manifests(ctx *pulumi.Context, comp *KnativeServing, name string, files []string, skipAwait bool, extra ...pulumi.ResourceOption) (*yamlv2.ConfigGroup, error) {
+func manifests(ctx *pulumi.Context, comp *KnativeServing, name string, files []string, extra ...pulumi.ResourceOption) (*yamlv2.ConfigGroup, error) {
 	g, err := yamlv2.NewConfigGroup(ctx, name, &yamlv2.ConfigGroupArgs{
-		Files:     pulumi.ToStringArray(files),
-		SkipAwait: pulumi.Bool(skipAwait),
+		Files: pulumi.ToStringArray(files),
 	}, childOpts(comp, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("knative manifests %s: %w", name, err)

@@ -34,6 +34,9 @@ type ModelImage struct {
 
 // NewModelImage builds the image and makes it available to the cluster.
 func NewModelImage(ctx *pulumi.Context, name string, args *ModelImageArgs, opts ...pulumi.ResourceOption) (*ModelImage, error) {
+	if args == nil {
+		return nil, fmt.Errorf("model image %s: args are required", name)
+	}
 	comp := &ModelImage{}
 	if err := ctx.RegisterComponentResource(typeToken("ModelImage"), name, comp, opts...); err != nil {
 		return nil, err

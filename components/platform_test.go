@@ -2,11 +2,13 @@ package components_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/modelrollouts/modelrollouts/components"
+	"github.com/modelrollouts/modelrollouts/internal/mocks"
 )
 
 func TestIstioMeshInstallsBaseIstiodAndGatewayInOrder(t *testing.T) {
@@ -65,6 +67,13 @@ func TestIstioMeshInstallsBaseIstiodAndGatewayInOrder(t *testing.T) {
 	if got := str(t, gateway.Inputs, "values", "labels", "istio"); got != "ingressgateway" {
 		t.Errorf("gateway label istio=%q, want ingressgateway (Knative and our Gateways select it)", got)
 	}
+	// Every release waits for its workloads: a NodePort Service is ready
+	// without a load balancer.
+	for _, r := range []string{"istio-base", "istio-istiod", "istio-gateway"} {
+		if v := get(t, mustFind(t, rec, release, r).Inputs, "skipAwait"); !v.IsBool() || v.BoolValue() {
+			t.Errorf("%s skipAwait %v, want false", r, v)
+		}
+	}
 }
 
 func TestIstioMeshFromLocalChartsOmitsRepoAndVersion(t *testing.T) {
@@ -90,6 +99,32 @@ func TestIstioMeshFromLocalChartsOmitsRepoAndVersion(t *testing.T) {
 		if _, ok := p.ObjectValue()["nodePort"]; ok {
 			t.Errorf("a LoadBalancer gateway pins a NodePort: %v", p)
 		}
+	}
+	// Helm would wait for the load balancer's address and fail the release
+	// where none comes; the program waits for it itself, bounded.
+	if v := get(t, gateway.Inputs, "skipAwait"); !v.IsBool() || !v.BoolValue() {
+		t.Errorf("LoadBalancer gateway skipAwait %v, want true", v)
+	}
+	if v := get(t, istiod.Inputs, "skipAwait"); !v.IsBool() || v.BoolValue() {
+		t.Errorf("istiod skipAwait %v, want false", v)
+	}
+}
+
+func TestIstioMeshReportsItsGatewayService(t *testing.T) {
+	var gatewayService string
+	withProvider(t, func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+		mesh, err := components.NewIstioMesh(ctx, "istio", &components.IstioMeshArgs{
+			Version: "1.31.4", ChartRepo: "https://example.invalid", GatewayServiceType: "LoadBalancer",
+		}, k8s)
+		if err != nil {
+			return err
+		}
+		mesh.GatewayService.ApplyT(func(s string) string { gatewayService = s; return s })
+		return nil
+	})
+	// The mock release reports the name and namespace it was given.
+	if gatewayService != "istio-system/istio-ingressgateway" {
+		t.Errorf("gateway Service %q, want istio-system/istio-ingressgateway", gatewayService)
 	}
 }
 
@@ -133,6 +168,30 @@ func TestKnativeServingAppliesManifestsInOrderAndConfiguresTheLab(t *testing.T) 
 		}
 		if !dependsOn(patch, core) {
 			t.Errorf("%s is patched before core creates it", cm)
+		}
+	}
+	for _, g := range []string{"knative-crds", "knative-core", "knative-net-istio"} {
+		if v := get(t, mustFind(t, rec, group, g).Inputs, "skipAwait"); !v.IsNull() {
+			t.Errorf("%s skipAwait %v, want unset (the provider waits)", g, v)
+		}
+	}
+}
+
+func TestComponentsRefuseNilArgs(t *testing.T) {
+	for name, build := range map[string]func(*pulumi.Context) error{
+		"KindCluster":    func(ctx *pulumi.Context) error { _, err := components.NewKindCluster(ctx, "x", nil); return err },
+		"IstioMesh":      func(ctx *pulumi.Context) error { _, err := components.NewIstioMesh(ctx, "x", nil); return err },
+		"KnativeServing": func(ctx *pulumi.Context) error { _, err := components.NewKnativeServing(ctx, "x", nil); return err },
+		"ModelImage":     func(ctx *pulumi.Context) error { _, err := components.NewModelImage(ctx, "x", nil); return err },
+		"CanaryModel":    func(ctx *pulumi.Context) error { _, err := components.NewCanaryModel(ctx, "x", nil); return err },
+		"ShadowModel":    func(ctx *pulumi.Context) error { _, err := components.NewShadowModel(ctx, "x", nil); return err },
+	} {
+		rec, err := mocks.Run(build, nil)
+		if err == nil || !strings.Contains(err.Error(), "x: args are required") {
+			t.Errorf("New%s with nil args: %v, want an error saying args are required", name, err)
+		}
+		if n := len(rec.Resources()); n != 0 {
+			t.Errorf("New%s with nil args registered %d resources", name, n)
 		}
 	}
 }

@@ -49,6 +49,9 @@ type ShadowModel struct {
 
 // NewShadowModel registers the Deployments, Service and Istio objects.
 func NewShadowModel(ctx *pulumi.Context, name string, args *ShadowModelArgs, opts ...pulumi.ResourceOption) (*ShadowModel, error) {
+	if args == nil {
+		return nil, fmt.Errorf("shadow model %s: args are required", name)
+	}
 	comp := &ShadowModel{}
 	if err := ctx.RegisterComponentResource(typeToken("ShadowModel"), name, comp, opts...); err != nil {
 		return nil, err

@@ -8,9 +8,11 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	k8sclient "k8s.io/client-go/kubernetes"
 
 	"github.com/modelrollouts/modelrollouts/components"
 	"github.com/modelrollouts/modelrollouts/internal/imagetag"
+	"github.com/modelrollouts/modelrollouts/internal/kubeclient"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
@@ -30,7 +32,9 @@ func Program(ctx *pulumi.Context) error {
 			return err
 		}
 	}
-	outputs, err := Deploy(ctx, cfg, root)
+	outputs, err := Deploy(ctx, cfg, root, WithClusterClient(func() (k8sclient.Interface, error) {
+		return kubeclient.New(kubeclient.Source{Path: cfg.Cluster.Kubeconfig, Context: cfg.Cluster.Context})
+	}))
 	if err != nil {
 		return err
 	}
@@ -40,17 +44,36 @@ func Program(ctx *pulumi.Context) error {
 	return nil
 }
 
+// Option configures Deploy.
+type Option func(*options)
+
+type options struct {
+	clusterClient clusterClient
+}
+
+// WithClusterClient lets Deploy read from an existing cluster, with
+// client-go, where the ingress gateway is reachable. Without it (render,
+// tests without a cluster) the ingressUrl output of such a stack stays
+// pending.
+func WithClusterClient(client func() (k8sclient.Interface, error)) Option {
+	return func(o *options) { o.clusterClient = client }
+}
+
 // Deploy registers everything a valid config asks for and returns the
 // stack outputs (see stacks.Outputs). projectDir is where Pulumi.yaml
 // lives; the image build context is relative to it.
-func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string) (pulumi.Map, error) {
+func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, opts ...Option) (pulumi.Map, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	target, err := deployCluster(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	k8s := pulumi.Providers(target.provider)
 
-	platform, err := deployPlatform(ctx, cfg, k8s)
+	platform, mesh, err := deployPlatform(ctx, cfg, k8s)
 	if err != nil {
 		return nil, err
 	}
@@ -73,10 +96,12 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string) (pulumi.
 	namespace := ns.Metadata.Name().Elem()
 	strategyOpts := []pulumi.ResourceOption{k8s, pulumi.DependsOn(append([]pulumi.Resource{ns}, platform...))}
 
+	ingress := ingressAddress(ctx, cfg, mesh, o.clusterClient)
 	outputs := pulumi.Map{
-		stacks.OutputStrategy:   pulumi.String(cfg.Strategy),
-		stacks.OutputNamespace:  namespace,
-		stacks.OutputIngressURL: ingressURL(ctx, cfg, k8s, platform),
+		stacks.OutputStrategy:       pulumi.String(cfg.Strategy),
+		stacks.OutputNamespace:      namespace,
+		stacks.OutputIngressURL:     ingress.URL,
+		stacks.OutputIngressPending: ingress.Pending,
 	}
 	if cfg.Cluster.Type == stacks.ClusterKind {
 		outputs[stacks.OutputKubeconfig] = target.kubeconfig
@@ -134,12 +159,15 @@ func deployCluster(ctx *pulumi.Context, cfg *stacks.Config) (*clusterTarget, err
 }
 
 // deployPlatform installs what the strategy needs and the stack does not
-// say is already there. It returns what workloads must wait for.
-func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.ResourceOption) ([]pulumi.Resource, error) {
+// say is already there. It returns the components workloads must wait
+// for, and the mesh when this stack installs it.
+func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.ResourceOption) ([]pulumi.Resource, *components.IstioMesh, error) {
 	var ready []pulumi.Resource
+	var mesh *components.IstioMesh
 	istio := cfg.Platform.Istio
 	if *istio.Install {
-		mesh, err := components.NewIstioMesh(ctx, "istio", &components.IstioMeshArgs{
+		var err error
+		mesh, err = components.NewIstioMesh(ctx, "istio", &components.IstioMeshArgs{
 			Version:            istio.Version,
 			ChartRepo:          istio.ChartRepo,
 			ChartsDir:          istio.ChartsDir,
@@ -147,9 +175,9 @@ func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.Resource
 			GatewayNodePort:    cfg.Cluster.IngressNodePort,
 		}, k8s)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ready = append(ready, mesh.Ready...)
+		ready = append(ready, mesh)
 	}
 	kn := cfg.Platform.Knative
 	// Only the canary strategy runs on Knative.
@@ -163,11 +191,11 @@ func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.Resource
 			SkipTagResolution: kn.SkipTagResolution,
 		}, k8s, pulumi.DependsOn(ready))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		ready = append(ready, serving.Ready...)
+		ready = append(ready, serving)
 	}
-	return ready, nil
+	return ready, mesh, nil
 }
 
 // modelImage is the stack's image reference: built (and loaded into kind,

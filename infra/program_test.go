@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/modelrollouts/modelrollouts/infra"
 	"github.com/modelrollouts/modelrollouts/internal/mocks"
@@ -33,27 +35,34 @@ func stackConfig(t *testing.T, stack string) map[string]string {
 
 // deployed runs the whole program for a config and returns what it
 // registered and the stack outputs, decoded as smoke tests decode them.
-func deployed(t *testing.T, config map[string]string) (*mocks.Recorder, *stacks.Outputs) {
+func deployed(t *testing.T, config map[string]string, opts ...infra.Option) (*mocks.Recorder, *stacks.Outputs) {
 	t.Helper()
-	var outputs *stacks.Outputs
+	rec, raw := deployedRaw(t, config, opts...)
+	// Through stacks.ParseOutputs, the path `pulumi stack output --json`
+	// takes to a smoke test, which also checks a smoke test could use them.
+	outputs, err := stacks.ParseOutputs(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, outputs
+}
+
+// deployedRaw runs the whole program and returns the stack outputs as
+// `pulumi stack output --json` prints them.
+func deployedRaw(t *testing.T, config map[string]string, opts ...infra.Option) (*mocks.Recorder, []byte) {
+	t.Helper()
+	var raw []byte
 	rec, err := mocks.Run(func(ctx *pulumi.Context) error {
 		cfg, err := stacks.Load(func(name string) (string, bool) { return ctx.GetConfig(stacks.Namespace + ":" + name) })
 		if err != nil {
 			return err
 		}
-		out, err := infra.Deploy(ctx, cfg, projectDir)
+		out, err := infra.Deploy(ctx, cfg, projectDir, opts...)
 		if err != nil {
 			return err
 		}
-		// Through JSON and stacks.ParseOutputs, the path `pulumi stack
-		// output --json` takes to a smoke test, which also checks a smoke
-		// test could use them.
 		out.ToMapOutput().ApplyT(func(m map[string]any) (map[string]any, error) {
-			b, err := json.Marshal(m)
-			if err != nil {
-				return m, err
-			}
-			outputs, err = stacks.ParseOutputs(b)
+			raw, err = json.Marshal(m)
 			return m, err
 		})
 		return nil
@@ -61,10 +70,10 @@ func deployed(t *testing.T, config map[string]string) (*mocks.Recorder, *stacks.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if outputs == nil {
+	if raw == nil {
 		t.Fatal("no outputs resolved")
 	}
-	return rec, outputs
+	return rec, raw
 }
 
 func types(rec *mocks.Recorder) map[string]int {
@@ -114,6 +123,11 @@ func TestDevStackDeploysAKindCanaryLab(t *testing.T) {
 	}
 	if !strings.Contains(out.Kubeconfig, "kind: Config") {
 		t.Errorf("kubeconfig output %q", out.Kubeconfig)
+	}
+	// The cluster name is plain where it is used: previews show it.
+	load, _ := rec.Find("command:local:Command", "model-echo-kind-load")
+	if name := load.Inputs["environment"].ObjectValue()["KIND_CLUSTER_NAME"]; !name.IsString() || name.StringValue() != "modelrollouts-dev" {
+		t.Errorf("kind load KIND_CLUSTER_NAME %v, want the plain name modelrollouts-dev", name)
 	}
 
 	// The image tag follows the sources, and the kind-loaded image is in
@@ -175,7 +189,8 @@ func TestShadowStackDeploysAKindShadowLab(t *testing.T) {
 }
 
 func TestCloudStackTargetsTheExistingClusterWithoutKindOrDocker(t *testing.T) {
-	rec, out := deployed(t, stackConfig(t, "cloud"))
+	lb := gatewayService(corev1.ServiceTypeLoadBalancer, corev1.LoadBalancerIngress{IP: "203.0.113.10"})
+	rec, out := deployed(t, stackConfig(t, "cloud"), withCluster(fake.NewClientset(lb)))
 	n := types(rec)
 	for _, typ := range []string{"modelrollouts:index:KindCluster", "command:local:Command", "docker:index/image:Image"} {
 		if n[typ] != 0 {
@@ -200,8 +215,7 @@ func TestCloudStackTargetsTheExistingClusterWithoutKindOrDocker(t *testing.T) {
 	if got := gw.Inputs["values"].ObjectValue()["service"].ObjectValue()["type"].StringValue(); got != "LoadBalancer" {
 		t.Errorf("gateway service %q", got)
 	}
-	// The mock load balancer answers 203.0.113.10.
-	if out.IngressURL != "http://203.0.113.10" {
+	if out.IngressURL != "http://203.0.113.10" || out.IngressPending != "" {
 		t.Errorf("ingressUrl %q, want the gateway's load balancer", out.IngressURL)
 	}
 	if out.Kubeconfig != "" {
@@ -330,4 +344,68 @@ func TestPayloadLogReachesTheContainerEnv(t *testing.T) {
 	if env := containerEnv(rec, "kubernetes:serving.knative.dev/v1:Configuration", "model-v2"); env["PAYLOAD_LOG"] != "true" || env["LOGGER_URL"] != "http://sink.default.svc/events" {
 		t.Errorf("canary v2 env %v, want PAYLOAD_LOG=true, LOGGER_URL set", env)
 	}
+}
+
+// dependencies names a resource's explicit dependencies "type name",
+// sorted.
+func dependencies(t *testing.T, rec *mocks.Recorder, typ, name string) []string {
+	t.Helper()
+	res, ok := rec.Find(typ, name)
+	if !ok {
+		t.Fatalf("no %s %s", typ, name)
+	}
+	byURN := map[string]mocks.Resource{}
+	for _, r := range rec.Resources() {
+		byURN[r.URN] = r
+	}
+	var out []string
+	for _, urn := range res.DependsOn {
+		d, ok := byURN[urn]
+		if !ok {
+			t.Fatalf("%s %s depends on %s, which was not registered", typ, name, urn)
+		}
+		out = append(out, d.Type+" "+d.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func assertDependencies(t *testing.T, rec *mocks.Recorder, typ, name string, want []string) {
+	t.Helper()
+	want = append([]string(nil), want...)
+	sort.Strings(want)
+	if got := dependencies(t, rec, typ, name); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s %s depends on\n  %s\nwant\n  %s", typ, name, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// Depending on a component waits for each of its resources.
+var (
+	istioResources = []string{
+		"kubernetes:helm.sh/v3:Release istio-base",
+		"kubernetes:helm.sh/v3:Release istio-istiod",
+		"kubernetes:helm.sh/v3:Release istio-gateway",
+	}
+	knativeResources = []string{
+		"kubernetes:yaml/v2:ConfigGroup knative-crds",
+		"kubernetes:yaml/v2:ConfigGroup knative-core",
+		"kubernetes:yaml/v2:ConfigGroup knative-net-istio",
+		"kubernetes:core/v1:ConfigMapPatch knative-config-domain",
+		"kubernetes:core/v1:ConfigMapPatch knative-config-autoscaler",
+		"kubernetes:core/v1:ConfigMapPatch knative-config-deployment",
+	}
+)
+
+func TestWorkloadsWaitForThePlatformComponentsWhole(t *testing.T) {
+	rec, _ := deployed(t, stackConfig(t, "dev"))
+	assertDependencies(t, rec, "modelrollouts:index:KnativeServing", "knative", istioResources)
+	platform := append(append([]string(nil), istioResources...), knativeResources...)
+	assertDependencies(t, rec, "kubernetes:core/v1:Namespace", "models", platform)
+	assertDependencies(t, rec, "modelrollouts:index:CanaryModel", "model",
+		append(platform, "kubernetes:core/v1:Namespace models"))
+
+	rec, _ = deployed(t, stackConfig(t, "shadow"))
+	assertDependencies(t, rec, "kubernetes:core/v1:Namespace", "models", istioResources)
+	assertDependencies(t, rec, "modelrollouts:index:ShadowModel", "model",
+		append(append([]string(nil), istioResources...), "kubernetes:core/v1:Namespace models"))
 }

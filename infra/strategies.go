@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/modelrollouts/modelrollouts/components"
@@ -122,36 +121,6 @@ func modelVersion(m stacks.ModelSettings, image pulumi.StringInput) components.M
 		v.Image = pulumi.String(m.Image)
 	}
 	return v
-}
-
-// ingressURL is where smoke tests send requests: the kind host port, a
-// configured address, or the gateway's load balancer.
-func ingressURL(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.ResourceOption, platform []pulumi.Resource) pulumi.StringInput {
-	cl := cfg.Cluster
-	switch {
-	case cl.IngressURL != "":
-		return pulumi.String(cl.IngressURL)
-	case cl.Type == stacks.ClusterKind:
-		return pulumi.Sprintf("http://%s:%d", cl.ListenAddress, cl.IngressHostPort)
-	case !*cfg.Platform.Istio.Install:
-		// Nothing of ours says where a preinstalled gateway is reachable.
-		return pulumi.String("")
-	}
-	id := pulumi.ID(components.IstioNamespace + "/" + components.IngressGatewayName)
-	svc, err := corev1.GetService(ctx, "ingress-gateway", id, nil, k8s, pulumi.DependsOn(platform))
-	if err != nil {
-		ctx.Log.Warn(fmt.Sprintf("read the ingress gateway Service: %v", err), nil)
-		return pulumi.String("")
-	}
-	return svc.Status.LoadBalancer().Ingress().Index(pulumi.Int(0)).ApplyT(func(ing corev1.LoadBalancerIngress) string {
-		switch {
-		case ing.Hostname != nil && *ing.Hostname != "":
-			return "http://" + *ing.Hostname
-		case ing.Ip != nil && *ing.Ip != "":
-			return "http://" + *ing.Ip
-		}
-		return ""
-	}).(pulumi.StringOutput)
 }
 
 func registryArgs(r *stacks.RegistryConfig) *docker.RegistryArgs {

@@ -66,6 +66,10 @@ type ClusterConfig struct {
 	// gateway, e.g. http://203.0.113.10; empty means read it from the
 	// gateway Service's load balancer status.
 	IngressURL string `json:"ingressUrl,omitempty"`
+	// IngressWaitSeconds bounds how long `up` waits for the gateway's load
+	// balancer to get an address when IngressURL is empty (existing
+	// clusters); then the up finishes and says the address is pending.
+	IngressWaitSeconds *int `json:"ingressWaitSeconds,omitempty"`
 }
 
 // PlatformConfig says which platform pieces this stack installs.

@@ -26,6 +26,9 @@ const (
 	DefaultDockerfile      = "model-echo/Dockerfile"
 )
 
+// DefaultIngressWaitSeconds covers a cloud load balancer's provisioning.
+const DefaultIngressWaitSeconds = 300
+
 // DefaultSkipTagResolution are the registry names Knative never resolves:
 // images loaded with `kind load` exist in no registry.
 var DefaultSkipTagResolution = []string{"kind.local", "ko.local", "dev.local"}
@@ -43,6 +46,8 @@ func (c *Config) SetDefaults() {
 		setString(&c.Cluster.ListenAddress, DefaultListenAddress)
 		setInt(&c.Cluster.IngressHostPort, DefaultIngressHostPort)
 		setInt(&c.Cluster.IngressNodePort, DefaultIngressNodePort)
+	} else {
+		setIntPtr(&c.Cluster.IngressWaitSeconds, DefaultIngressWaitSeconds)
 	}
 
 	istio := &c.Platform.Istio
@@ -125,6 +130,12 @@ func setString(p *string, v string) {
 func setInt(p *int, v int) {
 	if *p == 0 {
 		*p = v
+	}
+}
+
+func setIntPtr(p **int, v int) {
+	if *p == nil {
+		*p = &v
 	}
 }
 

@@ -181,7 +181,7 @@ func TestLoadCloudStack(t *testing.T) {
 
 	checkEqual(t, "strategy", c.Strategy, StrategyCanary)
 	t.Run("the existing cluster gets no kind defaults", func(t *testing.T) {
-		checkEqual(t, "cluster", c.Cluster, ClusterConfig{Type: ClusterExisting, Context: "my-cloud-cluster"})
+		checkEqual(t, "cluster", c.Cluster, ClusterConfig{Type: ClusterExisting, Context: "my-cloud-cluster", IngressWaitSeconds: ptr(DefaultIngressWaitSeconds)})
 	})
 	checkEqual(t, "istio.gatewayServiceType", c.Platform.Istio.GatewayServiceType, "LoadBalancer")
 	checkEqual(t, "knative.domain", c.Platform.Knative.Domain, "models.example.org")
@@ -259,7 +259,7 @@ func TestLoadReportsDecodeProblemsAtTheirPath(t *testing.T) {
 		{"a typo in a cluster field lists the cluster fields", `config:
   modelrollouts:cluster:
     typ: kind
-`, []want{{"modelrollouts:cluster.typ", "unknown field, want one of context, ingressHostPort, ingressNodePort, ingressUrl, kubeconfig, listenAddress, name, nodeImage, type, workers"}}},
+`, []want{{"modelrollouts:cluster.typ", "unknown field, want one of context, ingressHostPort, ingressNodePort, ingressUrl, ingressWaitSeconds, kubeconfig, listenAddress, name, nodeImage, type, workers"}}},
 		{"a word for a percent is not a whole number", `config:
   modelrollouts:canary:
     versions:

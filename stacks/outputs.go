@@ -20,6 +20,9 @@ const (
 	OutputKubeconfig    = "kubeconfig"
 )
 
+// OutputIngressPending says why ingressUrl is empty, and what to set.
+const OutputIngressPending = "ingressPending"
+
 // Outputs are what a deployed stack tells smoke tests: where to send
 // requests and what they should observe there.
 type Outputs struct {
@@ -28,6 +31,9 @@ type Outputs struct {
 	// IngressURL is the address of the mesh's ingress gateway, e.g.
 	// http://127.0.0.1:8080 on kind. Requests pick their route by Host.
 	IngressURL string `json:"ingressUrl"`
+	// IngressPending explains an empty IngressURL: e.g. the gateway's load
+	// balancer has no address yet, and how to set cluster.ingressUrl.
+	IngressPending string `json:"ingressPending,omitempty"`
 	// Host is the Host header of user traffic.
 	Host string `json:"host"`
 	// Versions describes each model version by name.
@@ -85,6 +91,8 @@ func (o *Outputs) Check() error {
 	switch {
 	case o.Strategy != StrategyCanary && o.Strategy != StrategyShadow:
 		return fmt.Errorf("stack output %s is %q, want canary or shadow", OutputStrategy, o.Strategy)
+	case o.IngressURL == "" && o.IngressPending != "":
+		return fmt.Errorf("stack output %s is empty: %s", OutputIngressURL, o.IngressPending)
 	case o.IngressURL == "":
 		return fmt.Errorf("stack output %s is empty: the ingress address is unknown (set cluster.ingressUrl)", OutputIngressURL)
 	case o.Host == "":

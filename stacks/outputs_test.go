@@ -107,6 +107,7 @@ func TestParseOutputsShadow(t *testing.T) {
 func TestOutputNamesMatchTheJSONFields(t *testing.T) {
 	b, err := json.Marshal(Outputs{
 		Split: map[string]int{"v1": 1}, Primary: "p", Shadow: "s", MirrorPercent: ptr(1.0), Kubeconfig: "k",
+		IngressPending: "why",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -116,13 +117,13 @@ func TestOutputNamesMatchTheJSONFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{OutputStrategy, OutputNamespace, OutputIngressURL, OutputHost, OutputVersions,
-		OutputSplit, OutputPrimary, OutputShadow, OutputMirrorPercent, OutputKubeconfig} {
+		OutputSplit, OutputPrimary, OutputShadow, OutputMirrorPercent, OutputKubeconfig, OutputIngressPending} {
 		if _, ok := fields[name]; !ok {
 			t.Errorf("output %q is no JSON field of Outputs (fields: %v)", name, sortedKeys(fields))
 		}
 	}
-	if len(fields) != 10 {
-		t.Errorf("Outputs has %d JSON fields, want the 10 named outputs: %v", len(fields), sortedKeys(fields))
+	if len(fields) != 11 {
+		t.Errorf("Outputs has %d JSON fields, want the 11 named outputs: %v", len(fields), sortedKeys(fields))
 	}
 }
 
@@ -157,6 +158,12 @@ func TestParseOutputsRejects(t *testing.T) {
 		{"outputs without an ingress URL", canaryOutputs,
 			func(m map[string]any) { m["ingressUrl"] = "" },
 			"stack output ingressUrl is empty: the ingress address is unknown (set cluster.ingressUrl)"},
+		{"outputs whose ingress URL is pending say why", canaryOutputs,
+			func(m map[string]any) {
+				m["ingressUrl"] = ""
+				m["ingressPending"] = "the gateway has no load-balancer address yet"
+			},
+			"stack output ingressUrl is empty: the gateway has no load-balancer address yet"},
 		{"outputs without a host", shadowOutputs,
 			func(m map[string]any) { delete(m, "host") },
 			"stack output host is empty"},

@@ -73,6 +73,9 @@ func (cl *ClusterConfig) Validate() *FieldError {
 		if cl.Context != "" {
 			errs = errs.Also(ErrGeneric("applies only to existing clusters: kind clusters make their own kubeconfig (set cluster.type to existing to use one)", "context"))
 		}
+		if cl.IngressWaitSeconds != nil {
+			errs = errs.Also(ErrGeneric("applies only to existing clusters: kind's ingress is the mapped host port", "ingressWaitSeconds"))
+		}
 	case ClusterExisting:
 		kindOnly := []struct {
 			field string
@@ -87,6 +90,9 @@ func (cl *ClusterConfig) Validate() *FieldError {
 				errs = errs.Also(ErrGeneric("applies only to kind clusters, and cluster.type is existing", k.field))
 			}
 		}
+		if w := cl.IngressWaitSeconds; w != nil && (*w < 0 || *w > maxIngressWaitSeconds) {
+			errs = errs.Also(ErrOutOfBoundsValue(*w, 0, maxIngressWaitSeconds, "ingressWaitSeconds"))
+		}
 	default:
 		errs = errs.Also(ErrUnknownValue(cl.Type, "type", "cluster type", ClusterKind, ClusterExisting))
 	}
@@ -98,6 +104,9 @@ func (cl *ClusterConfig) Validate() *FieldError {
 
 // maxWorkers bounds kind worker nodes: each is a container on one machine.
 const maxWorkers = 10
+
+// maxIngressWaitSeconds bounds the wait for a load balancer's address.
+const maxIngressWaitSeconds = 3600
 
 // checkIPAddress reports value at field unless it is an IP address, which
 // is what kind's port mapping binds to (a port there is a common mistake).
