@@ -39,9 +39,13 @@ type IstioMesh struct {
 
 	// GatewayService is "namespace/name" of the ingress gateway Service,
 	// known once the gateway's release is installed: read the Service
-	// through it. Depend on the IstioMesh itself to wait for all of Istio.
+	// through it. Depend on the mesh with DependsOn to wait for all of Istio.
 	GatewayService pulumi.StringOutput
+
+	registered pulumi.ResourceArrayOutput
 }
+
+func (m *IstioMesh) whole() pulumi.ResourceArrayOutput { return m.registered }
 
 // NewIstioMesh installs the three charts in order: the CRDs first, the
 // control plane next (it validates gateways), the gateway last.
@@ -79,6 +83,7 @@ func NewIstioMesh(ctx *pulumi.Context, name string, args *IstioMeshArgs, opts ..
 	if err != nil {
 		return nil, err
 	}
+	comp.registered = wholeOnceRegistered(comp, base, istiod, gateway)
 	comp.GatewayService = pulumi.Sprintf("%s/%s", gateway.Status.Namespace().Elem(), gateway.Status.Name().Elem())
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
 		"gatewayService": comp.GatewayService,

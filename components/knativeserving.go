@@ -31,11 +31,15 @@ type KnativeServingArgs struct {
 }
 
 // KnativeServing installs Knative Serving from its release manifests and
-// configures it for the lab. Depend on it to wait until Serving is
-// installed and configured.
+// configures it for the lab. Depend on it with DependsOn to wait until
+// Serving is installed and configured.
 type KnativeServing struct {
 	pulumi.ResourceState
+
+	registered pulumi.ResourceArrayOutput
 }
+
+func (k *KnativeServing) whole() pulumi.ResourceArrayOutput { return k.registered }
 
 // NewKnativeServing applies CRDs, core, then the Istio networking layer,
 // and patches the three ConfigMaps the lab depends on.
@@ -55,11 +59,13 @@ func NewKnativeServing(ctx *pulumi.Context, name string, args *KnativeServingArg
 	if err != nil {
 		return nil, err
 	}
-	if _, err := manifests(ctx, comp, name+"-net-istio", args.NetIstioManifests, pulumi.DependsOn([]pulumi.Resource{core})); err != nil {
+	netIstio, err := manifests(ctx, comp, name+"-net-istio", args.NetIstioManifests, pulumi.DependsOn([]pulumi.Resource{core}))
+	if err != nil {
 		return nil, err
 	}
+	children := []pulumi.Resource{crds, core, netIstio}
 	for _, patch := range knativeSettings(args) {
-		_, err := corev1.NewConfigMapPatch(ctx, name+"-"+patch.configMap, &corev1.ConfigMapPatchArgs{
+		p, err := corev1.NewConfigMapPatch(ctx, name+"-"+patch.configMap, &corev1.ConfigMapPatchArgs{
 			Metadata: &metav1.ObjectMetaPatchArgs{
 				Name:      pulumi.String(patch.configMap),
 				Namespace: pulumi.String(KnativeNamespace),
@@ -71,7 +77,9 @@ func NewKnativeServing(ctx *pulumi.Context, name string, args *KnativeServingArg
 		if err != nil {
 			return nil, fmt.Errorf("knative %s: %w", patch.configMap, err)
 		}
+		children = append(children, p)
 	}
+	comp.registered = wholeOnceRegistered(comp, children...)
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{
 		"domain": pulumi.String(args.Domain),
 	})

@@ -2,9 +2,11 @@ package components_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/modelrollouts/modelrollouts/components"
@@ -193,5 +195,55 @@ func TestComponentsRefuseNilArgs(t *testing.T) {
 		if n := len(rec.Resources()); n != 0 {
 			t.Errorf("New%s with nil args registered %d resources", name, n)
 		}
+	}
+}
+
+// TestDependingOnAPlatformComponentWaitsForEveryChild registers a
+// dependent right after each constructor returns, the moment a plain
+// DependsOn on a component can miss children still attaching, many times.
+func TestDependingOnAPlatformComponentWaitsForEveryChild(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		rec := withProvider(t, func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+			mesh, err := components.NewIstioMesh(ctx, "istio", &components.IstioMeshArgs{
+				Version: "1.31.4", ChartRepo: "https://example.invalid", GatewayServiceType: "NodePort",
+			}, k8s)
+			if err != nil {
+				return err
+			}
+			serving, err := components.NewKnativeServing(ctx, "knative", &components.KnativeServingArgs{
+				CRDManifests: []string{"crds.yaml"}, CoreManifests: []string{"core.yaml"}, NetIstioManifests: []string{"net-istio.yaml"},
+				Domain: "example.com", SkipTagResolution: []string{"kind.local"},
+			}, k8s, components.DependsOn(mesh))
+			if err != nil {
+				return err
+			}
+			_, err = corev1.NewNamespace(ctx, "models", &corev1.NamespaceArgs{}, k8s, components.DependsOn(mesh, serving))
+			return err
+		})
+		istio := []string{"istio-base", "istio-istiod", "istio-gateway"}
+		knative := []string{"knative-crds", "knative-core", "knative-net-istio",
+			"knative-config-domain", "knative-config-autoscaler", "knative-config-deployment"}
+		assertDependsOnExactly(t, rec, mustFind(t, rec, "modelrollouts:index:KnativeServing", "knative"), istio)
+		assertDependsOnExactly(t, rec, mustFind(t, rec, "kubernetes:core/v1:Namespace", "models"), append(istio, knative...))
+		if t.Failed() {
+			t.Fatalf("run %d", i)
+		}
+	}
+}
+
+func assertDependsOnExactly(t *testing.T, rec *mocks.Recorder, res mocks.Resource, names []string) {
+	t.Helper()
+	var got []string
+	for _, urn := range res.DependsOn {
+		for _, r := range rec.Resources() {
+			if r.URN == urn {
+				got = append(got, r.Name)
+			}
+		}
+	}
+	slices.Sort(got)
+	want := slices.Sorted(slices.Values(names))
+	if !slices.Equal(got, want) {
+		t.Errorf("%s depends on %v, want exactly %v", res.Name, got, want)
 	}
 }

@@ -89,12 +89,12 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, opts ...
 	}
 	ns, err := corev1.NewNamespace(ctx, cfg.Namespace, &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(cfg.Namespace), Labels: labels},
-	}, k8s, pulumi.DependsOn(platform))
+	}, k8s, components.DependsOn(platform...))
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: %w", cfg.Namespace, err)
 	}
 	namespace := ns.Metadata.Name().Elem()
-	strategyOpts := []pulumi.ResourceOption{k8s, pulumi.DependsOn(append([]pulumi.Resource{ns}, platform...))}
+	strategyOpts := []pulumi.ResourceOption{k8s, pulumi.DependsOn([]pulumi.Resource{ns}), components.DependsOn(platform...)}
 
 	ingress := ingressAddress(ctx, cfg, mesh, o.clusterClient)
 	outputs := pulumi.Map{
@@ -161,8 +161,8 @@ func deployCluster(ctx *pulumi.Context, cfg *stacks.Config) (*clusterTarget, err
 // deployPlatform installs what the strategy needs and the stack does not
 // say is already there. It returns the components workloads must wait
 // for, and the mesh when this stack installs it.
-func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.ResourceOption) ([]pulumi.Resource, *components.IstioMesh, error) {
-	var ready []pulumi.Resource
+func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.ResourceOption) ([]components.Whole, *components.IstioMesh, error) {
+	var ready []components.Whole
 	var mesh *components.IstioMesh
 	istio := cfg.Platform.Istio
 	if *istio.Install {
@@ -189,7 +189,7 @@ func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.Resource
 			Domain:            kn.Domain,
 			ScaleToZero:       *kn.ScaleToZero,
 			SkipTagResolution: kn.SkipTagResolution,
-		}, k8s, pulumi.DependsOn(ready))
+		}, k8s, components.DependsOn(ready...))
 		if err != nil {
 			return nil, nil, err
 		}
