@@ -2,6 +2,8 @@ package smoke
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/modelrollouts/modelrollouts/internal/measure"
@@ -64,6 +66,33 @@ func (pl Plan) Method() string {
 		fmt.Fprintf(&b, " (Bonferroni over %d tests)", pl.Tests())
 	}
 	return b.String()
+}
+
+// Summary says in one sentence what the plan sends and catches, for a
+// review comment or a log line.
+func (pl Plan) Summary(p Params) string {
+	own := pl.Total() - pl.UserRequests
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d user requests", pl.UserRequests)
+	if own > 0 {
+		fmt.Fprintf(&b, " and %d to the versions' own hosts", own)
+	}
+	b.WriteString(" catch ")
+	var what []string
+	if pl.ShareTests > 0 {
+		what = append(what, fmt.Sprintf("a %s-point error in a share", pct(p.Margin)))
+	}
+	what = append(what,
+		fmt.Sprintf("a %s%% leak to where no traffic should go", pct(pl.DetectableLeak)),
+		fmt.Sprintf("a version failing %s%% of its requests (budget %s%%)", pct(p.DetectErrorShare), pct(p.MaxErrorShare)))
+	b.WriteString(strings.Join(what[:len(what)-1], ", ") + " and " + what[len(what)-1])
+	fmt.Fprintf(&b, ", each with %.0f%% power; %d exact binomial tests, α = %g over the run (Bonferroni)", 100*p.Power, pl.Tests(), p.Alpha)
+	return b.String()
+}
+
+// pct renders a share as a short percentage: 0.05 → "5", 0.0031 → "0.31".
+func pct(share float64) string {
+	return strconv.FormatFloat(math.Round(share*1e4)/100, 'f', -1, 64)
 }
 
 // Version is one version as a plan sees it.

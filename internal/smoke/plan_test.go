@@ -73,3 +73,17 @@ func TestPlanValues(t *testing.T) {
 		t.Errorf("--n 120 planned %d user requests", pl.UserRequests)
 	}
 }
+
+func TestPlanSummarySaysWhatTheRunCatches(t *testing.T) {
+	p := DefaultParams
+	got := PlanCanary(canaryVersions(.9, .1), p).Summary(p)
+	for _, want := range []string{"user requests and", "to the versions' own hosts", "a 5-point error in a share",
+		"leak to where no traffic should go", "a version failing 5% of its requests (budget 1%)", "95% power", "4 exact binomial tests, α = 0.01 over the run"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q: %s", want, got)
+		}
+	}
+	if got := PlanCanary(canaryVersions(1, 0), p).Summary(p); strings.Contains(got, "error in a share") || !strings.Contains(got, "a 1% leak") {
+		t.Errorf("100/0 summary: %s", got)
+	}
+}
