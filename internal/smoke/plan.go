@@ -33,7 +33,12 @@ type Plan struct {
 	// BudgetRequests is the requests per version the error budgets are
 	// planned on: a version failing DetectErrorShare of them exceeds a
 	// budget of MaxErrorShare with the run's power.
-	BudgetRequests   int     `json:"budget_requests"`
+	BudgetRequests int `json:"budget_requests"`
+	// Powered names the versions whose budgets get BudgetRequests at
+	// least (a shadow serving no users, or an untagged small version, may
+	// not: the report says what their requests could catch).
+	Powered          []string `json:"powered_budgets"`
+	versions         int
 	MaxErrorShare    float64 `json:"max_error_share"`
 	DetectErrorShare float64 `json:"detect_error_share"`
 }
@@ -82,9 +87,14 @@ func (pl Plan) Summary(p Params) string {
 	if pl.ShareTests > 0 {
 		what = append(what, fmt.Sprintf("a %s-point error in a share", pct(p.Margin)))
 	}
-	what = append(what,
-		fmt.Sprintf("a %s%% leak to where no traffic should go", pct(pl.DetectableLeak)),
-		fmt.Sprintf("a version failing %s%% of its requests (budget %s%%)", pct(p.DetectErrorShare), pct(p.MaxErrorShare)))
+	failing := "a version"
+	if len(pl.Powered) < pl.versions {
+		failing = strings.Join(pl.Powered, " or ")
+	}
+	what = append(what, fmt.Sprintf("a %s%% leak to where no traffic should go", pct(pl.DetectableLeak)))
+	if len(pl.Powered) > 0 {
+		what = append(what, fmt.Sprintf("%s failing %s%% of its requests (budget %s%%)", failing, pct(p.DetectErrorShare), pct(p.MaxErrorShare)))
+	}
 	b.WriteString(strings.Join(what[:len(what)-1], ", ") + " and " + what[len(what)-1])
 	fmt.Fprintf(&b, ", each with %.0f%% power; %d exact binomial tests, α = %g over the run (Bonferroni)", 100*p.Power, pl.Tests(), p.Alpha)
 	return b.String()
@@ -156,17 +166,23 @@ func (pl *Plan) planOwn(versions []Version, p Params) {
 	pl.MaxErrorShare, pl.DetectErrorShare = p.MaxErrorShare, p.DetectErrorShare
 	pl.BudgetRequests = measure.ErrorSampleSize(p.MaxErrorShare, p.DetectErrorShare, pl.TestAlpha, p.Power)
 	pl.OwnRequests = map[string]int{}
+	pl.versions = len(versions)
 	for _, v := range versions {
-		if !v.OwnHost {
-			continue
-		}
-		own := p.OwnRequests
+		fewest := 0 // the fewest user answers a passing run gives this version
 		if v.ServesUsers {
-			// The fewest user answers a passing run gives this version.
-			fewest := measure.AcceptInterval(pl.UserRequests, v.Share, pl.TestAlpha).Lo
-			own = max(own, pl.BudgetRequests-fewest)
+			fewest = measure.AcceptInterval(pl.UserRequests, v.Share, pl.TestAlpha).Lo
 		}
-		pl.OwnRequests[v.Name] = own
+		own := 0
+		if v.OwnHost {
+			own = p.OwnRequests
+			if v.ServesUsers {
+				own = max(own, pl.BudgetRequests-fewest)
+			}
+			pl.OwnRequests[v.Name] = own
+		}
+		if fewest+own >= pl.BudgetRequests {
+			pl.Powered = append(pl.Powered, v.Name)
+		}
 	}
 }
 

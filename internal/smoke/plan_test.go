@@ -87,3 +87,14 @@ func TestPlanSummarySaysWhatTheRunCatches(t *testing.T) {
 		t.Errorf("100/0 summary: %s", got)
 	}
 }
+
+func TestShadowPlanPowersThePrimarysBudgetOnly(t *testing.T) {
+	p := DefaultParams
+	pl := PlanShadow("v1", "v2", .5, p)
+	if len(pl.Powered) != 1 || pl.Powered[0] != "v1" || pl.OwnRequests["v2"] != p.OwnRequests {
+		t.Errorf("powered %v, own %v: want the primary's budget powered, the shadow's own host at the minimum", pl.Powered, pl.OwnRequests)
+	}
+	if s := pl.Summary(p); !strings.Contains(s, "v1 failing 5%") || strings.Contains(s, "a version failing") {
+		t.Errorf("shadow summary: %s", s)
+	}
+}
