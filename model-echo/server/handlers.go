@@ -133,6 +133,7 @@ func (s *Server) handleInfer(x *exchange, r *http.Request) {
 		s.writeError(x, http.StatusBadRequest, err.Error())
 		return
 	}
+	x.inputJSON = true
 	if !s.misbehave(x, r) {
 		return
 	}

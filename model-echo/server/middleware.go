@@ -64,6 +64,7 @@ type exchange struct {
 	// request body as read, and a copy of the answer.
 	capture    bool
 	inputBody  []byte
+	inputJSON  bool // inputBody decoded as an infer request: valid JSON
 	outputBody []byte
 }
 
@@ -174,7 +175,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	if x.capture {
 		s.payload.log(payloadExchange{
 			requestID: x.requestID, mirrored: rec.Mirrored, start: start, latency: elapsed,
-			status: x.status, input: x.inputBody, output: x.outputBody,
+			status: x.status, input: x.inputBody, inputJSON: x.inputJSON, output: x.outputBody,
 		})
 	}
 }

@@ -47,7 +47,9 @@ type payloadExchange struct {
 	latency   time.Duration
 	status    int
 	input     []byte
-	output    []byte
+	inputJSON bool // input decoded as JSON, so only newlines need care
+	// output is what writeJSON sent: JSON on one line, plus a newline.
+	output []byte
 }
 
 func (p *payloadExchange) size() int64 { return int64(len(p.input) + len(p.output)) }
@@ -243,16 +245,24 @@ func (e *payloadEncoder) line(p *payloadExchange, response bool) {
 	b = append(b, `{"specversion":"`+modelapi.CloudEventsSpecVersion+`","id":`...)
 	b = appendJSONString(b, p.requestID)
 	b = appendJSONString(append(b, `,"source":`...), e.version)
-	typ, at, body := modelapi.EventTypeRequest, p.start, p.input
+	typ, at, body, known := modelapi.EventTypeRequest, p.start, p.input, p.inputJSON
 	if response {
-		typ, at, body = modelapi.EventTypeResponse, p.start.Add(p.latency), p.output
+		// The answer is our own encoding: JSON with one trailing newline.
+		typ, at, body, known = modelapi.EventTypeResponse, p.start.Add(p.latency), bytes.TrimSuffix(p.output, []byte("\n")), true
 	}
 	b = append(b, `,"type":"`...)
 	b = append(b, typ...)
 	b = append(b, `","time":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
-	kind := dataKind(body)
+	kind := dataNone
+	switch {
+	case len(body) == 0:
+	case known:
+		kind = dataJSON // checked already: skip a second scan
+	default:
+		kind = dataKind(body)
+	}
 	switch kind {
 	case dataJSON:
 		b = append(b, `,"datacontenttype":"application/json"`...)
@@ -268,10 +278,14 @@ func (e *payloadEncoder) line(p *payloadExchange, response bool) {
 	switch kind {
 	case dataJSON:
 		b = append(b, `,"data":`...)
+		if bytes.IndexAny(body, "\r\n") < 0 {
+			b = append(b, body...)
+			break
+		}
 		e.buf.Write(b)
-		// Compact also takes out newlines of a pretty-printed body, so the
+		// Compact takes out the newlines of a pretty-printed body, so the
 		// event stays one line.
-		json.Compact(&e.buf, body) // cannot fail: dataKind checked it
+		json.Compact(&e.buf, body) // cannot fail: the body is valid JSON
 		b = e.buf.AvailableBuffer()
 	case dataBinary:
 		b = append(b, `,"data_base64":"`...)
