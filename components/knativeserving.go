@@ -14,6 +14,10 @@ import (
 // KnativeNamespace is where Knative Serving runs.
 const KnativeNamespace = "knative-serving"
 
+// KnativeTagHeader is the request header Knative routes by when
+// tag-header-based-routing is on: its value is a traffic tag.
+const KnativeTagHeader = "Knative-Serving-Tag"
+
 // KnativeServingArgs configures Knative Serving and its Istio layer.
 type KnativeServingArgs struct {
 	// Manifest files, URLs or globs: the release's serving-crds.yaml,
@@ -28,6 +32,10 @@ type KnativeServingArgs struct {
 	// SkipTagResolution lists registries Knative does not resolve tags for
 	// (config-deployment): locally loaded images are in no registry.
 	SkipTagResolution []string
+	// TagHeaderRouting lets a request on a route's own host pick a tagged
+	// revision with the KnativeTagHeader header (config-features'
+	// tag-header-based-routing); an unknown tag falls back to the split.
+	TagHeaderRouting bool
 }
 
 // KnativeServing installs Knative Serving from its release manifests and
@@ -107,5 +115,15 @@ func knativeSettings(args *KnativeServingArgs) []configMapSettings {
 		{"config-domain", pulumi.StringMap{args.Domain: pulumi.String("")}},
 		{"config-autoscaler", pulumi.StringMap{"enable-scale-to-zero": pulumi.String(strconv.FormatBool(args.ScaleToZero))}},
 		{"config-deployment", pulumi.StringMap{"registries-skipping-tag-resolving": pulumi.String(strings.Join(args.SkipTagResolution, ","))}},
+		// Written either way, so turning it off in the stack turns it off.
+		{"config-features", pulumi.StringMap{"tag-header-based-routing": pulumi.String(featureFlag(args.TagHeaderRouting))}},
 	}
+}
+
+// featureFlag spells a boolean the way config-features wants it.
+func featureFlag(on bool) string {
+	if on {
+		return "Enabled"
+	}
+	return "Disabled"
 }

@@ -157,6 +157,7 @@ func TestKnativeServingAppliesManifestsInOrderAndConfiguresTheLab(t *testing.T) 
 		"config-domain":     {"example.com": ""},
 		"config-autoscaler": {"enable-scale-to-zero": "false"},
 		"config-deployment": {"registries-skipping-tag-resolving": "kind.local,dev.local"},
+		"config-features":   {"tag-header-based-routing": "Disabled"},
 	}
 	for cm, data := range want {
 		patch := mustFind(t, rec, "kubernetes:core/v1:ConfigMapPatch", "knative-"+cm)
@@ -245,5 +246,19 @@ func assertDependsOnExactly(t *testing.T, rec *mocks.Recorder, res mocks.Resourc
 	want := slices.Sorted(slices.Values(names))
 	if !slices.Equal(got, want) {
 		t.Errorf("%s depends on %v, want exactly %v", res.Name, got, want)
+	}
+}
+
+func TestKnativeTagHeaderRoutingTurnsOnTheFeatureFlag(t *testing.T) {
+	rec := withProvider(t, func(ctx *pulumi.Context, k8s pulumi.ResourceOption) error {
+		_, err := components.NewKnativeServing(ctx, "knative", &components.KnativeServingArgs{
+			CRDManifests: []string{"crds.yaml"}, CoreManifests: []string{"core.yaml"}, NetIstioManifests: []string{"net-istio.yaml"},
+			Domain: "example.com", TagHeaderRouting: true,
+		}, k8s)
+		return err
+	})
+	patch := mustFind(t, rec, "kubernetes:core/v1:ConfigMapPatch", "knative-config-features")
+	if got := str(t, patch.Inputs, "data", "tag-header-based-routing"); got != "Enabled" {
+		t.Errorf("tag-header-based-routing = %q, want Enabled (Knative's spelling)", got)
 	}
 }

@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -10,6 +11,8 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	istionet "istio.io/api/networking/v1"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 const istioNetworkingAPI = "networking.istio.io/v1"
@@ -33,6 +36,13 @@ type ShadowModelArgs struct {
 	Shadow  ShadowVersion
 	// MirrorPercent of user requests copied to the shadow, 0 to 100.
 	MirrorPercent float64
+	// ViaGateway applies the routing to callers outside the mesh, through
+	// the ingress gateway; InMesh to callers with a sidecar, in any
+	// namespace, calling the Service. At least one must be set.
+	ViaGateway, InMesh bool
+	// HeaderRouting sends a request carrying modelapi.HeaderRouteVersion
+	// straight to the version it names, unmirrored.
+	HeaderRouting bool
 }
 
 // ShadowModel is a Deployment per version behind one Service, and the Istio
@@ -51,6 +61,10 @@ type ShadowModel struct {
 func NewShadowModel(ctx *pulumi.Context, name string, args *ShadowModelArgs, opts ...pulumi.ResourceOption) (*ShadowModel, error) {
 	if args == nil {
 		return nil, fmt.Errorf("shadow model %s: args are required", name)
+	}
+	if !args.ViaGateway && !args.InMesh {
+		// An empty gateways list would silently mean the mesh.
+		return nil, fmt.Errorf("shadow model %s: route callers via the gateway, in the mesh, or both; neither is set", name)
 	}
 	comp := &ShadowModel{}
 	if err := ctx.RegisterComponentResource(typeToken("ShadowModel"), name, comp, opts...); err != nil {
@@ -85,15 +99,17 @@ func NewShadowModel(ctx *pulumi.Context, name string, args *ShadowModelArgs, opt
 	}
 
 	routing := ShadowRouting(args)
-	var istioObjects []pulumi.Resource
-	for _, obj := range []struct {
+	type istioObject struct {
 		kind, name string
 		spec       any
-	}{
-		{"DestinationRule", args.Service, routing.DestinationRule},
-		{"Gateway", args.Service + "-gateway", routing.Gateway},
-		{"VirtualService", args.Service, routing.VirtualService},
-	} {
+	}
+	objects := []istioObject{{"DestinationRule", args.Service, routing.DestinationRule}}
+	if routing.Gateway != nil {
+		objects = append(objects, istioObject{"Gateway", routing.GatewayName, routing.Gateway})
+	}
+	objects = append(objects, istioObject{"VirtualService", args.Service, routing.VirtualService})
+	var istioObjects []pulumi.Resource
+	for _, obj := range objects {
 		r, err := apiextensions.NewCustomResource(ctx, obj.name, &apiextensions.CustomResourceArgs{
 			ApiVersion: pulumi.String(istioNetworkingAPI),
 			Kind:       pulumi.String(obj.kind),
@@ -151,18 +167,34 @@ func modelDeployment(ctx *pulumi.Context, comp *ShadowModel, args *ShadowModelAr
 // Istio's own API structs.
 type Routing struct {
 	DestinationRule *istionet.DestinationRule
-	Gateway         *istionet.Gateway
-	VirtualService  *istionet.VirtualService
+	// Gateway is nil when only callers inside the mesh are routed.
+	Gateway        *istionet.Gateway
+	GatewayName    string
+	VirtualService *istionet.VirtualService
 	// VersionHosts maps each version to its own host.
 	VersionHosts map[string]string
 }
 
+// MeshGateway is Istio's name for "every sidecar" in a VirtualService's
+// gateways.
+const MeshGateway = "mesh"
+
 // ShadowRouting builds the DestinationRule (a subset per version), the
-// Gateway for the user host and every version host, and the VirtualService:
-// each version host goes to its version; the user host goes to the primary
-// and mirrors MirrorPercent of requests to the shadow.
+// Gateway for the user host and every version host, and the VirtualService.
+// Its routes, first match wins:
+//   - a version host, with or without a port, goes to its version;
+//   - with header routing, a request naming a version in
+//     modelapi.HeaderRouteVersion goes to it, unmirrored;
+//   - anything else (the user host, or the Service called from inside the
+//     mesh) goes to the primary and MirrorPercent of it is copied to the
+//     shadow.
+//
+// Bound to the gateway, the user and version hosts apply to the ingress
+// gateway; bound to the mesh, the Service's own host (which Istio resolves
+// in the VirtualService's namespace) and the version hosts apply to every
+// sidecar: a VirtualService bound only to a gateway does not.
 func ShadowRouting(args *ShadowModelArgs) Routing {
-	r := Routing{VersionHosts: map[string]string{}}
+	r := Routing{VersionHosts: map[string]string{}, GatewayName: args.Service + "-gateway"}
 	dest := func(version string) *istionet.Destination {
 		return &istionet.Destination{
 			Host:   args.Service,
@@ -170,22 +202,35 @@ func ShadowRouting(args *ShadowModelArgs) Routing {
 			Port:   &istionet.PortSelector{Number: 80},
 		}
 	}
+	versions := []ShadowVersion{args.Primary, args.Shadow}
 	r.DestinationRule = &istionet.DestinationRule{Host: args.Service}
-	hosts := []string{args.Host}
-	vs := &istionet.VirtualService{Gateways: []string{args.Service + "-gateway"}}
-	for _, v := range []ShadowVersion{args.Primary, args.Shadow} {
+	var versionHosts []string
+	vs := &istionet.VirtualService{}
+	for _, v := range versions {
 		r.DestinationRule.Subsets = append(r.DestinationRule.Subsets, &istionet.Subset{
 			Name:   v.Name,
 			Labels: map[string]string{VersionLabel: v.Name},
 		})
 		vhost := v.Name + "." + args.Host
 		r.VersionHosts[v.Name] = vhost
-		hosts = append(hosts, vhost)
+		versionHosts = append(versionHosts, vhost)
 		vs.Http = append(vs.Http, &istionet.HTTPRoute{
 			Name:  "direct-" + v.Name,
-			Match: []*istionet.HTTPMatchRequest{{Authority: &istionet.StringMatch{MatchType: &istionet.StringMatch_Exact{Exact: vhost}}}},
+			Match: authorityMatches(vhost),
 			Route: []*istionet.HTTPRouteDestination{{Destination: dest(v.Name), Weight: 100}},
 		})
+	}
+	if args.HeaderRouting {
+		for _, v := range versions {
+			vs.Http = append(vs.Http, &istionet.HTTPRoute{
+				Name: "header-" + v.Name,
+				Match: []*istionet.HTTPMatchRequest{{Headers: map[string]*istionet.StringMatch{
+					// Istio wants header names in lower case.
+					strings.ToLower(modelapi.HeaderRouteVersion): {MatchType: &istionet.StringMatch_Exact{Exact: v.Name}},
+				}}},
+				Route: []*istionet.HTTPRouteDestination{{Destination: dest(v.Name), Weight: 100}},
+			})
+		}
 	}
 	users := &istionet.HTTPRoute{
 		Name:  "users",
@@ -196,14 +241,36 @@ func ShadowRouting(args *ShadowModelArgs) Routing {
 		users.MirrorPercentage = &istionet.Percent{Value: args.MirrorPercent}
 	}
 	vs.Http = append(vs.Http, users)
-	vs.Hosts = hosts
-	r.VirtualService = vs
-	r.Gateway = &istionet.Gateway{
-		Selector: map[string]string{IngressGatewayLabel: IngressGatewayTarget},
-		Servers: []*istionet.Server{{
-			Port:  &istionet.Port{Number: 80, Name: "http", Protocol: "HTTP"},
-			Hosts: hosts,
-		}},
+
+	if args.ViaGateway {
+		gatewayHosts := append([]string{args.Host}, versionHosts...)
+		vs.Gateways = append(vs.Gateways, r.GatewayName)
+		vs.Hosts = append(vs.Hosts, gatewayHosts...)
+		r.Gateway = &istionet.Gateway{
+			Selector: map[string]string{IngressGatewayLabel: IngressGatewayTarget},
+			Servers: []*istionet.Server{{
+				Port:  &istionet.Port{Number: 80, Name: "http", Protocol: "HTTP"},
+				Hosts: gatewayHosts,
+			}},
+		}
 	}
+	if args.InMesh {
+		vs.Gateways = append(vs.Gateways, MeshGateway)
+		vs.Hosts = append(vs.Hosts, args.Service)
+		if !args.ViaGateway {
+			vs.Hosts = append(vs.Hosts, versionHosts...)
+		}
+	}
+	r.VirtualService = vs
 	return r
+}
+
+// authorityMatches match a host as Envoy sees it in :authority, which
+// keeps any port the caller put in the URL (v1.model.example.com:8081 on
+// kind): the host alone, or the host and a port.
+func authorityMatches(host string) []*istionet.HTTPMatchRequest {
+	return []*istionet.HTTPMatchRequest{
+		{Authority: &istionet.StringMatch{MatchType: &istionet.StringMatch_Exact{Exact: host}}},
+		{Authority: &istionet.StringMatch{MatchType: &istionet.StringMatch_Prefix{Prefix: host + ":"}}},
+	}
 }

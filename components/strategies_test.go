@@ -182,6 +182,7 @@ func shadowArgs(mirror float64) *components.ShadowModelArgs {
 	return &components.ShadowModelArgs{
 		Namespace: pulumi.String("models"), Service: "model", Host: "model.example.com",
 		Primary: version("v1", 0), Shadow: version("v2", 0.5), MirrorPercent: mirror,
+		ViaGateway: true, InMesh: true,
 	}
 }
 

@@ -81,6 +81,10 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, opts ...
 	if err != nil {
 		return nil, err
 	}
+	smokeImage, err := smokeClientImage(ctx, cfg, projectDir, target)
+	if err != nil {
+		return nil, err
+	}
 
 	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("modelrollouts")}
 	if cfg.Strategy == stacks.StrategyShadow {
@@ -102,6 +106,7 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, opts ...
 		stacks.OutputNamespace:      namespace,
 		stacks.OutputIngressURL:     ingress.URL,
 		stacks.OutputIngressPending: ingress.Pending,
+		stacks.OutputSmokeImage:     smokeImage,
 	}
 	if cfg.Cluster.Type == stacks.ClusterKind {
 		outputs[stacks.OutputKubeconfig] = target.kubeconfig
@@ -189,6 +194,7 @@ func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.Resource
 			Domain:            kn.Domain,
 			ScaleToZero:       *kn.ScaleToZero,
 			SkipTagResolution: kn.SkipTagResolution,
+			TagHeaderRouting:  cfg.Canary != nil && cfg.Canary.HeaderRouting,
 		}, k8s, components.DependsOn(ready...))
 		if err != nil {
 			return nil, nil, err
@@ -205,19 +211,36 @@ func modelImage(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, targ
 	if !*img.Build {
 		return pulumi.String(img.Ref), nil
 	}
+	return buildImage(ctx, "model-echo", cfg, projectDir, target, img.Repository, img.Dockerfile)
+}
+
+// smokeClientImage is the image `smoke --from-cluster` runs as a Job:
+// built and made available the same way as the model's, or taken from
+// config (empty where neither applies: smoke then says so).
+func smokeClientImage(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, target *clusterTarget) (pulumi.StringInput, error) {
+	img := cfg.Image
+	if !*img.Build {
+		return pulumi.String(img.SmokeRef), nil
+	}
+	return buildImage(ctx, "smoke-client", cfg, projectDir, target, img.SmokeRepository, img.SmokeDockerfile)
+}
+
+func buildImage(ctx *pulumi.Context, name string, cfg *stacks.Config, projectDir string, target *clusterTarget, repository, dockerfile string) (pulumi.StringInput, error) {
+	img := cfg.Image
 	context := filepath.Join(projectDir, img.Context)
+	dockerfile = filepath.Join(context, dockerfile)
 	tag := img.Tag
 	if tag == "" {
 		var err error
-		tag, err = imagetag.FromContext(context)
+		tag, err = imagetag.FromBuild(context, dockerfile)
 		if err != nil {
 			return nil, err
 		}
 	}
 	args := &components.ModelImageArgs{
-		ImageName:  img.Repository + ":" + tag,
+		ImageName:  repository + ":" + tag,
 		Context:    context,
-		Dockerfile: filepath.Join(context, img.Dockerfile),
+		Dockerfile: dockerfile,
 	}
 	if cfg.Cluster.Type == stacks.ClusterKind {
 		args.KindClusterName = target.kindName
@@ -225,7 +248,7 @@ func modelImage(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, targ
 	if img.Push {
 		args.Registry = registryArgs(img.Registry)
 	}
-	built, err := components.NewModelImage(ctx, "model-echo", args)
+	built, err := components.NewModelImage(ctx, name, args)
 	if err != nil {
 		return nil, err
 	}

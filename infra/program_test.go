@@ -88,15 +88,15 @@ func TestDevStackDeploysAKindCanaryLab(t *testing.T) {
 	rec, out := deployed(t, stackConfig(t, "dev"))
 	want := map[string]int{
 		"modelrollouts:index:KindCluster":                 1,
-		"command:local:Command":                           2, // kind create, kind load
+		"command:local:Command":                           3, // kind create, kind load ×2
 		"pulumi:providers:kubernetes":                     1,
 		"modelrollouts:index:IstioMesh":                   1,
 		"kubernetes:helm.sh/v3:Release":                   3,
 		"modelrollouts:index:KnativeServing":              1,
 		"kubernetes:yaml/v2:ConfigGroup":                  3,
-		"kubernetes:core/v1:ConfigMapPatch":               3,
-		"modelrollouts:index:ModelImage":                  1,
-		"docker:index/image:Image":                        1,
+		"kubernetes:core/v1:ConfigMapPatch":               4,
+		"modelrollouts:index:ModelImage":                  2, // the model, the smoke client
+		"docker:index/image:Image":                        2,
 		"kubernetes:core/v1:Namespace":                    1,
 		"modelrollouts:index:CanaryModel":                 1,
 		"kubernetes:serving.knative.dev/v1:Configuration": 2,
@@ -130,9 +130,18 @@ func TestDevStackDeploysAKindCanaryLab(t *testing.T) {
 		t.Errorf("kind load KIND_CLUSTER_NAME %v, want the plain name modelrollouts-dev", name)
 	}
 
+	// Inside the cluster the Route answers on its cluster-local names.
+	if in := out.InCluster; in == nil || in.URL != "http://model.models.svc.cluster.local" || in.Host != "model.models.svc.cluster.local" ||
+		in.VersionHosts["v2"] != "v2-model.models.svc.cluster.local" || in.Sidecar {
+		t.Errorf("inCluster %+v", out.InCluster)
+	}
+	if v2.RouteHeader != nil {
+		t.Errorf("versions[v2].routeHeader %+v without header routing", v2.RouteHeader)
+	}
+
 	// The image tag follows the sources, and the kind-loaded image is in
 	// a registry Knative skips.
-	image := rec.ByType("docker:index/image:Image")[0]
+	image, _ := rec.Find("docker:index/image:Image", "model-echo")
 	name := image.Inputs["imageName"].StringValue()
 	if !strings.HasPrefix(name, "kind.local/model-echo:") || len(name) != len("kind.local/model-echo:")+12 {
 		t.Errorf("image name %q", name)
@@ -185,6 +194,80 @@ func TestShadowStackDeploysAKindShadowLab(t *testing.T) {
 	}
 	if sel := out.Versions["v2"].PodSelector; sel != "app=model,version=v2" {
 		t.Errorf("versions[v2].podSelector %q", sel)
+	}
+	// Bound to the mesh too by default: a pod with a sidecar calls the
+	// Service and picks a version by the same hosts.
+	if out.BindTo != stacks.BindBoth {
+		t.Errorf("bindTo %q", out.BindTo)
+	}
+	if in := out.InCluster; in == nil || in.URL != "http://model.models.svc.cluster.local" || !in.Sidecar ||
+		in.VersionHosts["v2"] != "v2.model.example.com" {
+		t.Errorf("inCluster %+v", out.InCluster)
+	}
+	vs, _ := rec.Find("kubernetes:networking.istio.io/v1:VirtualService", "model")
+	var gateways []string
+	for _, g := range vs.Inputs["spec"].ObjectValue()["gateways"].ArrayValue() {
+		gateways = append(gateways, g.StringValue())
+	}
+	if strings.Join(gateways, ",") != "model-gateway,mesh" {
+		t.Errorf("VirtualService gateways %v", gateways)
+	}
+}
+
+func TestSmokeClientImageIsBuiltAndLoadedBesideTheModels(t *testing.T) {
+	rec, out := deployed(t, stackConfig(t, "shadow"))
+	model, _ := rec.Find("docker:index/image:Image", "model-echo")
+	client, ok := rec.Find("docker:index/image:Image", "smoke-client")
+	if !ok {
+		t.Fatal("no smoke client image")
+	}
+	name := client.Inputs["imageName"].StringValue()
+	if !strings.HasPrefix(name, "kind.local/model-echo-smoke:") || len(name) != len("kind.local/model-echo-smoke:")+12 {
+		t.Errorf("smoke image name %q", name)
+	}
+	if got := client.Inputs["build"].ObjectValue()["dockerfile"].StringValue(); !strings.HasSuffix(got, "cmd/smoke/Dockerfile") {
+		t.Errorf("smoke image dockerfile %q", got)
+	}
+	if out.SmokeImage != name {
+		t.Errorf("smokeImage output %q, want %q", out.SmokeImage, name)
+	}
+	if model.Inputs["imageName"].StringValue() == name {
+		t.Error("the model and the smoke client share an image name")
+	}
+	loads := 0
+	for _, c := range rec.ByType("command:local:Command") {
+		if strings.Contains(c.Inputs["create"].StringValue(), "kind load") {
+			loads++
+		}
+	}
+	if loads != 2 {
+		t.Errorf("%d kind loads, want the model's and the smoke client's", loads)
+	}
+}
+
+func TestHeaderRoutingPublishesEachVersionsRouteHeader(t *testing.T) {
+	shadow := stackConfig(t, "shadow")
+	shadow["modelrollouts:shadow"] = strings.Replace(shadow["modelrollouts:shadow"], `"mirrorPercent"`, `"headerRouting":true,"bindTo":"mesh","mirrorPercent"`, 1)
+	rec, out := deployed(t, shadow)
+	if h := out.Versions["v2"].RouteHeader; h == nil || h.Name != "X-Model-Version" || h.Value != "v2" {
+		t.Errorf("shadow versions[v2].routeHeader %+v", h)
+	}
+	if out.BindTo != stacks.BindMesh || out.ReachableFromOutside() {
+		t.Errorf("bindTo %q", out.BindTo)
+	}
+	if _, ok := rec.Find("kubernetes:networking.istio.io/v1:Gateway", "model-gateway"); ok {
+		t.Error("a mesh-only shadow registered a Gateway")
+	}
+
+	dev := stackConfig(t, "dev")
+	dev["modelrollouts:canary"] = strings.Replace(dev["modelrollouts:canary"], `"versions"`, `"headerRouting":true,"versions"`, 1)
+	rec, out = deployed(t, dev)
+	if h := out.Versions["v2"].RouteHeader; h == nil || h.Name != "Knative-Serving-Tag" || h.Value != "v2" {
+		t.Errorf("canary versions[v2].routeHeader %+v", h)
+	}
+	features, _ := rec.Find("kubernetes:core/v1:ConfigMapPatch", "knative-config-features")
+	if got := features.Inputs["data"].ObjectValue()["tag-header-based-routing"].StringValue(); got != "Enabled" {
+		t.Errorf("config-features tag-header-based-routing %q", got)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/modelrollouts/modelrollouts/components"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
@@ -40,10 +41,28 @@ func deployCanary(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 	outputs[stacks.OutputVersions] = canary.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
 		out := map[string]any{}
 		for _, v := range cn.Versions {
-			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Tag: v.Tag, Percent: v.Percent,
-				PodSelector: podSelector(cn.Service, v.Name)}, hosts[v.Name])
+			vo := stacks.VersionOutput{Target: v.Target, Tag: v.Tag, Percent: v.Percent,
+				PodSelector: podSelector(cn.Service, v.Name)}
+			if cn.HeaderRouting && v.Tag != "" {
+				vo.RouteHeader = &stacks.HeaderMatch{Name: components.KnativeTagHeader, Value: v.Tag}
+			}
+			out[v.Name] = versionOutput(vo, hosts[v.Name])
 		}
 		return out
+	})
+	// Inside the cluster a Route answers on its cluster-local names, through
+	// Knative's local gateway; a tag's name is tag-service.
+	outputs[stacks.OutputInCluster] = namespace.ApplyT(func(ns string) map[string]any {
+		local := func(name string) string { return fmt.Sprintf("%s.%s.svc.cluster.local", name, ns) }
+		hosts := map[string]string{}
+		for _, v := range cn.Versions {
+			if v.Tag != "" {
+				hosts[v.Name] = local(v.Tag + "-" + cn.Service)
+			}
+		}
+		return inClusterOutput(stacks.InClusterOutputs{
+			URL: "http://" + local(cn.Service), Host: local(cn.Service), VersionHosts: hosts,
+		})
 	})
 	return nil
 }
@@ -55,6 +74,9 @@ func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 		Service:       sh.Service,
 		Host:          sh.Host,
 		MirrorPercent: *sh.MirrorPercent,
+		ViaGateway:    sh.ViaGateway(),
+		InMesh:        sh.InMesh(),
+		HeaderRouting: sh.HeaderRouting,
 	}
 	for _, v := range sh.Versions {
 		version := components.ShadowVersion{ModelVersion: modelVersion(v.ModelSettings, image), Replicas: *v.Replicas}
@@ -72,17 +94,38 @@ func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 	outputs[stacks.OutputPrimary] = pulumi.String(args.Primary.Name)
 	outputs[stacks.OutputShadow] = pulumi.String(args.Shadow.Name)
 	outputs[stacks.OutputMirrorPercent] = pulumi.Float64(*sh.MirrorPercent)
+	outputs[stacks.OutputBindTo] = pulumi.String(sh.BindTo)
 	outputs[stacks.OutputVersions] = shadow.VersionHosts.ApplyT(func(hosts map[string]string) map[string]any {
 		out := map[string]any{}
 		for _, v := range sh.Versions {
 			// Replicas and the pod selector let a smoke test read every
 			// pod of a version, through the ingress or the Kubernetes API.
-			out[v.Name] = versionOutput(stacks.VersionOutput{Target: v.Target, Role: v.Role, Replicas: v.Replicas,
-				PodSelector: podSelector(sh.Service, v.Name)}, hosts[v.Name])
+			vo := stacks.VersionOutput{Target: v.Target, Role: v.Role, Replicas: v.Replicas,
+				PodSelector: podSelector(sh.Service, v.Name)}
+			if sh.HeaderRouting {
+				vo.RouteHeader = &stacks.HeaderMatch{Name: modelapi.HeaderRouteVersion, Value: v.Name}
+			}
+			out[v.Name] = versionOutput(vo, hosts[v.Name])
 		}
 		return out
 	})
+	if sh.InMesh() {
+		// A caller with a sidecar calls the Service; the version hosts pick
+		// a version by Host header there too.
+		outputs[stacks.OutputInCluster] = pulumi.All(namespace, shadow.VersionHosts).ApplyT(func(v []any) map[string]any {
+			host := fmt.Sprintf("%s.%s.svc.cluster.local", sh.Service, v[0])
+			return inClusterOutput(stacks.InClusterOutputs{
+				URL: "http://" + host, Host: host, VersionHosts: v[1].(map[string]string), Sidecar: true,
+			})
+		})
+	}
 	return nil
+}
+
+// inClusterOutput renders the in-cluster addresses through their JSON
+// names, as versionOutput does.
+func inClusterOutput(o stacks.InClusterOutputs) map[string]any {
+	return plainMap(o)
 }
 
 // versionOutput fills a version's host and URL and renders it as the plain
@@ -92,13 +135,19 @@ func versionOutput(v stacks.VersionOutput, host string) map[string]any {
 	if host != "" {
 		v.Host, v.URL = host, "http://"+host
 	}
+	return plainMap(v)
+}
+
+// plainMap renders a struct of stacks' output types as the plain map a
+// stack output holds.
+func plainMap(v any) map[string]any {
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("marshal version output: %v", err)) // a plain struct cannot fail
+		panic(fmt.Sprintf("marshal %T: %v", v, err)) // a plain struct cannot fail
 	}
 	var out map[string]any
 	if err := json.Unmarshal(b, &out); err != nil {
-		panic(fmt.Sprintf("unmarshal version output: %v", err))
+		panic(fmt.Sprintf("unmarshal %T: %v", v, err))
 	}
 	return out
 }

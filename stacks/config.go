@@ -131,6 +131,15 @@ type ImageConfig struct {
 	Registry *RegistryConfig `json:"registry,omitempty"`
 	// Ref is a ready-made image reference to deploy instead of building one.
 	Ref string `json:"ref,omitempty"`
+
+	// SmokeRepository names the smoke client image, built and loaded (or
+	// pushed) beside the model's, that `smoke --from-cluster` runs as a
+	// Job; it defaults to Repository with "-smoke" appended.
+	SmokeRepository string `json:"smokeRepository,omitempty"`
+	// SmokeDockerfile of the smoke client build, relative to Context.
+	SmokeDockerfile string `json:"smokeDockerfile,omitempty"`
+	// SmokeRef is a ready-made smoke client image where nothing is built.
+	SmokeRef string `json:"smokeRef,omitempty"`
 }
 
 // RegistryConfig holds credentials for pushing the model image.
@@ -172,8 +181,12 @@ type CanaryConfig struct {
 	Service string `json:"service,omitempty"`
 	// WaitForReady makes `pulumi up` wait until every version and the route
 	// are Ready; off only where no Knative controller runs (API-only tests).
-	WaitForReady *bool           `json:"waitForReady,omitempty"`
-	Versions     []CanaryVersion `json:"versions"`
+	WaitForReady *bool `json:"waitForReady,omitempty"`
+	// HeaderRouting turns on Knative's tag-header-based-routing: a request
+	// on the user host with Knative-Serving-Tag: TAG reaches that tag's
+	// version; an unknown tag gets the split.
+	HeaderRouting bool            `json:"headerRouting,omitempty"`
+	Versions      []CanaryVersion `json:"versions"`
 }
 
 // CanaryVersion is one model version and its share of the traffic.
@@ -196,9 +209,29 @@ type ShadowConfig struct {
 	// Host is the Host header users send through the ingress gateway.
 	Host string `json:"host,omitempty"`
 	// MirrorPercent of user requests copied to the shadow, 0-100.
-	MirrorPercent *float64        `json:"mirrorPercent"`
+	MirrorPercent *float64 `json:"mirrorPercent"`
+	// BindTo says whose calls the routing applies to: callers outside the
+	// mesh through the ingress gateway ("gateway"), callers with a sidecar
+	// calling the Service ("mesh"), or "both" (the default).
+	BindTo string `json:"bindTo,omitempty"`
+	// HeaderRouting sends a request with x-model-version: NAME to version
+	// NAME directly, unmirrored.
+	HeaderRouting bool            `json:"headerRouting,omitempty"`
 	Versions      []ShadowVersion `json:"versions"`
 }
+
+// Shadow bindings (shadow.bindTo).
+const (
+	BindGateway = "gateway"
+	BindMesh    = "mesh"
+	BindBoth    = "both"
+)
+
+// ViaGateway reports whether callers outside the mesh are routed.
+func (sh *ShadowConfig) ViaGateway() bool { return sh.BindTo == BindGateway || sh.BindTo == BindBoth }
+
+// InMesh reports whether callers inside the mesh are routed.
+func (sh *ShadowConfig) InMesh() bool { return sh.BindTo == BindMesh || sh.BindTo == BindBoth }
 
 // ShadowVersion is one model version with its role.
 type ShadowVersion struct {

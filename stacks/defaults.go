@@ -24,6 +24,7 @@ const (
 	DefaultRepository      = "kind.local/model-echo"
 	DefaultImageContext    = "."
 	DefaultDockerfile      = "model-echo/Dockerfile"
+	DefaultSmokeDockerfile = "cmd/smoke/Dockerfile"
 )
 
 // DefaultIngressWaitSeconds covers a cloud load balancer's provisioning.
@@ -86,6 +87,8 @@ func (c *Config) SetDefaults() {
 	setString(&img.Repository, DefaultRepository)
 	setString(&img.Context, DefaultImageContext)
 	setString(&img.Dockerfile, DefaultDockerfile)
+	setString(&img.SmokeRepository, img.Repository+"-smoke")
+	setString(&img.SmokeDockerfile, DefaultSmokeDockerfile)
 
 	setString(&c.Namespace, DefaultNamespace)
 
@@ -100,6 +103,7 @@ func (c *Config) SetDefaults() {
 	if c.Shadow != nil {
 		setString(&c.Shadow.Service, DefaultServiceName)
 		setString(&c.Shadow.Host, fmt.Sprintf("%s.%s", c.Shadow.Service, kn.Domain))
+		setString(&c.Shadow.BindTo, BindBoth)
 		for i := range c.Shadow.Versions {
 			// The shadow report is made from these events.
 			setBool(&c.Shadow.Versions[i].PayloadLog, true)

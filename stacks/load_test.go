@@ -129,6 +129,8 @@ func TestLoadShadowStack(t *testing.T) {
 	checkEqual(t, "shadow.service", sh.Service, "model")
 	checkEqual(t, "shadow.host", sh.Host, "model.example.com")
 	checkEqual(t, "shadow.mirrorPercent", *sh.MirrorPercent, 50.0)
+	checkEqual(t, "shadow.bindTo", sh.BindTo, BindBoth)
+	checkEqual(t, "shadow.headerRouting", sh.HeaderRouting, false)
 	t.Run("the versions have their roles, one replica each by default, and log payloads", func(t *testing.T) {
 		checkEqual(t, "shadow.versions", sh.Versions, []ShadowVersion{
 			{ModelSettings: ModelSettings{Name: "v1", Target: "model v1", PayloadLog: ptr(true)}, Role: RolePrimary, Replicas: ptr(1)},
@@ -606,5 +608,32 @@ func TestLoadAcceptsScalarsThatPulumiStoredAsStrings(t *testing.T) {
 	}
 	if cfg.Shadow.Versions[0].Target != "42" || cfg.Shadow.Versions[1].Target != "true" {
 		t.Errorf("targets %q %q", cfg.Shadow.Versions[0].Target, cfg.Shadow.Versions[1].Target)
+	}
+}
+
+func TestLoadHeaderRoutingAsPulumiStoresIt(t *testing.T) {
+	// `pulumi config set --path shadow.headerRouting true` stores a typed
+	// boolean; a hand-written file may quote it.
+	for _, value := range []string{"true", `"true"`} {
+		values, err := ParseStackFile([]byte(`config:
+  modelrollouts:strategy: shadow
+  modelrollouts:shadow:
+    mirrorPercent: 10
+    bindTo: mesh
+    headerRouting: ` + value + `
+    versions:
+      - {name: v1, role: primary, target: a}
+      - {name: v2, role: shadow, target: b}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(func(name string) (string, bool) { v, ok := values[name]; return v, ok })
+		if err != nil {
+			t.Fatalf("headerRouting: %s: %v", value, err)
+		}
+		if !cfg.Shadow.HeaderRouting || cfg.Shadow.BindTo != BindMesh || cfg.Shadow.ViaGateway() || !cfg.Shadow.InMesh() {
+			t.Errorf("headerRouting: %s: got %+v", value, cfg.Shadow)
+		}
 	}
 }

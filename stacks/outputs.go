@@ -18,6 +18,9 @@ const (
 	OutputShadow        = "shadow"
 	OutputMirrorPercent = "mirrorPercent"
 	OutputKubeconfig    = "kubeconfig"
+	OutputBindTo        = "bindTo"
+	OutputInCluster     = "inCluster"
+	OutputSmokeImage    = "smokeImage"
 )
 
 // OutputIngressPending says why ingressUrl is empty, and what to set.
@@ -47,6 +50,52 @@ type Outputs struct {
 	MirrorPercent *float64 `json:"mirrorPercent,omitempty"`
 	// Kubeconfig of the kind cluster (a secret; kind stacks only).
 	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// BindTo is shadow.bindTo: whether callers outside the mesh (gateway),
+	// inside it (mesh) or both are routed. Empty means gateway (older stacks).
+	BindTo string `json:"bindTo,omitempty"`
+	// InCluster is how a pod in the cluster reaches the model; nil where
+	// the routing applies only through the ingress gateway.
+	InCluster *InClusterOutputs `json:"inCluster,omitempty"`
+	// SmokeImage runs smoke inside the cluster (smoke --from-cluster).
+	SmokeImage string `json:"smokeImage,omitempty"`
+}
+
+// InClusterOutputs are the addresses a caller inside the cluster uses.
+type InClusterOutputs struct {
+	// URL is where requests go: the model's Service (shadow, through the
+	// caller's sidecar) or the Knative Route's cluster-local name.
+	URL string `json:"url"`
+	// Host is the Host header of user traffic from inside the cluster.
+	Host string `json:"host"`
+	// VersionHosts maps a version to a Host header reaching only it.
+	VersionHosts map[string]string `json:"versionHosts,omitempty"`
+	// Sidecar says the routing applies only to callers with an Istio
+	// sidecar (the shadow's mesh binding).
+	Sidecar bool `json:"sidecar,omitempty"`
+}
+
+// ReachableFromOutside reports whether the ingress gateway routes this
+// stack's hosts (a shadow bound only to the mesh is not).
+func (o *Outputs) ReachableFromOutside() bool { return o.BindTo != BindMesh }
+
+// InClusterView is the outputs as a caller inside the cluster sees them:
+// every address replaced by its in-cluster one, and no kubeconfig.
+func (o *Outputs) InClusterView() (*Outputs, error) {
+	if o.InCluster == nil {
+		return nil, fmt.Errorf("stack output %s is missing: this stack routes no callers inside the cluster (shadow.bindTo gateway?)", OutputInCluster)
+	}
+	in := *o
+	in.IngressURL, in.Host = o.InCluster.URL, o.InCluster.Host
+	in.Kubeconfig, in.InCluster = "", nil
+	in.Versions = map[string]VersionOutput{}
+	for name, v := range o.Versions {
+		v.Host, v.URL = o.InCluster.VersionHosts[name], ""
+		if v.Host != "" {
+			v.URL = "http://" + v.Host
+		}
+		in.Versions[name] = v
+	}
+	return &in, nil
 }
 
 // VersionOutput describes one deployed model version.
@@ -71,6 +120,15 @@ type VersionOutput struct {
 	// PodSelector is the label selector of the version's pods, for
 	// clients that read them through the Kubernetes API.
 	PodSelector string `json:"podSelector,omitempty"`
+	// RouteHeader, where header routing is on, is a request header that
+	// sends a request on the user host to this version only.
+	RouteHeader *HeaderMatch `json:"routeHeader,omitempty"`
+}
+
+// HeaderMatch is one request header and the value that selects a route.
+type HeaderMatch struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // ParseOutputs decodes `pulumi stack output --json` (or the Automation

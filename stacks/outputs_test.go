@@ -249,3 +249,36 @@ func TestCheckOnOutputsBuiltInGo(t *testing.T) {
 		t.Errorf("Check() = %v, want nil", err)
 	}
 }
+
+func TestInClusterViewReplacesEveryAddressAndDropsTheKubeconfig(t *testing.T) {
+	o := &Outputs{
+		Strategy: StrategyCanary, Namespace: "models", IngressURL: "http://127.0.0.1:8080", Host: "model.models.example.com",
+		Kubeconfig: "secret",
+		Versions: map[string]VersionOutput{
+			"v1": {Target: "a", Host: "v1-model.models.example.com", URL: "http://v1-model.models.example.com", Tag: "v1"},
+			"v2": {Target: "b"},
+		},
+		InCluster: &InClusterOutputs{URL: "http://model.models.svc.cluster.local", Host: "model.models.svc.cluster.local",
+			VersionHosts: map[string]string{"v1": "v1-model.models.svc.cluster.local"}},
+	}
+	in, err := o.InClusterView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.IngressURL != "http://model.models.svc.cluster.local" || in.Host != "model.models.svc.cluster.local" || in.Kubeconfig != "" || in.InCluster != nil {
+		t.Errorf("view %+v", in)
+	}
+	if v1 := in.Versions["v1"]; v1.Host != "v1-model.models.svc.cluster.local" || v1.URL != "http://v1-model.models.svc.cluster.local" || v1.Target != "a" {
+		t.Errorf("versions[v1] %+v", v1)
+	}
+	if v2 := in.Versions["v2"]; v2.Host != "" || v2.URL != "" {
+		t.Errorf("versions[v2] %+v: no own host inside the cluster", v2)
+	}
+	if o.Versions["v1"].Host != "v1-model.models.example.com" {
+		t.Error("the view changed the outputs it was made from")
+	}
+	o.InCluster = nil
+	if _, err := o.InClusterView(); err == nil || !strings.Contains(err.Error(), OutputInCluster) {
+		t.Errorf("no in-cluster routing: %v", err)
+	}
+}

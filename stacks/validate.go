@@ -165,6 +165,9 @@ func (cn *CanaryConfig) Validate() *FieldError {
 	if len(cn.Versions) == 0 {
 		return errs.Also(ErrGeneric("at least one version is required", "versions"))
 	}
+	if cn.HeaderRouting && !*c.Platform.Knative.Install {
+		v.add(p.field("headerRouting"), "needs platform.knative.install: the flag lives in Knative's config-features, which this stack does not manage (set tag-header-based-routing: Enabled there yourself and leave this off)")
+	}
 	names := map[string]int{}
 	tags := map[string]tagUse{}
 	sum, allPercentsValid := 0, true
@@ -279,6 +282,11 @@ func (sh *ShadowConfig) Validate() *FieldError {
 		errs = errs.Also(ErrMissingField("mirrorPercent", "the share of requests copied to the shadow, 0 to 100"))
 	case !(*sh.MirrorPercent >= 0 && *sh.MirrorPercent <= 100): // NaN too
 		errs = errs.Also(ErrOutOfBoundsValue(*sh.MirrorPercent, 0, 100, "mirrorPercent"))
+	}
+	switch sh.BindTo {
+	case BindGateway, BindMesh, BindBoth:
+	default:
+		v.add(p.field("bindTo"), "unknown binding %q, want gateway, mesh or both", sh.BindTo)
 	}
 	names := map[string]int{}
 	roles := map[string]int{}

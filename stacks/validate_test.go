@@ -527,6 +527,19 @@ func TestValidateRules(t *testing.T) {
 				c.Shadow.Versions[0].Image = "ghcr.io/example/model-echo:1.0.0"
 				c.Shadow.Versions[1].Image = "ghcr.io/example/model-echo:1.1.0"
 			}, nil},
+		// Routing switches.
+		{"shadow routing binds to the gateway and the mesh by default", baseShadow,
+			func(c *Config) {}, nil},
+		{"shadow routing may bind to the mesh only", baseShadow,
+			func(c *Config) { c.Shadow.BindTo = BindMesh; c.Shadow.HeaderRouting = true }, nil},
+		{"an unknown shadow binding is rejected", baseShadow,
+			func(c *Config) { c.Shadow.BindTo = "sidecar" },
+			[]want{{pShadow + ".bindTo", `unknown binding "sidecar", want gateway, mesh or both`}}},
+		{"canary header routing on an installed Knative is accepted", baseCanary,
+			func(c *Config) { c.Canary.HeaderRouting = true }, nil},
+		{"canary header routing on a Knative this stack does not install is rejected", baseCanary,
+			func(c *Config) { c.Canary.HeaderRouting = true; c.Platform.Knative.Install = ptr(false) },
+			[]want{{pCanary + ".headerRouting", "needs platform.knative.install"}}},
 		{"images on the inactive strategy's versions do not stand in for a ref", baseExisting,
 			func(c *Config) {
 				c.Image.Ref = ""

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
 )
@@ -88,5 +90,42 @@ func TestHelpListsTheExitStatuses(t *testing.T) {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("--help lacks %q:\n%s", want, errb.String())
 		}
+	}
+}
+
+func TestCommandRefusesAMeshOnlyStackFromOutside(t *testing.T) {
+	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one"}, smoketest.Version{Name: "v2", Target: "two"}, 50, 3)
+	lab.Outputs.BindTo = "mesh"
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab)}, &out, &errb, false); code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if !strings.Contains(errb.String(), "--from-cluster") {
+		t.Errorf("stderr %q does not say how to check a mesh-only stack", errb.String())
+	}
+}
+
+func TestCommandFromTheClusterNeedsInClusterRouting(t *testing.T) {
+	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one"}, smoketest.Version{Name: "v2", Target: "two"}, 50, 4)
+	lab.Outputs.BindTo = "gateway"
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--from-cluster"}, &out, &errb, false)
+	if code != 2 || !strings.Contains(errb.String(), "inCluster") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+func TestOnlyTheChecksFlagsReachTheJob(t *testing.T) {
+	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
+	fs.String("stack", "", "")
+	fs.Bool("from-cluster", false, "")
+	fs.Float64("margin", 5, "")
+	fs.Bool("json", false, "")
+	fs.Duration("timeout", time.Minute, "")
+	if err := fs.Parse([]string{"--stack", "shadow", "--from-cluster", "--margin", "3", "--json", "--timeout", "2m"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(passThrough(fs), " "); got != "--json=true --margin=3" {
+		t.Errorf("pass-through %q", got)
 	}
 }

@@ -22,13 +22,27 @@ import (
 // (read with Docker's own rules) lets through, by path and content, in a
 // stable order, into a 12-hex-digit tag.
 func FromContext(contextDir string) (string, error) {
-	patterns, err := readDockerignore(contextDir)
+	return FromBuild(contextDir, "")
+}
+
+// FromBuild is FromContext for a build with its own Dockerfile: as
+// BuildKit (and pulumi-docker) do, a <Dockerfile>.dockerignore beside it
+// replaces the context's .dockerignore, so two images can share one
+// context and each change only with its own inputs.
+func FromBuild(contextDir, dockerfile string) (string, error) {
+	ignoreFile := filepath.Join(contextDir, ".dockerignore")
+	if dockerfile != "" {
+		if _, err := os.Stat(dockerfile + ".dockerignore"); err == nil {
+			ignoreFile = dockerfile + ".dockerignore"
+		}
+	}
+	patterns, err := readDockerignore(ignoreFile)
 	if err != nil {
 		return "", err
 	}
 	matcher, err := patternmatcher.New(patterns)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", filepath.Join(contextDir, ".dockerignore"), err)
+		return "", fmt.Errorf("read %s: %w", ignoreFile, err)
 	}
 	h := sha256.New()
 	// WalkDir visits files in lexical order: the hash is stable.
@@ -63,8 +77,8 @@ func FromContext(contextDir string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
-func readDockerignore(contextDir string) ([]string, error) {
-	f, err := os.Open(filepath.Join(contextDir, ".dockerignore"))
+func readDockerignore(path string) ([]string, error) {
+	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}

@@ -89,3 +89,37 @@ func TestMissingContextIsAnError(t *testing.T) {
 		t.Fatal("want an error for a missing context")
 	}
 }
+
+func TestADockerfilesOwnIgnoreFileReplacesTheContexts(t *testing.T) {
+	dir := newContext(t)
+	write(t, dir, "client/Dockerfile", "FROM scratch")
+	write(t, dir, "client/Dockerfile.dockerignore", "*\n!go.mod\n!client/\n")
+	write(t, dir, "client/main.go", "package main")
+	dockerfile := filepath.Join(dir, "client/Dockerfile")
+	app, client := tag(t, dir), buildTag(t, dir, dockerfile)
+	write(t, dir, "client/main.go", "package main // changed")
+	if tag(t, dir) != app {
+		t.Error("the client's code changed the app's tag")
+	}
+	if buildTag(t, dir, dockerfile) == client {
+		t.Error("the client's code kept the client's tag")
+	}
+	client = buildTag(t, dir, dockerfile)
+	write(t, dir, "app/main.go", "package main // changed")
+	if buildTag(t, dir, dockerfile) != client {
+		t.Error("the app's code changed the client's tag")
+	}
+	// Without its own ignore file a Dockerfile uses the context's.
+	if got, err := FromBuild(dir, filepath.Join(dir, "app/Dockerfile")); err != nil || got != tag(t, dir) {
+		t.Errorf("FromBuild without a Dockerfile ignore file = %q, %v; want the context's tag", got, err)
+	}
+}
+
+func buildTag(t *testing.T, dir, dockerfile string) string {
+	t.Helper()
+	got, err := FromBuild(dir, dockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}

@@ -18,11 +18,20 @@ type Source struct {
 	Stack string // pulumi stack name (run the CLI)
 	Cwd   string // pulumi project directory (--cwd); "" is the current one
 	File  string // outputs JSON file; wins over Stack
+	// Env names an environment variable holding the outputs JSON (how
+	// smoke --from-cluster hands them to its Job); wins over File.
+	Env string
+	// ShowSecrets asks the pulumi CLI for secret outputs too (the
+	// kubeconfig, for a run from the cluster).
+	ShowSecrets bool
 	// Pulumi is the CLI to run; "" means "pulumi" on PATH.
 	Pulumi string
 }
 
 func (s Source) String() string {
+	if s.Env != "" {
+		return "$" + s.Env
+	}
 	if s.File != "" {
 		return s.File
 	}
@@ -35,6 +44,12 @@ func (s Source) String() string {
 func LoadOutputs(ctx context.Context, src Source) (*stacks.Outputs, error) {
 	var data []byte
 	switch {
+	case src.Env != "":
+		v, ok := os.LookupEnv(src.Env)
+		if !ok {
+			return nil, fmt.Errorf("environment variable %s with the stack outputs is not set", src.Env)
+		}
+		data = []byte(v)
 	case src.File != "":
 		b, err := os.ReadFile(src.File)
 		if err != nil {
@@ -63,6 +78,9 @@ func pulumiOutputs(ctx context.Context, src Source) ([]byte, error) {
 		bin = "pulumi"
 	}
 	args := []string{"stack", "output", "--json", "--stack", src.Stack, "--non-interactive"}
+	if src.ShowSecrets {
+		args = append(args, "--show-secrets")
+	}
 	if src.Cwd != "" {
 		args = append(args, "--cwd", src.Cwd)
 	}

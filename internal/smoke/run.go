@@ -187,6 +187,9 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 	if err != nil {
 		return nil, err
 	}
+	if hasHeaderRoutes(o) {
+		runHeaderChecks(ctx, c, o, p, r)
+	}
 	if ctx.Err() != nil {
 		r.check("finished in time", false, "the run's deadline passed before all requests were sent: "+ctx.Err().Error())
 	}

@@ -76,6 +76,12 @@ const (
 	HeaderRequestID = "X-Request-Id"
 )
 
+// HeaderRouteVersion, sent on a request, names the version it must reach
+// where a shadow stack turns header routing on: the mesh routes it to that
+// version directly and does not mirror it. It is the answer's
+// HeaderModelVersion, so a caller can send back what it was told.
+const HeaderRouteVersion = HeaderModelVersion
+
 // MirroredHostSuffix is what Envoy appends to the Host of a mirrored copy.
 const MirroredHostSuffix = "-shadow"
 

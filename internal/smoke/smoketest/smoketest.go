@@ -62,6 +62,11 @@ type Proxy struct {
 	// number, from 1) the proxy breaks, and how.
 	seen      map[string]int
 	disrupted map[string]map[int]Disruption
+	// header routing: a user-host request whose header names a version
+	// goes there, unmirrored unless headerMirror (a broken route order).
+	header       string
+	headerRoutes map[string]string // header value → version
+	headerMirror bool
 
 	client *http.Client
 	copies sync.WaitGroup
@@ -127,6 +132,23 @@ func (p *Proxy) Disrupt(host string, how Disruption, nth ...int) {
 	}
 }
 
+// RouteByHeader sends a user-host request carrying name: value to version
+// values[value], unmirrored, as the lab's header routing does; any other
+// value gets the users' route.
+func (p *Proxy) RouteByHeader(name string, values map[string]string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.header, p.headerRoutes = name, values
+}
+
+// MirrorHeaderRoutes makes header-routed requests mirrored as well (the
+// users' route placed before the header routes, say).
+func (p *Proxy) MirrorHeaderRoutes(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.headerMirror = on
+}
+
 // Wait blocks until every mirrored copy in flight is delivered.
 func (p *Proxy) Wait() { p.copies.Wait() }
 
@@ -152,7 +174,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target, mirror := "", false
+	byHeader := ""
+	if p.header != "" {
+		byHeader = p.headerRoutes[r.Header.Get(p.header)]
+	}
 	switch {
+	case r.Host == p.UserHost && byHeader != "":
+		target = byHeader
+		mirror = p.headerMirror && p.primary != "" && p.rng.Float64() < p.mirror
 	case r.Host == p.UserHost && p.primary != "":
 		target = p.primary
 		if p.rng.Float64() < p.leak {
@@ -361,4 +390,17 @@ func shadowLab(lab *Lab, primary, shadow string, mirrorPercent float64) *Lab {
 	lab.Proxy.primary, lab.Proxy.shadow = primary, shadow
 	lab.Proxy.SetMirror(mirrorPercent / 100)
 	return lab
+}
+
+// EnableHeaderRouting publishes a routing header for every version (its
+// name as the value, which is also its tag here) and makes the proxy route
+// by it.
+func (lab *Lab) EnableHeaderRouting(name string) {
+	values := map[string]string{}
+	for v, vo := range lab.Outputs.Versions {
+		vo.RouteHeader = &stacks.HeaderMatch{Name: name, Value: v}
+		lab.Outputs.Versions[v] = vo
+		values[v] = v
+	}
+	lab.Proxy.RouteByHeader(name, values)
 }
