@@ -31,6 +31,7 @@ func (c *Config) Validate() *FieldError {
 			errs = errs.Also(ErrGeneric("required when strategy is canary", key("canary")))
 		} else {
 			errs = errs.Also(c.Canary.Validate().ViaField(key("canary")))
+			errs = errs.Also(c.validateTagHeaderRouting().ViaField(key("canary")))
 		}
 	case StrategyShadow:
 		if c.Shadow == nil {
@@ -165,9 +166,6 @@ func (cn *CanaryConfig) Validate() *FieldError {
 	if len(cn.Versions) == 0 {
 		return errs.Also(ErrGeneric("at least one version is required", "versions"))
 	}
-	if cn.HeaderRouting && !*c.Platform.Knative.Install {
-		v.add(p.field("headerRouting"), "needs platform.knative.install: the flag lives in Knative's config-features, which this stack does not manage (set tag-header-based-routing: Enabled there yourself and leave this off)")
-	}
 	names := map[string]int{}
 	tags := map[string]tagUse{}
 	sum, allPercentsValid := 0, true
@@ -186,6 +184,18 @@ func (cn *CanaryConfig) Validate() *FieldError {
 	}
 	return errs
 }
+
+// validateTagHeaderRouting is at canary: the flag lives in Knative's
+// config-features, which only a Knative this stack installs is patched in.
+func (c *Config) validateTagHeaderRouting() *FieldError {
+	if c.Canary.HeaderRouting && c.Platform.Knative.Install != nil && !*c.Platform.Knative.Install {
+		return ErrGeneric("needs platform.knative.install: the switch is Knative's config-features, which this stack does not manage "+
+			"(set tag-header-based-routing: Enabled there yourself and leave this off)", "headerRouting")
+	}
+	return nil
+}
+
+var shadowBindings = []string{BindGateway, BindMesh, BindBoth}
 
 // maxServiceWithTag leaves a one-letter tag and its dash in a DNS label.
 const maxServiceWithTag = validation.DNS1035LabelMaxLength - 2
@@ -283,10 +293,8 @@ func (sh *ShadowConfig) Validate() *FieldError {
 	case !(*sh.MirrorPercent >= 0 && *sh.MirrorPercent <= 100): // NaN too
 		errs = errs.Also(ErrOutOfBoundsValue(*sh.MirrorPercent, 0, 100, "mirrorPercent"))
 	}
-	switch sh.BindTo {
-	case BindGateway, BindMesh, BindBoth:
-	default:
-		v.add(p.field("bindTo"), "unknown binding %q, want gateway, mesh or both", sh.BindTo)
+	if !oneOf(sh.BindTo, shadowBindings) {
+		errs = errs.Also(ErrUnknownValue(sh.BindTo, "bindTo", "binding", shadowBindings...))
 	}
 	names := map[string]int{}
 	roles := map[string]int{}
