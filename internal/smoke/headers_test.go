@@ -1,3 +1,8 @@
+//go:build slow
+
+// End-to-end runs of the header checks against real model-echo servers
+// behind the lab proxy, in the slow tier with the other smoke runs.
+
 package smoke_test
 
 import (
