@@ -55,6 +55,7 @@ var (
 		"kubernetes:core/v1:ConfigMapPatch knative-config-domain",
 		"kubernetes:core/v1:ConfigMapPatch knative-config-autoscaler",
 		"kubernetes:core/v1:ConfigMapPatch knative-config-deployment",
+		"kubernetes:core/v1:ConfigMapPatch knative-config-features",
 	}
 )
 
