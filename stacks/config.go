@@ -187,6 +187,9 @@ type CanaryConfig struct {
 	// version; an unknown tag gets the split.
 	HeaderRouting bool            `json:"headerRouting,omitempty"`
 	Versions      []CanaryVersion `json:"versions"`
+	// Rollout, when set, moves one version up a ladder of percents, one
+	// reviewed step at a time (cmd/rollout).
+	Rollout *RolloutConfig `json:"rollout,omitempty"`
 }
 
 // CanaryVersion is one model version and its share of the traffic.

@@ -99,6 +99,9 @@ func (c *Config) SetDefaults() {
 		for i := range c.Canary.Versions {
 			setString(&c.Canary.Versions[i].Tag, c.Canary.Versions[i].Name)
 		}
+		if c.Canary.Rollout != nil {
+			c.Canary.Rollout.SetDefaults(c.Canary.Versions)
+		}
 	}
 	if c.Shadow != nil {
 		setString(&c.Shadow.Service, DefaultServiceName)

@@ -21,6 +21,7 @@ const (
 	OutputBindTo        = "bindTo"
 	OutputInCluster     = "inCluster"
 	OutputSmokeImage    = "smokeImage"
+	OutputRollout       = "rollout"
 )
 
 // OutputIngressPending says why ingressUrl is empty, and what to set.
@@ -50,6 +51,8 @@ type Outputs struct {
 	MirrorPercent *float64 `json:"mirrorPercent,omitempty"`
 	// Kubeconfig of the kind cluster (a secret; kind stacks only).
 	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Rollout is the canary's rollout as deployed (canary.rollout set).
+	Rollout *RolloutOutput `json:"rollout,omitempty"`
 	// BindTo is shadow.bindTo: whether callers outside the mesh (gateway),
 	// inside it (mesh) or both are routed. Empty means gateway (older stacks).
 	BindTo string `json:"bindTo,omitempty"`
@@ -96,6 +99,17 @@ func (o *Outputs) InClusterView() (*Outputs, error) {
 		in.Versions[name] = v
 	}
 	return &in, nil
+}
+
+// RolloutOutput is a deployed rollout: who is judged against whom, the
+// ladder and where the candidate stands on it, and the gate's settings,
+// so the gate needs nothing but the stack outputs.
+type RolloutOutput struct {
+	Candidate string `json:"candidate"`
+	Baseline  string `json:"baseline"`
+	Steps     []int  `json:"steps"`
+	Position
+	Gate GateConfig `json:"gate"`
 }
 
 // VersionOutput describes one deployed model version.

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelrollouts/modelrollouts/internal/rollout"
+	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
+)
+
+// Latencies the model-echo processes inject: clear of timer noise on a
+// shared machine, short enough for a fast test.
+const baseLatencyMS = 10
+
+func rollout2(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr, false)
+	return code, stdout.String(), stderr.String()
+}
+
+// checkArgs are a check of the lab's outputs with enough requests in
+// flight for a short test; more flags follow.
+func checkArgs(outputs string, more ...string) []string {
+	return append([]string{"check", "--outputs", outputs, "--concurrency", "16"}, more...)
+}
+
+// lab starts v1 (baseline, 90%) and v2 (candidate, 10%) and writes their
+// outputs to a file.
+func lab(t *testing.T, v2 labtest.Version) (*labtest.Lab, string) {
+	t.Helper()
+	v2.Name = "v2"
+	l := labtest.Start(t, []labtest.Version{{Name: "v1", LatencyMS: baseLatencyMS}, v2},
+		map[string]int{"v1": 90, "v2": 10}, "v2", "v1")
+	path := filepath.Join(t.TempDir(), "outputs.json")
+	l.WriteOutputs(t, path)
+	return l, path
+}
+
+func TestCheckRollsBackATwiceAsSlowCandidate(t *testing.T) {
+	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	code, out, errOut := rollout2(t, checkArgs(outputs, "--split-requests", "-1")...)
+	if code != rollout.ExitRollback || !strings.Contains(out, "BROKEN   latency vs baseline") {
+		t.Fatalf("exit %d, want 1 (rollback) on latency\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestCheckRollsBackACandidateFailing3Percent(t *testing.T) {
+	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.03})
+	code, out, errOut := rollout2(t, checkArgs(outputs, "--split-requests", "-1")...)
+	if code != rollout.ExitRollback || !strings.Contains(out, "BROKEN   success-rate SLO") {
+		t.Fatalf("exit %d, want 1 (rollback) on the success SLO\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestFlagsOverrideTheStacksGate(t *testing.T) {
+	// Twice as slow is within a 200% tolerance: the latency criterion is
+	// met (the SLOs need more requests than this budget to be met).
+	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	code, out, _ := rollout2(t, checkArgs(outputs, "--max-latency-increase", "2", "--max-requests", "150", "--split-requests", "-1", "--json")...)
+	var rep rollout.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("exit %d: %v\n%s", code, err, out)
+	}
+	if code != rollout.ExitInconclusive || rep.Settings.MaxLatencyIncrease != 2 || rep.Settings.MaxRequests != 150 {
+		t.Fatalf("exit %d settings %+v, want inconclusive with the overrides", code, rep.Settings)
+	}
+	for _, c := range rep.Result.Criteria {
+		if c.Name == "latency vs baseline" && c.State != "promote" {
+			t.Fatalf("latency %s (%s), want met under a 200%% tolerance", c.State, c.Detail)
+		}
+	}
+}
+
+func TestCheckOutOfBudgetIsInconclusiveAndSaysHowManyMore(t *testing.T) {
+	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.004})
+	code, out, _ := rollout2(t, checkArgs(outputs, "--max-requests", "150", "--split-requests", "-1")...)
+	if code != rollout.ExitInconclusive || !strings.Contains(out, "more requests per version would decide") {
+		t.Fatalf("exit %d, want 3 (inconclusive) with how many more\n%s", code, out)
+	}
+}
+
+func TestATagHostAnsweredByAnotherVersionIsAnErrorNotEvidence(t *testing.T) {
+	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l.Misroute("v2", "v1")
+	code, out, errOut := rollout2(t, checkArgs(outputs, "--split-requests", "-1")...)
+	if code != rollout.ExitError || !strings.Contains(errOut, `own host v2-model.models.example.com was answered by version "v1"`) {
+		t.Fatalf("exit %d, want 2 naming the misroute\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestAnswersThatNameNoVersionAreSaidSo(t *testing.T) {
+	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l.StripVersionHeader()
+	code, out, errOut := rollout2(t, checkArgs(outputs, "--split-requests", "50", "--max-requests", "120")...)
+	if code != rollout.ExitInconclusive {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"answers from v2's host carried no X-Model-Version header: the gate could not confirm they came from v2",
+		"named no version (X-Model-Version), so the split cannot be measured",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestASplitOtherThanTheDeployedOneIsAnError(t *testing.T) {
+	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l.SetWeights(map[string]int{"v1": 50, "v2": 50})
+	code, _, errOut := rollout2(t, checkArgs(outputs)...)
+	if code != rollout.ExitError || !strings.Contains(errOut, "split is not the deployed one") {
+		t.Fatalf("exit %d, want 2 for a wrong split\n%s", code, errOut)
+	}
+}
+
+// copyDevStack copies the repository's Pulumi.dev.yaml into a project
+// folder of its own.
+func copyDevStack(t *testing.T) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	data, err := os.ReadFile(filepath.Join("..", "..", "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(dir, "Pulumi.dev.yaml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
+}
+
+func TestRollbackAndStatus(t *testing.T) {
+	dir, path := copyDevStack(t)
+	code, out, errOut := rollout2(t, "status", "--stack", "dev", "--cwd", dir)
+	if code != 0 || !strings.Contains(out, "v2 at 10% — step 2 of 5 on 5 → [10] → 25 → 50 → 100") || !strings.Contains(out, "next: 25%") {
+		t.Fatalf("status exit %d:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = rollout2(t, "rollback", "--stack", "dev", "--cwd", dir)
+	if code != 0 || !strings.Contains(out, "rollout(dev): roll back v2 (10% → 0%)") || !strings.Contains(out, "No gate evidence was attached") {
+		t.Fatalf("rollback exit %d:\n%s%s", code, out, errOut)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Contains(after, []byte("percent: 0\n")) || !bytes.Contains(after, []byte("percent: 100\n")) {
+		t.Fatalf("after rollback:\n%s", after)
+	}
+	code, out, _ = rollout2(t, "status", "--stack", "dev", "--cwd", dir)
+	if code != 0 || !strings.Contains(out, "v2 at 0% — not started, or rolled back") {
+		t.Fatalf("status after rollback:\n%s", out)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{}, {"promote"}, {"check"}, {"check", "--outputs", "/nonexistent.json"}, {"advance"}, {"check", "--bogus"},
+	} {
+		if code, _, _ := rollout2(t, args...); code != rollout.ExitError {
+			t.Errorf("rollout %q exit %d, want 2", args, code)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+//go:build slow
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelrollouts/modelrollouts/internal/rollout"
+	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
+)
+
+// The slow tier (go test -tags slow, run by make test): verdicts that
+// need the gate's full evidence, several hundred requests per version.
+
+func TestCheckPromotesACandidateAsGoodAsTheBaseline(t *testing.T) {
+	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	code, out, errOut := rollout2(t, checkArgs(outputs)...)
+	if code != rollout.ExitPromote {
+		t.Fatalf("exit %d, want 0 (promote)\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"verdict: PROMOTE (exit 0)", "VERSION", "v1  ", "baseline", "candidate", "SUCCESS (CI)",
+		"LATENCY VS BASELINE (CI)", "met      success-rate SLO", "Mann-Whitney", "split on the user host: v1",
+		"a fixed-N test with the same error rates needs",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "gate v2 vs v1") {
+		t.Errorf("no progress on stderr: %q", errOut)
+	}
+}
+
+func TestCheckThenAdvanceWritesTheNextStepAndThePR(t *testing.T) {
+	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	code, verdict, errOut := rollout2(t, checkArgs(outputs, "--json")...)
+	if code != rollout.ExitPromote {
+		t.Fatalf("check exit %d\n%s", code, errOut)
+	}
+	var rep rollout.Report
+	if err := json.Unmarshal([]byte(verdict), &rep); err != nil {
+		t.Fatalf("check --json: %v\n%s", err, verdict)
+	}
+	evidence := filepath.Join(t.TempDir(), "verdict.json")
+	os.WriteFile(evidence, []byte(verdict), 0o644)
+
+	dir, path := copyDevStack(t)
+	before, _ := os.ReadFile(path)
+	body := filepath.Join(t.TempDir(), "body.md")
+	code, out, errOut := rollout2(t, "advance", "--stack", "dev", "--cwd", dir, "--evidence", evidence, "--body-file", body)
+	if code != 0 {
+		t.Fatalf("advance exit %d: %s", code, errOut)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(bytes.Replace(bytes.Replace(before, []byte("percent: 90"), []byte("percent: 75"), 1), []byte("percent: 10"), []byte("percent: 25"), 1), after) {
+		t.Fatalf("the file changed beyond the two percents:\n%s", after)
+	}
+	for _, want := range []string{
+		"rollout(dev): v2 10% → 25%", "| v1 | baseline | 90% | **75%** |", "| v2 | candidate | 10% | **25%** |",
+		"**Verdict: promote**", "go run ./cmd/rollout check --outputs " + outputs + " --concurrency 16 --json", "make review",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("PR lacks %q:\n%s", want, out)
+		}
+	}
+	if b, _ := os.ReadFile(body); !strings.Contains(string(b), "### Gate evidence") {
+		t.Errorf("--body-file holds %q", b)
+	}
+	// The same evidence cannot advance again: it was measured at 10%.
+	code, _, errOut = rollout2(t, "advance", "--stack", "dev", "--cwd", dir, "--evidence", evidence)
+	if code != rollout.ExitError || !strings.Contains(errOut, "measured with v2 at 10%, the stack file has it at 25%") {
+		t.Fatalf("second advance exit %d: %s", code, errOut)
+	}
+	if again, _ := os.ReadFile(path); !bytes.Equal(again, after) {
+		t.Fatal("a refused advance changed the file")
+	}
+	// Nor roll back: its verdict is promote.
+	code, _, errOut = rollout2(t, "rollback", "--stack", "dev", "--cwd", dir, "--evidence", evidence)
+	if code != rollout.ExitError || !strings.Contains(errOut, "does not back this step") {
+		t.Fatalf("rollback with promote evidence: exit %d: %s", code, errOut)
+	}
+}

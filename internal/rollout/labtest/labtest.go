@@ -1,0 +1,284 @@
+// Package labtest runs a canary lab for the rollout gate's tests: real
+// model-echo processes on 127.0.0.1, each started with its own LATENCY_MS
+// and ERROR_RATE, behind a proxy that routes by Host the way the lab's
+// ingress does (the user host split by weight, each version's tag host to
+// that version). Knobs make the proxy misroute or strip the version header,
+// so tests can prove the gate notices.
+package labtest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/stacks"
+)
+
+// Version is one model-echo process of the lab.
+type Version struct {
+	Name      string
+	LatencyMS float64
+	ErrorRate float64
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// ModelEcho builds the model-echo command once per test binary and
+// returns its path.
+func ModelEcho(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := stacks.FindProjectDir(".")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "labtest-model-echo-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "model-echo")
+		cmd := exec.Command("go", "build", "-o", binary, "./model-echo")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./model-echo: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// startProcess runs model-echo for v on a free 127.0.0.1 port and waits
+// until it is ready.
+func startProcess(t testing.TB, bin string, v Version) string {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		port := freePort(t)
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(),
+			modelapi.EnvTarget+"=model "+v.Name,
+			modelapi.EnvModelVersion+"="+v.Name,
+			modelapi.EnvHost+"=127.0.0.1",
+			modelapi.EnvPort+"="+strconv.Itoa(port),
+			modelapi.EnvLatencyMS+"="+strconv.FormatFloat(v.LatencyMS, 'f', -1, 64),
+			modelapi.EnvErrorRate+"="+strconv.FormatFloat(v.ErrorRate, 'f', -1, 64),
+		)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start model-echo %s: %v", v.Name, err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+			}
+		})
+		base := "http://127.0.0.1:" + strconv.Itoa(port)
+		if waitReady(base+modelapi.PathReady, exited) {
+			return base
+		}
+		if attempt >= 2 {
+			t.Fatalf("model-echo %s did not become ready on %s", v.Name, base)
+		}
+		// The port was taken between our probe and its bind: try another.
+	}
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitReady(url string, exited <-chan struct{}) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// Lab is a running canary: processes, the proxy, and the stack outputs
+// that describe them (with a rollout block).
+type Lab struct {
+	Outputs *stacks.Outputs
+	proxy   *proxy
+}
+
+// Start runs versions split by percent; the rollout judges candidate
+// against baseline on the default ladder with the default gate.
+func Start(t testing.TB, versions []Version, percent map[string]int, candidate, baseline string) *Lab {
+	t.Helper()
+	bin := ModelEcho(t)
+	const userHost = "model.models.example.com"
+	p := &proxy{
+		userHost: userHost, backends: map[string]*url.URL{}, hosts: map[string]string{},
+		weights: map[string]int{}, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}
+	p.transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
+	o := &stacks.Outputs{
+		Strategy: stacks.StrategyCanary, Namespace: "models", Host: userHost,
+		Versions: map[string]stacks.VersionOutput{}, Split: map[string]int{},
+	}
+	for _, v := range versions {
+		base, _ := url.Parse(startProcess(t, bin, v))
+		host := v.Name + "-" + userHost
+		pc := percent[v.Name]
+		p.backends[v.Name], p.hosts[host], p.weights[v.Name] = base, v.Name, pc
+		p.order = append(p.order, v.Name)
+		o.Versions[v.Name] = stacks.VersionOutput{Target: "model " + v.Name, Host: host, URL: "http://" + host, Tag: v.Name, Percent: &pc}
+		o.Split[v.Name] = pc
+	}
+	slices.Sort(p.order)
+	cfg := stacks.RolloutConfig{Candidate: candidate, Baseline: baseline}
+	var cv []stacks.CanaryVersion
+	for _, v := range versions {
+		pc := percent[v.Name]
+		cv = append(cv, stacks.CanaryVersion{ModelSettings: stacks.ModelSettings{Name: v.Name}, Percent: &pc})
+	}
+	cfg.SetDefaults(cv)
+	out := cfg.Output(cv)
+	o.Rollout = &out
+	srv := httptest.NewServer(p)
+	t.Cleanup(func() {
+		srv.Close()
+		p.transport.CloseIdleConnections()
+	})
+	o.IngressURL = srv.URL
+	return &Lab{Outputs: o, proxy: p}
+}
+
+// Misroute sends the tag host of version to another version's process,
+// as a wrong traffic tag would.
+func (l *Lab) Misroute(version, to string) {
+	l.proxy.mu.Lock()
+	defer l.proxy.mu.Unlock()
+	l.proxy.hosts[version+"-"+l.Outputs.Host] = to
+}
+
+// StripVersionHeader removes X-Model-Version from every answer, as a model
+// server that does not name itself would.
+func (l *Lab) StripVersionHeader() {
+	l.proxy.mu.Lock()
+	defer l.proxy.mu.Unlock()
+	l.proxy.strip = true
+}
+
+// SetWeights changes the split the proxy really applies.
+func (l *Lab) SetWeights(w map[string]int) {
+	l.proxy.mu.Lock()
+	defer l.proxy.mu.Unlock()
+	l.proxy.weights = w
+}
+
+// WriteOutputs writes the outputs as `pulumi stack output --json` does.
+func (l *Lab) WriteOutputs(t testing.TB, path string) {
+	t.Helper()
+	b, err := jsonMarshal(l.Outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type proxy struct {
+	userHost  string
+	transport *http.Transport
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	backends map[string]*url.URL
+	hosts    map[string]string
+	weights  map[string]int
+	order    []string
+	strip    bool
+}
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	version := p.hosts[r.Host]
+	if r.Host == p.userHost {
+		version = p.pick()
+	}
+	backend, strip := p.backends[version], p.strip
+	p.mu.Unlock()
+	if backend == nil {
+		http.Error(w, "no route for host "+r.Host, http.StatusNotFound)
+		return
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(backend)
+			pr.Out.Host = pr.In.Host // the mesh keeps the Host header
+		},
+		Transport: p.transport,
+		ModifyResponse: func(resp *http.Response) error {
+			if strip {
+				resp.Header.Del(modelapi.HeaderModelVersion)
+			}
+			return nil
+		},
+	}
+	rp.ServeHTTP(w, r)
+}
+
+// pick draws a version by weight; p.mu is held.
+func (p *proxy) pick() string {
+	total := 0
+	for _, n := range p.order {
+		total += p.weights[n]
+	}
+	if total == 0 {
+		return ""
+	}
+	x := p.rng.IntN(total)
+	for _, n := range p.order {
+		if x < p.weights[n] {
+			return n
+		}
+		x -= p.weights[n]
+	}
+	return ""
+}
