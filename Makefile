@@ -72,7 +72,8 @@ test-unit:
 
 ## test-slow: tests tagged slow, with the unit tests again: our tools end to end (make
 ## review in a clone, the offline pre-check, render, make stack, diagnose), the
-## smoke checker against real servers, its Monte Carlo error rates; minutes.
+## smoke checker against real servers, its Monte Carlo error rates, the rollout
+## gate's full verdicts on real model-echo processes; minutes.
 test-slow:
 	$(GO) test -count=1 -tags slow -timeout 30m ./...
 

@@ -182,6 +182,9 @@ func (cn *CanaryConfig) Validate() *FieldError {
 	if sum != 100 && allPercentsValid {
 		errs = errs.Also(ErrGeneric(fmt.Sprintf("percents sum to %d, want 100", sum), "versions"))
 	}
+	if cn.Rollout != nil {
+		errs = errs.Also(cn.Rollout.Validate(cn.Versions).ViaField("rollout"))
+	}
 	return errs
 }
 

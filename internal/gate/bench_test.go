@@ -11,7 +11,8 @@ import (
 // processes allow in minutes: false alarms on equal versions (rollback
 // share, want ≤ alpha), power on a twice-as-slow and a 3%-failing
 // candidate, and a candidate exactly at the SLO limit (1% failing: the
-// promote share must stay ≤ 1-power), with the requests each needed
+// promote share must stay ≤ 1-power), and equal versions both failing at
+// half the error budget (rollback share ≤ alpha), with the requests each needed
 // against the fixed-N test at the same error rates.
 //
 //	go test -run '^$' -bench BenchmarkGateSimulated -benchtime 2000x ./internal/gate/
@@ -22,6 +23,9 @@ func BenchmarkGateSimulated(b *testing.B) {
 		cand simVersion
 	}{
 		{"equal", base},
+		// Both versions failing at half the budget: the SLO tests' "good"
+		// point, where a rollback is a false alarm too.
+		{"equal-both-0.5pct-failing", simVersion{median: 20 * time.Millisecond, sigma: 0.3, errorRate: 0.005}},
 		{"2x-slower", simVersion{median: 40 * time.Millisecond, sigma: 0.3}},
 		{"3pct-failing", simVersion{median: 20 * time.Millisecond, sigma: 0.3, errorRate: 0.03}},
 		{"at-slo-limit-1pct-failing", simVersion{median: 20 * time.Millisecond, sigma: 0.3, errorRate: 0.01}},
@@ -32,7 +36,11 @@ func BenchmarkGateSimulated(b *testing.B) {
 			seed := uint64(0)
 			for b.Loop() {
 				seed++
-				r, err := Run(context.Background(), DefaultSettings, "v2", "v1", newSim(seed, sc.cand, base), nil)
+				b0 := base
+				if sc.name == "equal-both-0.5pct-failing" {
+					b0 = sc.cand
+				}
+				r, err := Run(context.Background(), DefaultSettings, "v2", "v1", newSim(seed, sc.cand, b0), nil)
 				if err != nil {
 					b.Fatal(err)
 				}
