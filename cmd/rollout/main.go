@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
 	"github.com/modelrollouts/modelrollouts/stacks"
@@ -33,7 +34,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, smoke.IsTerminal(os.Stderr))
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, measure.IsTerminal(os.Stderr))
 	stop()
 	os.Exit(code)
 }
