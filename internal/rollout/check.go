@@ -406,4 +406,3 @@ func cmp(override, fromStack string) string {
 	}
 	return fromStack
 }
-
