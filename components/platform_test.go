@@ -223,7 +223,7 @@ func TestDependingOnAPlatformComponentWaitsForEveryChild(t *testing.T) {
 		})
 		istio := []string{"istio-base", "istio-istiod", "istio-gateway"}
 		knative := []string{"knative-crds", "knative-core", "knative-net-istio",
-			"knative-config-domain", "knative-config-autoscaler", "knative-config-deployment"}
+			"knative-config-domain", "knative-config-autoscaler", "knative-config-deployment", "knative-config-features"}
 		assertDependsOnExactly(t, rec, mustFind(t, rec, "modelrollouts:index:KnativeServing", "knative"), istio)
 		assertDependsOnExactly(t, rec, mustFind(t, rec, "kubernetes:core/v1:Namespace", "models"), append(istio, knative...))
 		if t.Failed() {
