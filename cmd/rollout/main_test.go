@@ -120,6 +120,69 @@ func TestASplitOtherThanTheDeployedOneIsAnError(t *testing.T) {
 	}
 }
 
+// Failures concentrated in the small candidate: a version failing most
+// of its 10% loses answers on the user host too, which must read as the
+// candidate failing (rollback), not as a wrong split (could not judge).
+func TestACandidateFailingMostOfItsShareIsRolledBackNotCalledAWrongSplit(t *testing.T) {
+	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.6})
+	code, out, errOut := rollout2(t, checkArgs(outputs)...)
+	if code != rollout.ExitRollback || !strings.Contains(out, "split on the user host: v1") {
+		t.Fatalf("exit %d, want 1 (rollback) with the split counted\n%s\n%s", code, out, errOut)
+	}
+}
+
+// When the mesh fails the candidate's requests itself (503s that name no
+// version), the missing answers could be the candidate's: the split is
+// unconfirmed, and the candidate's own host shows it failing.
+func TestACandidateTheMeshFailsIsRolledBackWithTheSplitUnconfirmed(t *testing.T) {
+	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l.FailInMesh("v2", 0.6)
+	code, out, errOut := rollout2(t, checkArgs(outputs)...)
+	if code != rollout.ExitRollback || !strings.Contains(out, "so it is unconfirmed rather than wrong") {
+		t.Fatalf("exit %d, want 1 (rollback) with the split unconfirmed\n%s\n%s", code, out, errOut)
+	}
+}
+
+// A wrong split stays an error when failures cannot explain it.
+func TestAWrongSplitWithAFewMeshFailuresIsStillAnError(t *testing.T) {
+	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l.SetWeights(map[string]int{"v1": 70, "v2": 30})
+	l.FailInMesh("v1", 0.02)
+	code, _, errOut := rollout2(t, checkArgs(outputs)...)
+	if code != rollout.ExitError || !strings.Contains(errOut, "split is not the deployed one") {
+		t.Fatalf("exit %d, want 2 for a wrong split\n%s", code, errOut)
+	}
+}
+
+// Envoy keeps a port in :authority: a stack whose hosts carry the
+// gateway's port is probed and split-checked the same way.
+func TestHostsWithAPortAreProbedAndSplitChecked(t *testing.T) {
+	l, _ := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	l.HostsWithPort(t)
+	outputs := filepath.Join(t.TempDir(), "outputs.json")
+	l.WriteOutputs(t, outputs)
+	code, out, errOut := rollout2(t, checkArgs(outputs)...)
+	if code != rollout.ExitRollback || !strings.Contains(out, "split on the user host: v1") || !strings.Contains(out, "BROKEN   latency vs baseline") {
+		t.Fatalf("exit %d, want 1 (rollback on latency) with the split checked\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestFlagsOverrideTheCandidateAndBaseline(t *testing.T) {
+	// Judged the other way round, the faster v1 is the candidate.
+	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	code, out, _ := rollout2(t, checkArgs(outputs, "--candidate", "v1", "--baseline", "v2", "--max-requests", "120", "--split-requests", "-1", "--json")...)
+	var rep rollout.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("exit %d: %v\n%s", code, err, out)
+	}
+	if code != rollout.ExitInconclusive || rep.Candidate != "v1" || rep.Baseline != "v2" || rep.CandidatePercent != 90 {
+		t.Fatalf("exit %d: candidate %s baseline %s at %d%%, want v1 against v2 at 90%%, inconclusive", code, rep.Candidate, rep.Baseline, rep.CandidatePercent)
+	}
+	if v := rep.Result.Versions[1]; v.Version != "v1" || v.Role != "candidate" {
+		t.Fatalf("candidate row %+v", v)
+	}
+}
+
 // copyDevStack copies the repository's Pulumi.dev.yaml into a project
 // folder of its own.
 func copyDevStack(t *testing.T) (dir, path string) {

@@ -86,3 +86,33 @@ func TestCheckThenAdvanceWritesTheNextStepAndThePR(t *testing.T) {
 		t.Fatalf("rollback with promote evidence: exit %d: %s", code, errOut)
 	}
 }
+
+// Several pods per version, taken in turn as a Service's endpoints are:
+// one bad pod of two makes the candidate bad, and its hosts carry a port.
+func TestSeveralPodsPerVersion(t *testing.T) {
+	fine := labtest.Pod{LatencyMS: baseLatencyMS}
+	for _, tc := range []struct {
+		name      string
+		candidate []labtest.Pod
+		want      int
+		broken    string
+	}{
+		{"all pods equal", []labtest.Pod{fine, fine}, rollout.ExitPromote, ""},
+		{"one pod failing 10%", []labtest.Pod{fine, {LatencyMS: baseLatencyMS, ErrorRate: 0.1}}, rollout.ExitRollback, "BROKEN   success-rate SLO"},
+		{"one pod 3x slower", []labtest.Pod{fine, {LatencyMS: 3 * baseLatencyMS}}, rollout.ExitRollback, "BROKEN   latency vs baseline"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := labtest.Start(t, []labtest.Version{
+				{Name: "v1", Pods: []labtest.Pod{fine, fine, fine}},
+				{Name: "v2", Pods: tc.candidate},
+			}, map[string]int{"v1": 90, "v2": 10}, "v2", "v1")
+			l.HostsWithPort(t)
+			outputs := filepath.Join(t.TempDir(), "outputs.json")
+			l.WriteOutputs(t, outputs)
+			code, out, errOut := rollout2(t, checkArgs(outputs)...)
+			if code != tc.want || !strings.Contains(out, tc.broken) || !strings.Contains(out, "split on the user host: v1") {
+				t.Fatalf("exit %d, want %d (%q)\n%s\n%s", code, tc.want, tc.broken, out, errOut)
+			}
+		})
+	}
+}

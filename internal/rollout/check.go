@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/gate"
+	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
@@ -317,12 +318,14 @@ func checkSplit(ctx context.Context, c *client, o *stacks.Outputs, opts CheckOpt
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
+		case a.Version != "":
+			// A failed answer that names its version was routed there: a
+			// failing candidate must not look like a wrong split.
+			observed[a.Version]++
 		case failed(a) || a.Status != http.StatusOK:
 			failures++
-		case a.Version == "":
-			unnamed++
 		default:
-			observed[a.Version]++
+			unnamed++
 		}
 	})
 	opts.Progress.Finish()
@@ -357,12 +360,55 @@ func checkSplit(ctx context.Context, c *client, o *stacks.Outputs, opts CheckOpt
 	sc.OK = len(bad) == 0
 	sc.Detail = strings.Join(parts, ", ")
 	if failures > 0 {
-		sc.Detail += fmt.Sprintf("; %d failed answers left out", failures)
+		sc.Detail += fmt.Sprintf("; %d failed answers named no version and are left out", failures)
+	}
+	if !sc.OK && failures > 0 && splitFitsWith(counts, shares, failures, opts.Settings.Alpha) {
+		// Answers the mesh failed before any version named itself (a 503
+		// of a crashing version) may be the missing ones: the split is
+		// unconfirmed, not wrong, and the per-version probes judge the
+		// failing version.
+		sc.OK, sc.Unconfirmed = true, true
+		sc.Detail += "; " + strings.Join(bad, "; ") + "; counted where they fit, those failures would make it the deployed split, so it is unconfirmed rather than wrong"
+		return sc, nil
 	}
 	if !sc.OK {
 		sc.Detail += "; " + strings.Join(bad, "; ")
 	}
 	return sc, nil
+}
+
+// splitFitsWith says whether some attribution of extra answers of unknown
+// version makes counts pass the split test: each version short of its
+// accepted interval gets what it lacks first, the rest goes where there
+// is room.
+func splitFitsWith(counts []int, shares []float64, extra int, alpha float64) bool {
+	total := extra
+	for _, c := range counts {
+		total += c
+	}
+	ivs := make([]measure.Interval, len(shares))
+	for i, p := range shares {
+		ivs[i] = measure.AcceptInterval(total, p, alpha)
+	}
+	got := slices.Clone(counts)
+	for i, iv := range ivs {
+		if got[i] < iv.Lo {
+			give := min(extra, iv.Lo-got[i])
+			got[i] += give
+			extra -= give
+		}
+	}
+	for i, iv := range ivs {
+		if give := min(extra, max(0, iv.Hi-got[i])); give > 0 {
+			got[i] += give
+			extra -= give
+		}
+	}
+	if extra > 0 {
+		return false
+	}
+	_, oks := measure.TestShares(got, shares, alpha)
+	return !slices.Contains(oks, false)
 }
 
 // sendN runs do n times on at most concurrency goroutines.

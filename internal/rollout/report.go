@@ -49,7 +49,10 @@ type SplitCheck struct {
 	Expected map[string]int `json:"expectedPercent"`
 	Observed map[string]int `json:"observed"`
 	OK       bool           `json:"ok"`
-	Detail   string         `json:"detail"`
+	// Unconfirmed: the counts differ from the split, but failed answers
+	// that named no version could account for the difference.
+	Unconfirmed bool   `json:"unconfirmed,omitempty"`
+	Detail      string `json:"detail"`
 }
 
 // Verdict is the report's verdict.

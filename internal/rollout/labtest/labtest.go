@@ -28,11 +28,27 @@ import (
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
-// Version is one model-echo process of the lab.
+// Version is one version of the lab: one model-echo process with its
+// LatencyMS and ErrorRate, or, with Pods, one process per pod, which the
+// proxy takes in turn as a Kubernetes Service's endpoints are.
 type Version struct {
 	Name      string
 	LatencyMS float64
 	ErrorRate float64
+	Pods      []Pod
+}
+
+// Pod is one model-echo process of a version with several pods.
+type Pod struct {
+	LatencyMS float64
+	ErrorRate float64
+}
+
+func (v Version) pods() []Pod {
+	if len(v.Pods) == 0 {
+		return []Pod{{LatencyMS: v.LatencyMS, ErrorRate: v.ErrorRate}}
+	}
+	return v.Pods
 }
 
 var (
@@ -69,9 +85,9 @@ func ModelEcho(t testing.TB) string {
 	return binary
 }
 
-// startProcess runs model-echo for v on a free 127.0.0.1 port and waits
-// until it is ready.
-func startProcess(t testing.TB, bin string, v Version) string {
+// startProcess runs model-echo for a pod of v on a free 127.0.0.1 port
+// and waits until it is ready.
+func startProcess(t testing.TB, bin string, v Version, pod Pod) string {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
@@ -81,8 +97,8 @@ func startProcess(t testing.TB, bin string, v Version) string {
 			modelapi.EnvModelVersion+"="+v.Name,
 			modelapi.EnvHost+"=127.0.0.1",
 			modelapi.EnvPort+"="+strconv.Itoa(port),
-			modelapi.EnvLatencyMS+"="+strconv.FormatFloat(v.LatencyMS, 'f', -1, 64),
-			modelapi.EnvErrorRate+"="+strconv.FormatFloat(v.ErrorRate, 'f', -1, 64),
+			modelapi.EnvLatencyMS+"="+strconv.FormatFloat(pod.LatencyMS, 'f', -1, 64),
+			modelapi.EnvErrorRate+"="+strconv.FormatFloat(pod.ErrorRate, 'f', -1, 64),
 		)
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start model-echo %s: %v", v.Name, err)
@@ -152,8 +168,9 @@ func Start(t testing.TB, versions []Version, percent map[string]int, candidate, 
 	bin := ModelEcho(t)
 	const userHost = "model.models.example.com"
 	p := &proxy{
-		userHost: userHost, backends: map[string]*url.URL{}, hosts: map[string]string{},
-		weights: map[string]int{}, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		userHost: userHost, backends: map[string][]*url.URL{}, hosts: map[string]string{},
+		weights: map[string]int{}, meshFail: map[string]float64{}, next: map[string]int{},
+		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
 	p.transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
 	o := &stacks.Outputs{
@@ -161,10 +178,13 @@ func Start(t testing.TB, versions []Version, percent map[string]int, candidate, 
 		Versions: map[string]stacks.VersionOutput{}, Split: map[string]int{},
 	}
 	for _, v := range versions {
-		base, _ := url.Parse(startProcess(t, bin, v))
+		for _, pod := range v.pods() {
+			base, _ := url.Parse(startProcess(t, bin, v, pod))
+			p.backends[v.Name] = append(p.backends[v.Name], base)
+		}
 		host := v.Name + "-" + userHost
 		pc := percent[v.Name]
-		p.backends[v.Name], p.hosts[host], p.weights[v.Name] = base, v.Name, pc
+		p.hosts[host], p.weights[v.Name] = v.Name, pc
 		p.order = append(p.order, v.Name)
 		o.Versions[v.Name] = stacks.VersionOutput{Target: "model " + v.Name, Host: host, URL: "http://" + host, Tag: v.Name, Percent: &pc}
 		o.Split[v.Name] = pc
@@ -193,7 +213,7 @@ func Start(t testing.TB, versions []Version, percent map[string]int, candidate, 
 func (l *Lab) Misroute(version, to string) {
 	l.proxy.mu.Lock()
 	defer l.proxy.mu.Unlock()
-	l.proxy.hosts[version+"-"+l.Outputs.Host] = to
+	l.proxy.hosts[version+"-"+l.proxy.userHost] = to
 }
 
 // StripVersionHeader removes X-Model-Version from every answer, as a model
@@ -202,6 +222,34 @@ func (l *Lab) StripVersionHeader() {
 	l.proxy.mu.Lock()
 	defer l.proxy.mu.Unlock()
 	l.proxy.strip = true
+}
+
+// FailInMesh makes the proxy answer share of version's requests (on any
+// host) itself with a 503 that names no version, as Envoy does for a
+// version whose pods crash or refuse connections.
+func (l *Lab) FailInMesh(version string, share float64) {
+	l.proxy.mu.Lock()
+	defer l.proxy.mu.Unlock()
+	l.proxy.meshFail[version] = share
+}
+
+// HostsWithPort makes the outputs name every host with the ingress's
+// port, as a user host does behind a gateway on a port of its own; the
+// proxy, like Envoy (which keeps the port in :authority and matches the
+// host with or without it), routes either spelling.
+func (l *Lab) HostsWithPort(t testing.TB) {
+	t.Helper()
+	u, err := url.Parse(l.Outputs.IngressURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withPort := func(h string) string { return net.JoinHostPort(h, u.Port()) }
+	l.Outputs.Host = withPort(l.Outputs.Host)
+	for name, v := range l.Outputs.Versions {
+		v.Host = withPort(v.Host)
+		v.URL = "http://" + v.Host
+		l.Outputs.Versions[name] = v
+	}
 }
 
 // SetWeights changes the split the proxy really applies.
@@ -229,23 +277,39 @@ type proxy struct {
 
 	mu       sync.Mutex
 	rng      *rand.Rand
-	backends map[string]*url.URL
+	backends map[string][]*url.URL // a version's pods
+	next     map[string]int        // the pod each version's next request goes to
 	hosts    map[string]string
 	weights  map[string]int
+	meshFail map[string]float64
 	order    []string
 	strip    bool
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h // Envoy matches "host" and "host:*" alike
+	}
 	p.mu.Lock()
-	version := p.hosts[r.Host]
-	if r.Host == p.userHost {
+	version := p.hosts[host]
+	if host == p.userHost {
 		version = p.pick()
 	}
-	backend, strip := p.backends[version], p.strip
+	var backend *url.URL
+	if pods := p.backends[version]; len(pods) > 0 {
+		backend = pods[p.next[version]%len(pods)]
+		p.next[version]++
+	}
+	strip := p.strip
+	meshFail := p.rng.Float64() < p.meshFail[version]
 	p.mu.Unlock()
 	if backend == nil {
 		http.Error(w, "no route for host "+r.Host, http.StatusNotFound)
+		return
+	}
+	if meshFail {
+		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
 		return
 	}
 	rp := &httputil.ReverseProxy{
