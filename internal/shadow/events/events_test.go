@@ -119,3 +119,76 @@ func TestReaderReportsReadErrors(t *testing.T) {
 		t.Fatalf("got %v, want the read error", err)
 	}
 }
+
+// Two pods' lines spliced mid-line, as when two writers share one file
+// (or logs are copied carelessly): pod A's line is cut by pod B's whole
+// line and ends on the next one, or each cuts the other. Every spliced
+// piece is counted as malformed and skipped; the whole events around them
+// are read; nothing panics.
+func TestReaderSkipsTwoPodsLinesSplicedMidLine(t *testing.T) {
+	podB := strings.ReplaceAll(strings.ReplaceAll(respLine, `"id":"a"`, `"id":"b"`), `"v1"`, `"v2"`)
+	for _, c := range []struct {
+		name      string
+		log       string
+		events    int
+		malformed int64
+	}{
+		{"B's whole line inside A's", reqLine[:70] + podB + "\n" + reqLine[70:] + "\n" + respLine + "\n", 1, 2},
+		{"each cuts the other", reqLine[:33] + podB[:90] + "\n" + reqLine[33:] + podB[90:] + "\n" + respLine + "\n", 1, 2},
+		{"cut inside the data", reqLine[:len(reqLine)-5] + podB + "\n" + reqLine[len(reqLine)-5:] + "\n", 0, 2},
+		{"cut inside an escape", `{"specversion":"1.0","id":"x\` + "\n" + podB + "\n", 1, 1},
+		{"CRI lines of two pods", "2026-01-02T03:04:05Z stdout P " + reqLine[:50] + "\n" +
+			"2026-01-02T03:04:05Z stdout F " + podB + "\n" +
+			"2026-01-02T03:04:05Z stdout F " + reqLine[50:] + "\n", 0, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			evs, counts := readAll(t, strings.NewReader(c.log))
+			if len(evs) != c.events || counts.Malformed != c.malformed || counts.Events != int64(c.events) || counts.Invalid != 0 {
+				t.Fatalf("%d events, counts %+v; want %d events, %d malformed", len(evs), counts, c.events, c.malformed)
+			}
+			for _, ev := range evs {
+				if ev.ID != "a" && ev.ID != "b" {
+					t.Errorf("event made of pieces: %+v", ev)
+				}
+			}
+		})
+	}
+}
+
+// A huge event (a 3 MiB body, beyond the reader's buffer) is read whole,
+// as a raw line and as the 16 KiB pieces kubelet splits it into; the
+// next event still follows.
+func TestReaderReadsHugeEvents(t *testing.T) {
+	big := `[` + strings.Repeat(`1.25,`, 700_000) + `2]`
+	huge := strings.Replace(respLine, `{"outputs":[2]}`, `{"outputs":[{"name":"o","data":`+big+`}]}`, 1)
+	if len(huge) < 3<<20 {
+		t.Fatalf("line of %d bytes, want over 3 MiB", len(huge))
+	}
+	check := func(t *testing.T, log string) {
+		evs, c := readAll(t, strings.NewReader(log))
+		if len(evs) != 2 || c.Events != 2 || c.Skipped() != 0 {
+			t.Fatalf("%d events, counts %+v", len(evs), c)
+		}
+		if want := `{"outputs":[{"name":"o","data":` + big + `}]}`; string(evs[0].Body) != want {
+			t.Fatalf("huge body of %d bytes, want %d", len(evs[0].Body), len(want))
+		}
+		if evs[1].ID != "a" || evs[1].Response {
+			t.Fatalf("the event after the huge one: %+v", evs[1])
+		}
+	}
+	t.Run("raw", func(t *testing.T) { check(t, huge+"\n"+reqLine+"\n") })
+	t.Run("CRI pieces", func(t *testing.T) {
+		var b strings.Builder
+		for rest := huge; rest != ""; {
+			n := min(len(rest), 16<<10)
+			tag := "P"
+			if n == len(rest) {
+				tag = "F"
+			}
+			b.WriteString("2026-01-02T03:04:05.1Z stdout " + tag + " " + rest[:n] + "\n")
+			rest = rest[n:]
+		}
+		b.WriteString("2026-01-02T03:04:05.2Z stdout F " + reqLine + "\n")
+		check(t, b.String())
+	})
+}
