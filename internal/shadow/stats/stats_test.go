@@ -104,3 +104,48 @@ func TestAccumulatorSummary(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The gate is on the Wilson interval's lower bound, never the estimate:
+// with 960 of 1000 pairs agreeing (estimate 0.96, lower bound about
+// 0.9460) a minimum a hair under the bound passes, one a hair over it
+// fails although the estimate clears it by far, and the bound itself
+// passes (at or above).
+func TestGateIsTheLowerBoundOnBothSidesOfIt(t *testing.T) {
+	const n, k = 1000, 960
+	low := Wilson(k, n, 0.95).Low
+	if math.Abs(low-0.9460) > 5e-4 {
+		t.Fatalf("Wilson(960, 1000).Low = %.5f, want about 0.9460 (Wilson by hand)", low)
+	}
+	summary := func(min float64) Agreement {
+		a := NewAccumulator(Options{Primary: "v1", Shadow: "v2", Tolerance: 0, MinAgreement: &min})
+		ok := []byte(`{"outputs":[{"name":"o","data":[1]}]}`)
+		off := []byte(`{"outputs":[{"name":"o","data":[2]}]}`)
+		for i := 0; i < n; i++ {
+			out := ok
+			if i >= k {
+				out = off
+			}
+			p := &join.Pair{ID: "x",
+				Primary: join.Side{Requested: true, Answered: true, Status: 200, Output: ok},
+				Shadow:  join.Side{Requested: true, Answered: true, Status: 200, Output: out}}
+			a.Add(p, Judge(p, 0))
+		}
+		s, _ := a.Summary()
+		return s.Agreement
+	}
+	for _, c := range []struct {
+		min  float64
+		pass bool
+	}{
+		{low - 1e-9, true},
+		{low, true},
+		{low + 1e-9, false},
+		{0.95, false}, // under the estimate 0.96, over the bound
+		{0.90, true},
+	} {
+		a := summary(c.min)
+		if a.Rate.Estimate != 0.96 || a.Rate.Low != low || *a.GatePassed != c.pass {
+			t.Errorf("gate %.10f (estimate %g, lower bound %.10f): passed %v, want %v", c.min, a.Rate.Estimate, a.Rate.Low, *a.GatePassed, c.pass)
+		}
+	}
+}
