@@ -1,15 +1,19 @@
-//go:build slow
-
-// End to end: builds model-echo, runs real processes and the report on
-// their logs; tens of seconds, so the slow tier runs it (make test-slow).
-
 package main
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/internal/shadow/stats"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // Bad flags get exit 2 and a message naming each flag and what it wants,
@@ -40,6 +44,69 @@ func TestBadFlagsAreNamedAndExit2(t *testing.T) {
 			if !strings.Contains(stderr.String(), w) {
 				t.Errorf("%v: stderr %q lacks %q", c.args, stderr.String(), w)
 			}
+		}
+	}
+}
+
+// writeAgreementLogs writes a primary's and a shadow's payload events for
+// n mirrored requests of which the first k get the same answer.
+func writeAgreementLogs(t *testing.T, n, k int) string {
+	t.Helper()
+	dir := t.TempDir()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, side := range []struct {
+		version  string
+		mirrored bool
+	}{{"v1", false}, {"v2", true}} {
+		var b bytes.Buffer
+		for i := 0; i < n; i++ {
+			id, at := fmt.Sprintf("req-%04d", i), t0.Add(time.Duration(i)*time.Millisecond)
+			out := 1.0
+			if side.mirrored && i >= k {
+				out = 2
+			}
+			for _, ev := range []modelapi.PayloadEvent{
+				{SpecVersion: "1.0", ID: id, Source: side.version, Type: modelapi.EventTypeRequest, Time: at, ModelName: "m",
+					ModelVersion: side.version, Mirrored: side.mirrored, Data: json.RawMessage(`{"inputs":[]}`)},
+				{SpecVersion: "1.0", ID: id, Source: side.version, Type: modelapi.EventTypeResponse, Time: at.Add(time.Millisecond), ModelName: "m",
+					ModelVersion: side.version, Mirrored: side.mirrored, Status: 200, LatencyMicros: 1000,
+					Data: json.RawMessage(`{"outputs":[{"name":"o","data":[` + strconv.FormatFloat(out, 'g', -1, 64) + `]}]}`)},
+			} {
+				line, _ := json.Marshal(ev)
+				b.Write(append(line, '\n'))
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, side.version+".log"), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// --min-agreement judges the Wilson interval's lower bound, never the
+// point estimate: 960 of 1000 pairs agree (estimate 0.96, lower bound
+// 0.9460); a minimum just under the bound exits 0, just over it exits 1,
+// and 0.95, under the estimate, exits 1 too.
+func TestMinAgreementGatesOnTheLowerBoundOnBothSides(t *testing.T) {
+	logs := writeAgreementLogs(t, 1000, 960)
+	low := stats.Wilson(960, 1000, 0.95).Low
+	for _, c := range []struct {
+		min  string
+		code int
+		says string
+	}{
+		// The verdict prints the bound in as many digits as it takes to
+		// see the difference from the minimum.
+		{strconv.FormatFloat(low-1e-6, 'f', 7, 64), 0, "passed (lower bound 0.945990 >= 0.945989)"},
+		{strconv.FormatFloat(low+1e-6, 'f', 7, 64), 1, "FAILED (lower bound 0.945990 < 0.945991)"},
+		{"0.95", 1, "Gate 0.95: FAILED (lower bound 0.9460 < 0.9500)"},
+		{"0.9", 0, "Gate 0.9: passed (lower bound 0.9460 >= 0.9000)"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"--logs", logs, "--primary", "v1", "--shadow", "v2", "--tolerance", "0",
+			"--min-agreement", c.min, "--out", t.TempDir(), "--progress=false"}, &stdout, &stderr, false)
+		if code != c.code || !strings.Contains(stdout.String(), "Agreement 96.00%") || !strings.Contains(stdout.String(), c.says) {
+			t.Errorf("--min-agreement %s (lower bound %.7f): exit %d, want %d; stdout:\n%s%s", c.min, low, code, c.code, stdout.String(), stderr.String())
 		}
 	}
 }

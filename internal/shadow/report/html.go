@@ -42,6 +42,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"stamp":      stamp,
 	"deref":      func(f *float64) float64 { return *f },
 	"deref_bool": func(b *bool) bool { return b != nil && *b },
+	"gate":       gateVerdict,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Shadow report: {{.D.Primary}} vs {{.D.Shadow}}</title>
@@ -55,7 +56,7 @@ td:first-child,th:first-child{text-align:left}.plots img{max-width:32%;margin-ri
 <p><small>Source: {{.D.Source}}. Requests from {{stamp .D.From}} to {{stamp .D.To}}. Generated {{stamp .D.Generated}}.</small></p>
 <ul>{{range .Verdicts}}<li>{{.}}</li>{{end}}</ul>
 {{with .D.Agreement}}{{if .MinAgreement}}<p class="{{if deref_bool .GatePassed}}pass{{else}}fail{{end}}">Gate --min-agreement {{deref .MinAgreement}}:
-{{if deref_bool .GatePassed}}passed{{else}}FAILED{{end}} (lower bound {{pct .Rate.Low}}).</p>{{end}}{{end}}
+{{gate .}}.</p>{{end}}{{end}}
 <div class="plots">{{range .Plots}}<img alt="{{.Title}}" title="{{.Title}}" src="{{.Src}}">{{end}}</div>
 
 <h2>Requests</h2>

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,12 +59,8 @@ func Markdown(d *Document) string {
 	p("%d of %d pairs with both answers agree under an absolute tolerance of %g: %s, %s Wilson CI %s.\n",
 		a.Agreeing, a.Compared, a.Tolerance, pct(a.Rate.Estimate), conf, ciPct(a.Rate))
 	if a.MinAgreement != nil {
-		verdict := "PASSED"
-		if !*a.GatePassed {
-			verdict = "FAILED"
-		}
-		p("\nGate `--min-agreement %g`: %s (lower bound %s). With %d pairs, a true agreement of %s passes with probability %.0f%%.\n",
-			*a.MinAgreement, verdict, pct(a.Rate.Low), a.Compared, pct(a.PassingRate), 100*a.Power)
+		p("\nGate `--min-agreement %g`: %s. With %d pairs, a true agreement of %s passes with probability %.0f%%.\n",
+			*a.MinAgreement, gateVerdict(a), a.Compared, pct(a.PassingRate), 100*a.Power)
 	}
 	p("\nAgree: the same status and, for 200, every output element within the tolerance. Test: %s.\n", a.Test)
 
@@ -116,11 +113,7 @@ func verdicts(d *Document) []string {
 	line := fmt.Sprintf("Agreement %s (%s CI %s) over %d compared pairs, tolerance %g.",
 		pct(a.Rate.Estimate), pct(s.Confidence), ciPct(a.Rate), a.Compared, a.Tolerance)
 	if a.MinAgreement != nil {
-		if *a.GatePassed {
-			line += fmt.Sprintf(" Gate %g: passed.", *a.MinAgreement)
-		} else {
-			line += fmt.Sprintf(" Gate %g: FAILED (lower bound %s).", *a.MinAgreement, pct(a.Rate.Low))
-		}
+		line += fmt.Sprintf(" Gate %g: %s.", *a.MinAgreement, gateVerdict(a))
 	}
 	out = append(out, line)
 	m := s.Mirror
@@ -141,6 +134,34 @@ func verdicts(d *Document) []string {
 		out = append(out, fmt.Sprintf("%d log lines skipped (malformed, invalid or too long); see Inputs.", d.Inputs.Lines.Skipped()))
 	}
 	return out
+}
+
+// gateVerdict says whether the gate passed and compares the interval's
+// lower bound with the minimum in as many digits as it takes to tell
+// them apart: a bound of 0.94599 against a gate of 0.946 must not read
+// "94.60%" on both sides.
+func gateVerdict(a stats.Agreement) string {
+	if a.MinAgreement == nil || a.GatePassed == nil {
+		return ""
+	}
+	if a.Compared == 0 {
+		return "FAILED (no pair to compare)"
+	}
+	low, min := shareDigits(a.Rate.Low, *a.MinAgreement)
+	if *a.GatePassed {
+		return fmt.Sprintf("passed (lower bound %s >= %s)", low, min)
+	}
+	return fmt.Sprintf("FAILED (lower bound %s < %s)", low, min)
+}
+
+// shareDigits formats two shares with 4 decimals, or more until they differ.
+func shareDigits(a, b float64) (string, string) {
+	for d := 4; ; d++ {
+		sa, sb := strconv.FormatFloat(a, 'f', d, 64), strconv.FormatFloat(b, 'f', d, 64)
+		if sa != sb || d >= 12 {
+			return sa, sb
+		}
+	}
 }
 
 func pct(f float64) string {
