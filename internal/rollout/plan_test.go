@@ -172,3 +172,45 @@ func TestStatusOfTheDevStack(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+// Stack files as people and `pulumi config set --path` write them: an
+// advance rewrites exactly the two numbers, whatever surrounds them, and
+// what it writes loads with the percents it planned.
+func TestAdvanceEditsOnlyThePercentsOfFilesWrittenAnyWay(t *testing.T) {
+	const rollout = "    rollout:\n      candidate: v2\n"
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"flow-style list on one line, mixed quoting, a comment after it",
+			"config:\n  modelrollouts:strategy: \"canary\"\n  modelrollouts:canary:\n    versions: [{name: v1, target: \"model v1\", percent: '90'}, {name: v2,target: model v2,percent: 10}]  # both\n" + rollout,
+			"config:\n  modelrollouts:strategy: \"canary\"\n  modelrollouts:canary:\n    versions: [{name: v1, target: \"model v1\", percent: '75'}, {name: v2,target: model v2,percent: 25}]  # both\n" + rollout},
+		{"CRLF line ends and comments on the percent lines",
+			"config:\r\n  modelrollouts:strategy: canary\r\n  modelrollouts:canary:\r\n    versions:\r\n      - name: v1\r\n        target: model v1\r\n        percent: 90 # stable\r\n      - name: v2\r\n        target: model v2\r\n        percent: 10\t# canary\r\n    rollout:\r\n      candidate: v2\r\n",
+			"config:\r\n  modelrollouts:strategy: canary\r\n  modelrollouts:canary:\r\n    versions:\r\n      - name: v1\r\n        target: model v1\r\n        percent: 75 # stable\r\n      - name: v2\r\n        target: model v2\r\n        percent: 25\t# canary\r\n    rollout:\r\n      candidate: v2\r\n"},
+		{"an explicit tag and a comment between key and value",
+			"config:\n  modelrollouts:strategy: canary\n  modelrollouts:canary:\n    versions:\n      - name: v2\n        target: model v2\n        percent: !!int 10\n      - name: v1\n        target: model v1\n        percent: # most users\n          90\n" + rollout,
+			"config:\n  modelrollouts:strategy: canary\n  modelrollouts:canary:\n    versions:\n      - name: v2\n        target: model v2\n        percent: !!int 25\n      - name: v1\n        target: model v1\n        percent: # most users\n          75\n" + rollout},
+		{"rollout values typed and quoted as pulumi config set --path stores them",
+			"config:\n  modelrollouts:strategy: canary\n  modelrollouts:canary:\n    versions:\n      - name: v1\n        target: \"percent: 90\"\n        percent: 90\n      - name: v2\n        target: model v2\n        percent: 10\n    rollout:\n      candidate: v2\n      gate:\n        alpha: \"0.05\"\n        power: 0.9\n        minRequests: 200\n      steps:\n        - 5\n        - \"10\"\n        - 40\n",
+			"config:\n  modelrollouts:strategy: canary\n  modelrollouts:canary:\n    versions:\n      - name: v1\n        target: \"percent: 90\"\n        percent: 60\n      - name: v2\n        target: model v2\n        percent: 40\n    rollout:\n      candidate: v2\n      gate:\n        alpha: \"0.05\"\n        power: 0.9\n        minRequests: 200\n      steps:\n        - 5\n        - \"10\"\n        - 40\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			step, out, err := EditStackFile([]byte(tc.in), PlanAdvance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tc.want {
+				t.Fatalf("after the edit:\n%q\nwant:\n%q", out, tc.want)
+			}
+			cfg, err := stackedit.LoadBytes(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range step.After {
+				if got := *cfg.Canary.Version(name).Percent; got != want {
+					t.Errorf("%s: %d%% after loading, want %d%%", name, got, want)
+				}
+			}
+		})
+	}
+}

@@ -209,6 +209,15 @@ func scalarSpan(data []byte, offsets []int, n *yaml.Node) (int, int, error) {
 		_, size := decodeRune(data[start:])
 		start += size
 	}
+	if n.Style&yaml.TaggedStyle != 0 && start < len(data) && data[start] == '!' {
+		// An explicit tag (percent: !!int 10) stays; the number follows it.
+		for start < len(data) && !bytes.ContainsRune([]byte(" \t\r\n"), rune(data[start])) {
+			start++
+		}
+		for start < len(data) && (data[start] == ' ' || data[start] == '\t') {
+			start++
+		}
+	}
 	end := start
 	switch {
 	case n.Style&yaml.DoubleQuotedStyle != 0 || n.Style&yaml.SingleQuotedStyle != 0:
@@ -225,7 +234,7 @@ func scalarSpan(data []byte, offsets []int, n *yaml.Node) (int, int, error) {
 	}
 	token := string(data[start:end])
 	if unquote(token) != n.Value {
-		return 0, 0, fmt.Errorf("found %q at %d:%d, want %q (anchors, tags or multi-line scalars are not edited)", token, n.Line, n.Column, n.Value)
+		return 0, 0, fmt.Errorf("found %q at %d:%d, want %q (aliases and multi-line scalars are not edited)", token, n.Line, n.Column, n.Value)
 	}
 	return start, end, nil
 }
