@@ -10,10 +10,11 @@ import (
 // Bernoulli failures) many times, for error rates tighter than real
 // processes allow in minutes: false alarms on equal versions (rollback
 // share, want ≤ alpha), power on a twice-as-slow and a 3%-failing
-// candidate, and a candidate exactly at the SLO limit (1% failing: the
-// promote share must stay ≤ 1-power), and equal versions both failing at
-// half the error budget (rollback share ≤ alpha), with the requests each needed
-// against the fixed-N test at the same error rates.
+// candidate, a candidate exactly at the SLO limit (1% failing) or slower
+// by exactly the latency tolerance (+25%) (the promote share must stay
+// ≤ 1-power), and equal versions both failing at half the error budget
+// (rollback share ≤ alpha), with the requests each needed against the
+// fixed-N test at the same error rates.
 //
 //	go test -run '^$' -bench BenchmarkGateSimulated -benchtime 2000x ./internal/gate/
 func BenchmarkGateSimulated(b *testing.B) {
@@ -29,6 +30,9 @@ func BenchmarkGateSimulated(b *testing.B) {
 		{"2x-slower", simVersion{median: 40 * time.Millisecond, sigma: 0.3}},
 		{"3pct-failing", simVersion{median: 20 * time.Millisecond, sigma: 0.3, errorRate: 0.03}},
 		{"at-slo-limit-1pct-failing", simVersion{median: 20 * time.Millisecond, sigma: 0.3, errorRate: 0.01}},
+		// Slower by exactly the tolerance: the promote share must stay
+		// ≤ 1-power here too.
+		{"at-latency-limit-25pct-slower", simVersion{median: 25 * time.Millisecond, sigma: 0.3}},
 	} {
 		b.Run(sc.name, func(b *testing.B) {
 			var requests, fixedN, runs float64
