@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
 	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
+	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
 // The slow tier (go test -tags slow, run by make test): verdicts that
@@ -114,5 +115,69 @@ func TestSeveralPodsPerVersion(t *testing.T) {
 				t.Fatalf("exit %d, want %d (%q)\n%s\n%s", code, tc.want, tc.broken, out, errOut)
 			}
 		})
+	}
+}
+
+// The README's flow on a copy of the dev stack: from 0% (a fresh
+// candidate) every step is a check of the deployed split, then an advance
+// on its evidence, one PR each, until v2 has 100% and v1 0% (still
+// tagged); a candidate that then turns bad is rolled back to 0% the same
+// way. Each "deploy" starts the lab at the file's percents.
+func TestTheDevStackClimbsItsLadderOnePRPerStep(t *testing.T) {
+	dir, path := copyDevStack(t)
+	original, _ := os.ReadFile(path)
+	if code, _, errOut := rollout2(t, "rollback", "--stack", "dev", "--cwd", dir); code != 0 {
+		t.Fatalf("rollback to start from 0%%: %s", errOut)
+	}
+	percents := func() map[string]int {
+		code, out, errOut := rollout2(t, "status", "--stack", "dev", "--cwd", dir, "--json")
+		var st struct {
+			Status rollout.Status `json:"status"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+			t.Fatalf("status exit %d: %s%s", code, out, errOut)
+		}
+		return st.Status.Percents
+	}
+	step := func(candidate labtest.Version, action string) string {
+		t.Helper()
+		p := percents()
+		candidate.Name = "v2"
+		l := labtest.Start(t, []labtest.Version{{Name: "v1", LatencyMS: baseLatencyMS}, candidate}, p, "v2", "v1")
+		outputs := filepath.Join(t.TempDir(), "outputs.json")
+		l.WriteOutputs(t, outputs)
+		_, verdict, errOut := rollout2(t, checkArgs(outputs, "--json")...)
+		evidence := filepath.Join(t.TempDir(), "verdict.json")
+		os.WriteFile(evidence, []byte(verdict), 0o644)
+		code, pr, errOut2 := rollout2(t, action, "--stack", "dev", "--cwd", dir, "--evidence", evidence)
+		if code != 0 {
+			t.Fatalf("%s at %v: exit %d\n%s%s", action, p, code, errOut, errOut2)
+		}
+		title, _, _ := strings.Cut(pr, "\n")
+		return title
+	}
+	var titles []string
+	for range len(stacks.DefaultSteps) {
+		titles = append(titles, step(labtest.Version{LatencyMS: baseLatencyMS}, "advance"))
+	}
+	want := []string{"v2 0% → 5%", "v2 5% → 10%", "v2 10% → 25%", "v2 25% → 50%", "v2 50% → 100%"}
+	for i, w := range want {
+		if !strings.HasSuffix(titles[i], w) {
+			t.Errorf("PR %d: %q, want ... %s", i+1, titles[i], w)
+		}
+	}
+	atTop, _ := os.ReadFile(path)
+	wantTop := strings.Replace(strings.Replace(string(original), "percent: 90", "percent: 0", 1), "percent: 10", "percent: 100", 1)
+	if string(atTop) != wantTop {
+		t.Fatalf("at the top the file is\n%s\nwant only the two percents changed:\n%s", atTop, wantTop)
+	}
+	if code, _, errOut := rollout2(t, "advance", "--stack", "dev", "--cwd", dir); code != rollout.ExitError || !strings.Contains(errOut, "top of its ladder") {
+		t.Fatalf("advance past the top: exit %d %s", code, errOut)
+	}
+	if title := step(labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.05}, "rollback"); !strings.HasSuffix(title, "roll back v2 (100% → 0%)") {
+		t.Fatalf("rollback PR %q", title)
+	}
+	if p := percents(); p["v1"] != 100 || p["v2"] != 0 {
+		t.Fatalf("after the rollback: %v", p)
 	}
 }
