@@ -16,13 +16,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/modelrollouts/modelrollouts/internal/shadow/dataset"
+	"github.com/modelrollouts/modelrollouts/internal/shadow/events"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
+	"github.com/modelrollouts/modelrollouts/internal/shadow/stats"
 	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
@@ -34,7 +39,9 @@ var updatePicture = flag.Bool("update-picture", false, "copy the report picture 
 type echoProcess struct {
 	cmd  *exec.Cmd
 	url  string
+	port int
 	log  string
+	env  []string
 	done chan error
 }
 
@@ -49,14 +56,18 @@ func buildModelEcho(t *testing.T) string {
 	return bin
 }
 
-func startEcho(t *testing.T, bin, logFile string, env ...string) *echoProcess {
+// startEcho starts model-echo on port (0: any free one) with its
+// output in logFile.
+func startEcho(t *testing.T, bin, logFile string, port int, env ...string) *echoProcess {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	f, err := os.Create(logFile)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +78,7 @@ func startEcho(t *testing.T, bin, logFile string, env ...string) *echoProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &echoProcess{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: logFile, done: make(chan error, 1)}
+	p := &echoProcess{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), port: port, log: logFile, env: env, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait(); f.Close() }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-p.done })
 	deadline := time.Now().Add(10 * time.Second)
@@ -84,6 +95,20 @@ func startEcho(t *testing.T, bin, logFile string, env ...string) *echoProcess {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// restart stops the process and starts a new one on the same port, as
+// kubelet restarts a container: the old log becomes NAME.previous.log
+// (what the report saves a previous instance's log as), the new one
+// starts empty.
+func (p *echoProcess) restart(t *testing.T, bin string) *echoProcess {
+	t.Helper()
+	p.stop(t)
+	prev := strings.TrimSuffix(p.log, ".log") + ".previous.log"
+	if err := os.Rename(p.log, prev); err != nil {
+		t.Fatal(err)
+	}
+	return startEcho(t, bin, p.log, p.port, p.env...)
 }
 
 // stop ends the process as Kubernetes does (SIGTERM): it writes every
@@ -117,39 +142,62 @@ const (
 	requests           = 2000
 )
 
+// labConfig says how one lab run goes.
+type labConfig struct {
+	// realMirror is the share the proxy really mirrors (the stack
+	// outputs say configuredMirror).
+	realMirror float64
+	requests   int
+	// ids prefixes the request ids, so repeated runs draw new failures.
+	ids  string
+	seed uint64
+	// restart restarts the primary's first pod halfway through.
+	restart bool
+}
+
 type lab struct {
 	logs    string
 	outputs string
 }
 
-// runLab runs a primary and a shadow model-echo process behind the
-// mirroring proxy, sends user requests with known ids, stops both and
-// returns their logs and the lab's stack outputs. realMirror is the share
-// the proxy really mirrors.
-func runLab(t *testing.T, realMirror float64) lab {
+// Log files of the lab's pods, named as the report saves pod logs.
+const (
+	primaryPodA = "model-v1-a_model.log"
+	primaryPodB = "model-v1-b_model.log"
+	shadowPod   = "model-v2-a_model.log"
+)
+
+// runLab runs two primary pods and a shadow pod (model-echo processes)
+// behind the mirroring proxy, sends user requests with known ids one
+// after another, stops every process as Kubernetes does and returns
+// their logs and the lab's stack outputs.
+func runLab(t *testing.T, bin string, c labConfig) lab {
 	t.Helper()
-	bin := buildModelEcho(t)
 	dir := t.TempDir()
 	logs := filepath.Join(dir, "logs")
 	os.Mkdir(logs, 0o755)
-	primary := startEcho(t, bin, filepath.Join(logs, "model-v1-a_model.log"),
-		"TARGET=v1", "MODEL_VERSION=v1", fmt.Sprintf("ERROR_RATE=%g", truthPrimaryErrors))
-	shadow := startEcho(t, bin, filepath.Join(logs, "model-v2-a_model.log"),
+	primaryEnv := []string{"TARGET=v1", "MODEL_VERSION=v1", fmt.Sprintf("ERROR_RATE=%g", truthPrimaryErrors)}
+	primaryA := startEcho(t, bin, filepath.Join(logs, primaryPodA), 0, primaryEnv...)
+	primaryB := startEcho(t, bin, filepath.Join(logs, primaryPodB), 0, primaryEnv...)
+	shadow := startEcho(t, bin, filepath.Join(logs, shadowPod), 0,
 		"TARGET=v2", "MODEL_VERSION=v2", fmt.Sprintf("ERROR_RATE=%g", truthShadowErrors),
 		fmt.Sprintf("MODEL_BIAS=%g", truthBias), fmt.Sprintf("LATENCY_MS=%d", truthLatencyMs))
 	l := smoketest.NewShadowProxy(t,
-		smoketest.Backend{Name: "v1", Target: "v1", URL: primary.url},
-		smoketest.Backend{Name: "v2", Target: "v2", URL: shadow.url}, configuredMirror, 7)
-	l.Proxy.SetMirror(realMirror)
+		smoketest.Backend{Name: "v1", Target: "v1", URL: primaryA.url, MorePods: []string{primaryB.url}},
+		smoketest.Backend{Name: "v2", Target: "v2", URL: shadow.url}, configuredMirror, c.seed)
+	l.Proxy.SetMirror(c.realMirror)
 
-	c := &http.Client{Timeout: 10 * time.Second}
-	for i := 0; i < requests; i++ {
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; i < c.requests; i++ {
+		if c.restart && i == c.requests/2 {
+			primaryA = primaryA.restart(t, bin)
+		}
 		body := fmt.Sprintf(`{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[%d,%d.5,-1]},{"name":"y","shape":[1],"datatype":"INT32","data":[%d]}]}`, i, i, i%7)
 		req, _ := http.NewRequest("POST", l.Outputs.IngressURL+modelapi.InferPath("echo"), strings.NewReader(body))
 		req.Host = l.Outputs.Host
 		// Envoy gives every user request an id; the proxy's copy keeps it.
-		req.Header.Set(modelapi.HeaderRequestID, fmt.Sprintf("user-%05d", i))
-		resp, err := c.Do(req)
+		req.Header.Set(modelapi.HeaderRequestID, fmt.Sprintf("%suser-%05d", c.ids, i))
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,12 +207,13 @@ func runLab(t *testing.T, realMirror float64) lab {
 	// A request straight to the shadow's own host is not a mirrored copy.
 	req, _ := http.NewRequest("POST", l.Outputs.IngressURL+modelapi.InferPath("echo"), strings.NewReader(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`))
 	req.Host = l.Outputs.Versions["v2"].Host
-	if resp, err := c.Do(req); err == nil {
+	if resp, err := client.Do(req); err == nil {
 		resp.Body.Close()
 	}
 	l.Proxy.Wait()
-	primary.stop(t)
-	shadow.stop(t)
+	for _, p := range []*echoProcess{primaryA, primaryB, shadow} {
+		p.stop(t)
+	}
 
 	out := filepath.Join(dir, "outputs.json")
 	b, _ := json.Marshal(l.Outputs)
@@ -172,6 +221,41 @@ func runLab(t *testing.T, realMirror float64) lab {
 		t.Fatal(err)
 	}
 	return lab{logs: logs, outputs: out}
+}
+
+// spoil adds to the lab's logs what crashes and careless copies leave:
+// an event cut short, a primary's line with the shadow's spliced into it
+// mid-line (two malformed lines), plain text and a 9 MiB line. It
+// returns the malformed lines added; the events stay whole.
+func spoil(t *testing.T, logs string) int64 {
+	t.Helper()
+	firstEvent := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(logs, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, `"specversion"`) {
+				return line
+			}
+		}
+		t.Fatalf("no event in %s", name)
+		return ""
+	}
+	p, s := firstEvent(primaryPodB), firstEvent(shadowPod)
+	f, err := os.OpenFile(filepath.Join(logs, primaryPodB), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	junk := p[:len(p)/2] + "\n" + // a crash cut the write short
+		p[:100] + s + "\n" + p[100:] + "\n" + // another pod's line spliced in mid-line
+		"panic: runtime error: index out of range\n" +
+		`{"specversion":"1.0","data":"` + strings.Repeat("x", 9<<20) + "\"}\n"
+	if _, err := f.WriteString(junk); err != nil {
+		t.Fatal(err)
+	}
+	return 4
 }
 
 func report1(t *testing.T, args ...string) (*report.Document, int, string) {
@@ -196,11 +280,16 @@ func within(t *testing.T, what string, lo, hi, truth float64) {
 	}
 }
 
+// Two primary pods, one restarted halfway (its previous log read too),
+// and a shadow; logs spoiled with a cut event, a splice of two pods'
+// lines, plain text and a 9 MiB line: the report's numbers match the
+// truth the lab was built with.
 func TestReportOfRealModelEchoMatchesTheTruth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs model-echo processes")
 	}
-	l := runLab(t, configuredMirror/100)
+	l := runLab(t, buildModelEcho(t), labConfig{realMirror: configuredMirror / 100, requests: requests, seed: 7, restart: true})
+	spoiled := spoil(t, l.logs)
 	doc, code, out := report1(t, "--outputs", l.outputs, "--logs", l.logs, "--tolerance", "0.5", "--min-agreement", "0.85")
 	if code != 0 {
 		t.Fatalf("exit %d with the gate at 0.85, want 0", code)
@@ -240,8 +329,21 @@ func TestReportOfRealModelEchoMatchesTheTruth(t *testing.T) {
 	if d.P95.Estimate < truthLatencyMs || d.P99.High < truthLatencyMs {
 		t.Errorf("p95/p99 latency differences %+v, %+v: below the injected %d ms", d.P95, d.P99, truthLatencyMs)
 	}
-	if in := doc.Inputs; in.Lines.Skipped() != 0 || in.Join.DirectToShadow != 2 || in.Lines.Other == 0 {
-		t.Errorf("inputs: %+v", in)
+	in := doc.Inputs
+	if in.Lines.Malformed != spoiled || in.Lines.TooLong != 1 || in.Lines.Invalid != 0 || in.Join.DirectToShadow != 2 || in.Lines.Other == 0 ||
+		in.Join.Duplicates != 0 || in.Join.Late != 0 {
+		t.Errorf("inputs: %+v, want %d malformed lines and one too long", in, spoiled)
+	}
+	// Every pod's log was read, the restarted one's previous log too.
+	logs := map[string]events.Counts{}
+	for _, li := range in.Logs {
+		logs[li.Name] = li.Counts
+	}
+	prev := strings.TrimSuffix(primaryPodA, ".log") + ".previous.log"
+	for _, name := range []string{prev, primaryPodA, primaryPodB, shadowPod} {
+		if logs[name].Events == 0 {
+			t.Errorf("log %s: %+v; want its events read (logs: %v)", name, logs[name], logs)
+		}
 	}
 
 	// The dataset: pairs.parquet read back says what pairs.jsonl says.
@@ -254,7 +356,11 @@ func TestReportOfRealModelEchoMatchesTheTruth(t *testing.T) {
 		t.Fatalf("%d parquet rows, %d jsonl rows; want %d", len(rows), len(jl), requests)
 	}
 	var agree, mirrored int64
+	pods := map[string]int{}
 	for i, r := range rows {
+		if r.PrimaryPod != nil {
+			pods[*r.PrimaryPod]++
+		}
 		j := jl[i]
 		if r.ID != j["id"] || r.Match != j["match"] || *r.PrimaryStatus != int32(j["primary_status"].(float64)) {
 			t.Fatalf("row %d: parquet %+v, jsonl %v", i, r, j)
@@ -274,6 +380,9 @@ func TestReportOfRealModelEchoMatchesTheTruth(t *testing.T) {
 			t.Fatalf("row %d was not mirrored but has a verdict: %+v", i, r)
 		}
 	}
+	if pods[prev] == 0 || pods[primaryPodA] == 0 || pods[primaryPodB] == 0 || pods[prev]+pods[primaryPodA]+pods[primaryPodB] != requests {
+		t.Errorf("primary_pod of the rows: %v; want all three logs, %d in all", pods, requests)
+	}
 	if mirrored != m.Copies || agree != a.Agreeing {
 		t.Errorf("parquet: %d mirrored, %d agree; summary: %d, %d", mirrored, agree, m.Copies, a.Agreeing)
 	}
@@ -292,11 +401,16 @@ func TestReportOfRealModelEchoMatchesTheTruth(t *testing.T) {
 	}
 
 	// The gate is on the interval's lower bound, never the estimate: a
-	// minimum between the two fails although the estimate clears it.
+	// minimum between the two fails although the estimate clears it; one
+	// just under the bound passes.
 	between := (a.Rate.Estimate + a.Rate.Low) / 2
 	doc2, code, _ := report1(t, "--outputs", l.outputs, "--logs", l.logs, "--tolerance", "0.5", "--min-agreement", fmt.Sprint(between))
 	if code != 1 || *doc2.Agreement.GatePassed || doc2.Agreement.Rate.Estimate < between {
 		t.Errorf("gate at %g (estimate %g, lower bound %g): exit %d, want 1", between, doc2.Agreement.Rate.Estimate, doc2.Agreement.Rate.Low, code)
+	}
+	under := a.Rate.Low - 1e-9
+	if doc2, code, _ := report1(t, "--outputs", l.outputs, "--logs", l.logs, "--tolerance", "0.5", "--min-agreement", fmt.Sprint(under)); code != 0 || !*doc2.Agreement.GatePassed {
+		t.Errorf("gate at %.12g, just under the lower bound %.12g: exit %d, want 0", under, a.Rate.Low, code)
 	}
 	// A tolerance under the bias: only the shared failures agree.
 	doc3, code, _ := report1(t, "--outputs", l.outputs, "--logs", l.logs, "--tolerance", "0.1", "--min-agreement", "0.5")
@@ -312,7 +426,7 @@ func TestReportCatchesAMirrorShareOffItsConfiguration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs model-echo processes")
 	}
-	l := runLab(t, 0.30)
+	l := runLab(t, buildModelEcho(t), labConfig{realMirror: 0.30, requests: requests, seed: 7})
 	doc, _, _ := report1(t, "--outputs", l.outputs, "--logs", l.logs)
 	m := doc.Mirror
 	within(t, "mirrored share", m.Observed.Low, m.Observed.High, 0.30)
@@ -354,5 +468,57 @@ func checkPNG(t *testing.T, path string) {
 	}
 	if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 200 {
 		t.Errorf("%s is %v", path, b)
+	}
+}
+
+// The report's 95% intervals hold the lab's truth in about 95% of runs:
+// repeated runs of real model-echo processes behind the proxy, each with
+// new request ids (so new failures) and a new mirroring seed, measure the
+// coverage of the mirrored share, the agreement and both error rates.
+// SHADOW_COVERAGE_RUNS sets the runs (default 40, 500 requests each);
+// README.md's figures come from a run with more. A count of covering
+// runs below the 0.1% quantile of Binomial(runs, 0.93) fails: the Wilson
+// interval's coverage dips a little under 95% at some small counts.
+func TestReportIntervalsCoverTheTruthOverRepeatedRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs model-echo processes")
+	}
+	runs := 40
+	if v, err := strconv.Atoi(os.Getenv("SHADOW_COVERAGE_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	const perRun = 500
+	bin := buildModelEcho(t)
+	type check struct {
+		name    string
+		truth   float64
+		rate    func(*report.Document) stats.Interval
+		covered int
+	}
+	checks := []*check{
+		{name: "mirrored share", truth: configuredMirror / 100, rate: func(d *report.Document) stats.Interval { return d.Mirror.Observed }},
+		{name: "agreement", truth: truthAgreement, rate: func(d *report.Document) stats.Interval { return d.Agreement.Rate }},
+		{name: "primary error rate", truth: truthPrimaryErrors, rate: func(d *report.Document) stats.Interval { return d.Errors.Primary.Rate }},
+		{name: "shadow error rate", truth: truthShadowErrors, rate: func(d *report.Document) stats.Interval { return d.Errors.Shadow.Rate }},
+	}
+	for r := 0; r < runs; r++ {
+		l := runLab(t, bin, labConfig{realMirror: configuredMirror / 100, requests: perRun, ids: fmt.Sprintf("run%04d-", r), seed: uint64(1000 + r)})
+		doc, _, _ := report1(t, "--outputs", l.outputs, "--logs", l.logs, "--tolerance", "0.5")
+		if doc.Requests.Seen != perRun {
+			t.Fatalf("run %d: %d requests seen, want %d", r, doc.Requests.Seen, perRun)
+		}
+		for _, c := range checks {
+			if c.rate(doc).Contains(c.truth) {
+				c.covered++
+			}
+		}
+	}
+	floor := distuv.Binomial{N: float64(runs), P: 0.93}
+	for _, c := range checks {
+		t.Logf("%s (truth %g): the 95%% interval covered it in %d of %d runs (%.1f%%), %d requests each",
+			c.name, c.truth, c.covered, runs, 100*float64(c.covered)/float64(runs), perRun)
+		if floor.CDF(float64(c.covered)) < 0.001 {
+			t.Errorf("%s: covered in %d of %d runs: below the 0.1%% quantile of Binomial(%d, 0.93)", c.name, c.covered, runs, runs)
+		}
 	}
 }
