@@ -219,3 +219,28 @@ func TestWriteBenchLogs(t *testing.T) {
 	}
 	t.Logf("%d events in %s", synthLogs(t, dir, benchUsers, 2, false), dir)
 }
+
+// The progress bar counts the bytes read against the logs' total and the
+// logs done; outside a terminal it prints plain lines, no escapes.
+func TestProgressShowsBytesAndLogs(t *testing.T) {
+	logs := t.TempDir()
+	synthLogs(t, logs, 2000, 2, false)
+	l, err := collect.FromDir(logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, lg := range l {
+		total += lg.Size
+	}
+	var out strings.Builder
+	_, err = Run(context.Background(), Options{Logs: l, OutDir: t.TempDir(), Progress: NewProgress(&out, false),
+		Stats: stats.Options{Primary: "v1", Shadow: "v2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if !strings.Contains(got, "reading logs 3/3") || !strings.Contains(got, "100%") || strings.Contains(got, "\x1b[") {
+		t.Fatalf("progress output %q (logs of %d bytes)", got, total)
+	}
+}
