@@ -27,6 +27,9 @@ const (
 	payloadPostBytes   = 8 << 20
 	payloadPostWorkers = 2
 	payloadPostTimeout = 5 * time.Second
+	// payloadPostDrain bounds how long shutdown waits for the sink to take
+	// what is queued; the rest is dropped and counted, stdout has it all.
+	payloadPostDrain = 2 * time.Second
 	// payloadBatch bounds the bytes encoded before a write to the log.
 	payloadBatch = 64 << 10
 )

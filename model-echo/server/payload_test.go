@@ -349,3 +349,47 @@ func TestPayloadConfigFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// A sink that never answers must not hold the server's shutdown: Close
+// gives the sender payloadPostDrain to deliver what is queued, then
+// cancels the POSTs in flight and counts what was not delivered as
+// dropped. Kubernetes kills a pod 30 s after SIGTERM; without the bound
+// a hanging sink held Close for (queued events / workers) × 5 s.
+func TestShutdownIsNotHeldByAHangingSink(t *testing.T) {
+	hanging := &sink{hold: make(chan struct{})}
+	hs := httptest.NewServer(hanging)
+	defer hs.Close()
+	defer close(hanging.hold)
+	var out logBuffer
+	s := New(Config{Target: "t", PayloadLog: true, LoggerURL: hs.URL}, NewLogger(&out))
+	ts := httptest.NewServer(s)
+	const n = 50
+	for i := 0; i < n; i++ {
+		resp, err := http.Post(ts.URL+"/v2/models/model-echo/infer", "application/json", strings.NewReader(benchInferBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	ts.Close()
+	t0 := time.Now()
+	s.Close()
+	if took := time.Since(t0); took > payloadPostDrain+time.Second {
+		t.Fatalf("Close took %v with a hanging sink, want at most about %v", took, payloadPostDrain)
+	}
+	if got := len(out.linesWith(t, "specversion")); got != 2*n {
+		t.Errorf("%d events on stdout, want all %d", got, 2*n)
+	}
+	if d := s.payload.droppedTotal(payloadQueueHTTP); d != 2*n {
+		t.Errorf("http drops %v, want all %d events the sink never took", d, 2*n)
+	}
+	var warned bool
+	for _, m := range out.lines(t) {
+		if m["level"] == "WARN" && strings.Contains(m["msg"].(string), "not delivered") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no warning that events were not delivered:\n%s", out.buf.String())
+	}
+}

@@ -42,6 +42,11 @@ type payloadSender struct {
 	workers sync.WaitGroup
 	stop    chan struct{}
 	lastErr atomic.Int64 // unix nanos of the last failure warning
+	// ctx cancels the POSTs in flight when close gives up on the sink;
+	// abandoned then turns what is still queued into drops.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	abandoned atomic.Bool
 }
 
 func newPayloadSender(url string, warn *slog.Logger) *payloadSender {
@@ -59,6 +64,7 @@ func newPayloadSender(url string, warn *slog.Logger) *payloadSender {
 		warn:  warn,
 		stop:  make(chan struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for i := 0; i < payloadPostWorkers; i++ {
 		s.workers.Add(1)
 		go s.work()
@@ -89,7 +95,13 @@ func (s *payloadSender) work() {
 		select {
 		case ev := <-s.queue:
 			s.queued.Add(-int64(len(ev.body)))
-			if err := s.post(ev); err != nil {
+			switch err := s.post(ev); {
+			case s.abandoned.Load():
+				// Shutdown gave up on the sink: not delivered, dropped.
+				if err != nil {
+					s.dropped.Add(1)
+				}
+			case err != nil:
 				s.failed.Add(1)
 				s.warnRarely(err)
 			}
@@ -103,7 +115,10 @@ func (s *payloadSender) work() {
 // post sends one event; the answer's body is drained so the connection
 // is kept.
 func (s *payloadSender) post(ev postEvent) error {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.url, bytes.NewReader(ev.body))
+	if s.abandoned.Load() {
+		return context.Canceled
+	}
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, s.url, bytes.NewReader(ev.body))
 	if err != nil {
 		return err
 	}
@@ -153,10 +168,29 @@ func (s *payloadSender) warnRarely(err error) {
 // flush waits until every event queued so far was posted or failed.
 func (s *payloadSender) flush() { s.pending.wait() }
 
-// close delivers what is queued (each POST bounded by its timeout), then
-// stops the workers.
+// close delivers what is queued within payloadPostDrain, then cancels
+// the POSTs in flight, counts what the sink did not take as dropped and
+// stops the workers: a slow or hanging sink must not hold the pod's
+// shutdown past Kubernetes' grace period.
 func (s *payloadSender) close() {
-	s.pending.wait()
+	delivered := make(chan struct{})
+	go func() {
+		s.pending.wait()
+		close(delivered)
+	}()
+	timer := time.NewTimer(payloadPostDrain)
+	defer timer.Stop()
+	select {
+	case <-delivered:
+	case <-timer.C:
+		before := s.dropped.Load()
+		s.abandoned.Store(true)
+		s.cancel()
+		<-delivered
+		s.warn.Warn("payload events not delivered to "+modelapi.EnvLoggerURL+" before shutdown: the sink did not take them in time",
+			"dropped", s.dropped.Load()-before, "drain", payloadPostDrain.String())
+	}
+	s.cancel()
 	close(s.stop)
 	s.workers.Wait()
 	s.client.CloseIdleConnections()
