@@ -129,6 +129,7 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	fs.StringVar(&opts.Path, "path", "/", "path the probes GET on each version's own host")
 	fs.IntVar(&opts.Concurrency, "concurrency", 8, "requests in flight at once")
 	fs.DurationVar(&opts.RequestTimeout, "request-timeout", 30*time.Second, "timeout of one request")
+	fs.DurationVar(&opts.WakeTimeout, "wake-timeout", rollout.DefaultWakeTimeout, "how long each host may take to give its first answer (a cold start), which is not counted")
 	fs.IntVar(&opts.SplitRequests, "split-requests", 0, "user-host requests that check the deployed split (0: a power calculation, -1: skip)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: rollout check (--stack NAME [--cwd DIR] | --outputs FILE) [flags]\n\n")

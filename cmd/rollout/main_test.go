@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
 	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
@@ -43,6 +45,7 @@ func lab(t *testing.T, v2 labtest.Version) (*labtest.Lab, string) {
 }
 
 func TestCheckRollsBackATwiceAsSlowCandidate(t *testing.T) {
+	t.Parallel()
 	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
 	code, out, errOut := rollout2(t, checkArgs(outputs, "--split-requests", "-1")...)
 	if code != rollout.ExitRollback || !strings.Contains(out, "BROKEN   latency vs baseline") {
@@ -51,6 +54,7 @@ func TestCheckRollsBackATwiceAsSlowCandidate(t *testing.T) {
 }
 
 func TestCheckRollsBackACandidateFailing3Percent(t *testing.T) {
+	t.Parallel()
 	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.03})
 	code, out, errOut := rollout2(t, checkArgs(outputs, "--split-requests", "-1")...)
 	if code != rollout.ExitRollback || !strings.Contains(out, "BROKEN   success-rate SLO") {
@@ -59,6 +63,7 @@ func TestCheckRollsBackACandidateFailing3Percent(t *testing.T) {
 }
 
 func TestFlagsOverrideTheStacksGate(t *testing.T) {
+	t.Parallel()
 	// Twice as slow is within a 200% tolerance: the latency criterion is
 	// met (the SLOs need more requests than this budget to be met).
 	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
@@ -78,6 +83,7 @@ func TestFlagsOverrideTheStacksGate(t *testing.T) {
 }
 
 func TestCheckOutOfBudgetIsInconclusiveAndSaysHowManyMore(t *testing.T) {
+	t.Parallel()
 	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.004})
 	code, out, _ := rollout2(t, checkArgs(outputs, "--max-requests", "150", "--split-requests", "-1")...)
 	if code != rollout.ExitInconclusive || !strings.Contains(out, "more requests per version would decide") {
@@ -86,6 +92,7 @@ func TestCheckOutOfBudgetIsInconclusiveAndSaysHowManyMore(t *testing.T) {
 }
 
 func TestATagHostAnsweredByAnotherVersionIsAnErrorNotEvidence(t *testing.T) {
+	t.Parallel()
 	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
 	l.Misroute("v2", "v1")
 	code, out, errOut := rollout2(t, checkArgs(outputs, "--split-requests", "-1")...)
@@ -95,6 +102,7 @@ func TestATagHostAnsweredByAnotherVersionIsAnErrorNotEvidence(t *testing.T) {
 }
 
 func TestAnswersThatNameNoVersionAreSaidSo(t *testing.T) {
+	t.Parallel()
 	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
 	l.StripVersionHeader()
 	code, out, errOut := rollout2(t, checkArgs(outputs, "--split-requests", "50", "--max-requests", "120")...)
@@ -112,6 +120,7 @@ func TestAnswersThatNameNoVersionAreSaidSo(t *testing.T) {
 }
 
 func TestASplitOtherThanTheDeployedOneIsAnError(t *testing.T) {
+	t.Parallel()
 	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
 	l.SetWeights(map[string]int{"v1": 50, "v2": 50})
 	code, _, errOut := rollout2(t, checkArgs(outputs)...)
@@ -124,6 +133,7 @@ func TestASplitOtherThanTheDeployedOneIsAnError(t *testing.T) {
 // of its 10% loses answers on the user host too, which must read as the
 // candidate failing (rollback), not as a wrong split (could not judge).
 func TestACandidateFailingMostOfItsShareIsRolledBackNotCalledAWrongSplit(t *testing.T) {
+	t.Parallel()
 	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.6})
 	code, out, errOut := rollout2(t, checkArgs(outputs)...)
 	if code != rollout.ExitRollback || !strings.Contains(out, "split on the user host: v1") {
@@ -135,6 +145,7 @@ func TestACandidateFailingMostOfItsShareIsRolledBackNotCalledAWrongSplit(t *test
 // version), the missing answers could be the candidate's: the split is
 // unconfirmed, and the candidate's own host shows it failing.
 func TestACandidateTheMeshFailsIsRolledBackWithTheSplitUnconfirmed(t *testing.T) {
+	t.Parallel()
 	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
 	l.FailInMesh("v2", 0.6)
 	code, out, errOut := rollout2(t, checkArgs(outputs)...)
@@ -145,6 +156,7 @@ func TestACandidateTheMeshFailsIsRolledBackWithTheSplitUnconfirmed(t *testing.T)
 
 // A wrong split stays an error when failures cannot explain it.
 func TestAWrongSplitWithAFewMeshFailuresIsStillAnError(t *testing.T) {
+	t.Parallel()
 	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
 	l.SetWeights(map[string]int{"v1": 70, "v2": 30})
 	l.FailInMesh("v1", 0.02)
@@ -157,6 +169,7 @@ func TestAWrongSplitWithAFewMeshFailuresIsStillAnError(t *testing.T) {
 // Envoy keeps a port in :authority: a stack whose hosts carry the
 // gateway's port is probed and split-checked the same way.
 func TestHostsWithAPortAreProbedAndSplitChecked(t *testing.T) {
+	t.Parallel()
 	l, _ := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
 	l.HostsWithPort(t)
 	outputs := filepath.Join(t.TempDir(), "outputs.json")
@@ -168,6 +181,7 @@ func TestHostsWithAPortAreProbedAndSplitChecked(t *testing.T) {
 }
 
 func TestFlagsOverrideTheCandidateAndBaseline(t *testing.T) {
+	t.Parallel()
 	// Judged the other way round, the faster v1 is the candidate.
 	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
 	code, out, _ := rollout2(t, checkArgs(outputs, "--candidate", "v1", "--baseline", "v2", "--max-requests", "120", "--split-requests", "-1", "--json")...)
@@ -180,6 +194,33 @@ func TestFlagsOverrideTheCandidateAndBaseline(t *testing.T) {
 	}
 	if v := rep.Result.Versions[1]; v.Version != "v1" || v.Role != "candidate" {
 		t.Fatalf("candidate row %+v", v)
+	}
+}
+
+// A candidate at 0% without min-scale is scaled to zero: the gate's first
+// requests start its pod and wait seconds for it. That cold start is the
+// platform's, not the version's: the gate wakes each host first and says
+// how long it took, instead of judging the held requests as slow answers.
+func TestAColdStartIsWokenNotJudged(t *testing.T) {
+	t.Parallel()
+	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l.ColdStart("v2", 2*time.Second)
+	code, out, errOut := rollout2(t, checkArgs(outputs, "--concurrency", "32", "--max-requests", "150", "--split-requests", "-1")...)
+	if code != rollout.ExitInconclusive || !strings.Contains(out, "each host was woken") || !regexp.MustCompile(`v2 after 2\.\d+s`).MatchString(out) {
+		t.Fatalf("exit %d, want 3 (the p99 SLO undecided at 150 requests, no slow answer) and the wake-up reported\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "0 of 150 (0%)") {
+		t.Errorf("the p99 SLO counted slow answers:\n%s", out)
+	}
+}
+
+func TestAHostThatNeverAnswersIsAnError(t *testing.T) {
+	t.Parallel()
+	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l.FailInMesh("v2", 1)
+	code, _, errOut := rollout2(t, checkArgs(outputs, "--wake-timeout", "1s", "--split-requests", "-1")...)
+	if code != rollout.ExitError || !strings.Contains(errOut, "v2 (v2-model.models.example.com) gave no answer within 1s (last: HTTP 503") {
+		t.Fatalf("exit %d, want 2 naming the host\n%s", code, errOut)
 	}
 }
 
@@ -200,6 +241,7 @@ func copyDevStack(t *testing.T) (dir, path string) {
 }
 
 func TestRollbackAndStatus(t *testing.T) {
+	t.Parallel()
 	dir, path := copyDevStack(t)
 	code, out, errOut := rollout2(t, "status", "--stack", "dev", "--cwd", dir)
 	if code != 0 || !strings.Contains(out, "v2 at 10% — step 2 of 5 on 5 → [10] → 25 → 50 → 100") || !strings.Contains(out, "next: 25%") {
@@ -220,6 +262,7 @@ func TestRollbackAndStatus(t *testing.T) {
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{}, {"promote"}, {"check"}, {"check", "--outputs", "/nonexistent.json"}, {"advance"}, {"check", "--bogus"},
 	} {

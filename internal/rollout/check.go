@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -28,6 +29,9 @@ type CheckOptions struct {
 	Path           string
 	Concurrency    int
 	RequestTimeout time.Duration
+	// WakeTimeout bounds the wait for each host's first answer (a cold
+	// start); 0 means DefaultWakeTimeout.
+	WakeTimeout time.Duration
 	// SplitRequests is how many user-host requests check the split (0: a
 	// power calculation; -1: skip the split check).
 	SplitRequests int
@@ -35,6 +39,10 @@ type CheckOptions struct {
 	Metrics  MetricsSource
 	Progress *progress
 }
+
+// DefaultWakeTimeout is how long a host may take to answer its first
+// request: several Knative cold starts, with image pulls.
+const DefaultWakeTimeout = 3 * time.Minute
 
 // MetricsSource gives each version's totals over a window of real traffic.
 type MetricsSource interface {
@@ -141,6 +149,21 @@ func checkByProbes(ctx context.Context, opts CheckOptions, rep *Report) error {
 	if err != nil {
 		return err
 	}
+	targets := [2]target{{rep.Candidate, o.Versions[rep.Candidate].Host}, {rep.Baseline, o.Versions[rep.Baseline].Host}}
+	for _, t := range targets {
+		if t.host == "" {
+			return fmt.Errorf("version %s has no own host in the outputs (an untagged version): the gate measures each version on its own host", t.version)
+		}
+	}
+	toWake := targets[:]
+	if opts.SplitRequests >= 0 {
+		toWake = append(toWake, target{"the user host", o.Host})
+	}
+	woke, err := wake(ctx, c, toWake, opts.Path, opts.WakeTimeout)
+	if err != nil {
+		return err
+	}
+	rep.Notes = append(rep.Notes, woke)
 	if opts.SplitRequests >= 0 {
 		split, err := checkSplit(ctx, c, o, opts)
 		if err != nil {
@@ -152,13 +175,7 @@ func checkByProbes(ctx context.Context, opts CheckOptions, rep *Report) error {
 		}
 	}
 	probe := &probe{
-		client: c, path: opts.Path, concurrency: opts.Concurrency, progress: opts.Progress,
-		targets: [2]target{{rep.Candidate, o.Versions[rep.Candidate].Host}, {rep.Baseline, o.Versions[rep.Baseline].Host}},
-	}
-	for _, t := range probe.targets {
-		if t.host == "" {
-			return fmt.Errorf("version %s has no own host in the outputs (an untagged version): the gate measures each version on its own host", t.version)
-		}
+		client: c, path: opts.Path, concurrency: opts.Concurrency, progress: opts.Progress, targets: targets,
 	}
 	budget := opts.Settings.MaxRequests
 	if budget == 0 {
@@ -176,6 +193,48 @@ func checkByProbes(ctx context.Context, opts CheckOptions, rep *Report) error {
 }
 
 type target struct{ version, host string }
+
+// wake sends each host one request at a time until one is answered (not
+// with a 5xx), before anything is measured: Knative starts a pod for a
+// version scaled to zero (a candidate at 0% without min-scale) only when
+// a request comes, and that cold start says nothing about the version's
+// answers. The answers are not counted; the note says how long each took.
+func wake(ctx context.Context, c *client, targets []target, path string, timeout time.Duration) (string, error) {
+	if timeout <= 0 {
+		timeout = DefaultWakeTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	took := make([]string, len(targets))
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() {
+			start := time.Now()
+			for attempt := 0; ; attempt++ {
+				a := get(ctx, c, t.host, path)
+				if a.Status != 0 && !failed(a) {
+					took[i] = fmt.Sprintf("%s after %s", t.version, time.Since(start).Round(time.Millisecond))
+					if attempt > 0 {
+						took[i] += fmt.Sprintf(" (%d attempts)", attempt+1)
+					}
+					return
+				}
+				select {
+				case <-ctx.Done():
+					errs[i] = fmt.Errorf("%s (%s) gave no answer within %s (last: %s): the gate judges only what answers; raise --wake-timeout for a slow cold start", t.version, t.host, timeout, a.Problem())
+					return
+				case <-time.After(measure.DefaultBackoff.Delay(attempt)):
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return "", err
+	}
+	return "before measuring, each host was woken by one answered request, not counted (a version scaled to zero starts a pod then): " + strings.Join(took, ", "), nil
+}
 
 // probe is the gate's Sampler: it GETs path on each version's own host,
 // candidate and baseline interleaved.

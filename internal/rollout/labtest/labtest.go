@@ -170,6 +170,7 @@ func Start(t testing.TB, versions []Version, percent map[string]int, candidate, 
 	p := &proxy{
 		userHost: userHost, backends: map[string][]*url.URL{}, hosts: map[string]string{},
 		weights: map[string]int{}, meshFail: map[string]float64{}, next: map[string]int{},
+		cold: map[string]time.Duration{}, readyAt: map[string]time.Time{},
 		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
 	p.transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
@@ -252,6 +253,15 @@ func (l *Lab) HostsWithPort(t testing.TB) {
 	}
 }
 
+// ColdStart makes version scaled to zero: the first request to reach it
+// starts a pod that is ready d later, and every request until then is
+// held, as Knative's activator holds them.
+func (l *Lab) ColdStart(version string, d time.Duration) {
+	l.proxy.mu.Lock()
+	defer l.proxy.mu.Unlock()
+	l.proxy.cold[version] = d
+}
+
 // SetWeights changes the split the proxy really applies.
 func (l *Lab) SetWeights(w map[string]int) {
 	l.proxy.mu.Lock()
@@ -282,6 +292,8 @@ type proxy struct {
 	hosts    map[string]string
 	weights  map[string]int
 	meshFail map[string]float64
+	cold     map[string]time.Duration // cold start of a version scaled to zero
+	readyAt  map[string]time.Time     // when a cold version's pod is up
 	order    []string
 	strip    bool
 }
@@ -303,7 +315,17 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	strip := p.strip
 	meshFail := p.rng.Float64() < p.meshFail[version]
+	var hold time.Duration
+	if d := p.cold[version]; d > 0 {
+		if _, started := p.readyAt[version]; !started {
+			p.readyAt[version] = time.Now().Add(d)
+		}
+		hold = time.Until(p.readyAt[version])
+	}
 	p.mu.Unlock()
+	if hold > 0 {
+		time.Sleep(hold)
+	}
 	if backend == nil {
 		http.Error(w, "no route for host "+r.Host, http.StatusNotFound)
 		return
