@@ -56,7 +56,8 @@ func writePlots(dir string, d *Document, s *stats.Series) (map[string][]byte, er
 	}
 	// report.png: the three side by side, the picture of the report.
 	png, err := render(3*plotWidth, plotHeight, func(dc draw.Canvas) {
-		tiles := draw.Tiles{Rows: 1, Cols: len(row), PadX: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2}
+		tiles := draw.Tiles{Rows: 1, Cols: len(row), PadX: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2,
+			PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4} // the right legend is not cut at the edge
 		canvases := plot.Align([][]*plot.Plot{row}, tiles, dc)
 		for i, p := range row {
 			p.Draw(canvases[0][i])
