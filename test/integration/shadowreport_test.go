@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,8 +23,10 @@ import (
 	"github.com/modelrollouts/modelrollouts/internal/kubeclient"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/collect"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/pipeline"
+	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/stats"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/stacks"
 	"github.com/modelrollouts/modelrollouts/test/integration/harness"
 )
 
@@ -169,6 +172,54 @@ func TestShadowReportCollectsEveryPodsLogsThroughTheAPI(t *testing.T) {
 	again, err := collect.FromDir(filepath.Join(out, "logs"))
 	if err != nil || len(again) != 5 {
 		t.Fatalf("saved logs %v: %v", again, err)
+	}
+
+	// The command as a user runs it: the stack outputs name the cluster
+	// (kubeconfig output, read through internal/kubeclient), the
+	// namespace, the versions and the mirror share; a time window from
+	// the 201st request on; the gate.
+	var bin string
+	stage("shadow report: build the command", func() {
+		bin = filepath.Join(t.TempDir(), "shadow-report")
+		if b, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../../cmd/shadow-report").CombinedOutput(); err != nil {
+			t.Fatalf("build shadow-report: %v\n%s", err, b)
+		}
+	})
+	outputs, _ := json.Marshal(stacks.Outputs{
+		Strategy: stacks.StrategyShadow, Namespace: ns, IngressURL: "http://127.0.0.1:9", Host: "model.example.com",
+		Versions: map[string]stacks.VersionOutput{"v1": {Target: "v1", Role: "primary"}, "v2": {Target: "v2", Role: "shadow"}},
+		Primary:  "v1", Shadow: "v2", MirrorPercent: &mirror, Kubeconfig: string(kubeconfig),
+	})
+	outputsFile := filepath.Join(t.TempDir(), "outputs.json")
+	if err := os.WriteFile(outputsFile, outputs, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmdOut := t.TempDir()
+	from := t0.Add(users / 2 * 10 * time.Millisecond)
+	cmd := exec.CommandContext(ctx, bin, "--outputs", outputsFile, "--out", cmdOut, "--from", from.Format(time.RFC3339Nano),
+		"--tolerance", "0.6", "--min-agreement", "0.9")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("shadow-report --outputs: %v\n%s%s", err, stdout, stderr.String())
+	}
+	t.Logf("shadow-report --outputs:\n%s", stdout)
+	cdoc, err := report.ReadSummary(filepath.Join(cmdOut, report.SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cdoc.Requests.Seen != users/2 || cdoc.Requests.Paired != int64(mirrored/2) || cdoc.Agreement.GatePassed == nil || !*cdoc.Agreement.GatePassed {
+		t.Errorf("window from request %d: requests %+v, agreement %+v; want %d seen, %d paired, the gate passed", users/2, cdoc.Requests, cdoc.Agreement, users/2, mirrored/2)
+	}
+	if len(cdoc.Inputs.Pods) != 4 || len(cdoc.Inputs.Logs) != 5 || cdoc.Mirror.Configured == nil || *cdoc.Mirror.Configured != 0.5 {
+		t.Errorf("pods %+v, logs %+v, mirror %+v: want every pod and log, the configured share from the outputs", cdoc.Inputs.Pods, cdoc.Inputs.Logs, cdoc.Mirror)
+	}
+	// kube-apiserver passes sinceTime on to kwok, which may already cut
+	// the earlier lines; whatever comes back before the window is counted.
+	t.Logf("requests outside the window: %d; log lines read: %+v", cdoc.Inputs.OutsideWindow, cdoc.Inputs.Lines)
+	if saved, err := collect.FromDir(filepath.Join(cmdOut, "logs")); err != nil || len(saved) != 5 {
+		t.Errorf("logs saved by the command: %v, %v", saved, err)
 	}
 }
 
