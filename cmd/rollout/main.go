@@ -126,7 +126,9 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	fs.StringVar(&opts.Candidate, "candidate", "", "version to judge (default: the stack's rollout candidate)")
 	fs.StringVar(&opts.Baseline, "baseline", "", "version to judge it against (default: the stack's rollout baseline)")
 	fs.IntVar(&opts.Settings.MaxRequests, "max-requests", 0, "budget of requests per version (0: the size of the fixed-N test with the same error rates)")
-	fs.StringVar(&opts.Path, "path", "/", "path the probes GET on each version's own host")
+	fs.StringVar(&opts.Path, "path", "/", "path the probes request on each host")
+	bodyFile := fs.String("body", "", "send this file's content with each probe (a POST unless --method says otherwise), for a model that only answers an inference request")
+	fs.StringVar(&opts.Method, "method", "", "HTTP method of the probes (default GET, or POST with --body)")
 	fs.IntVar(&opts.Concurrency, "concurrency", 8, "requests in flight at once")
 	fs.DurationVar(&opts.RequestTimeout, "request-timeout", 30*time.Second, "timeout of one request")
 	fs.DurationVar(&opts.WakeTimeout, "wake-timeout", rollout.DefaultWakeTimeout, "how long each host may take to give its first answer (a cold start), which is not counted")
@@ -140,6 +142,13 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	}
 	if src.Stack == "" && src.File == "" {
 		return 0, errors.New("name a stack (--stack) or an outputs file (--outputs)")
+	}
+	if *bodyFile != "" {
+		b, err := os.ReadFile(*bodyFile)
+		if err != nil {
+			return 0, fmt.Errorf("--body: %w", err)
+		}
+		opts.Body = b
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

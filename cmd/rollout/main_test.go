@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
 	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
 // Latencies the model-echo processes inject: clear of timer noise on a
@@ -221,6 +222,25 @@ func TestAHostThatNeverAnswersIsAnError(t *testing.T) {
 	code, _, errOut := rollout2(t, checkArgs(outputs, "--wake-timeout", "1s", "--split-requests", "-1")...)
 	if code != rollout.ExitError || !strings.Contains(errOut, "v2 (v2-model.models.example.com) gave no answer within 1s (last: HTTP 503") {
 		t.Fatalf("exit %d, want 2 naming the host\n%s", code, errOut)
+	}
+}
+
+// Any HTTP model: one that only answers an inference request is probed
+// with that request (--path, --body), and a probe it refuses is an error
+// that says so rather than evidence.
+func TestAModelThatOnlyAnswersInferenceIsProbedWithABody(t *testing.T) {
+	t.Parallel()
+	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	infer := modelapi.InferPath("model-echo")
+	body := filepath.Join(t.TempDir(), "request.json")
+	os.WriteFile(body, []byte(`{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]}]}`), 0o644)
+	code, out, errOut := rollout2(t, checkArgs(outputs, "--path", infer, "--body", body)...)
+	if code != rollout.ExitRollback || !strings.Contains(out, "BROKEN   latency vs baseline") {
+		t.Fatalf("exit %d, want 1 (rollback on latency) probing %s with a body\n%s\n%s", code, infer, out, errOut)
+	}
+	code, _, errOut = rollout2(t, checkArgs(outputs, "--path", infer, "--split-requests", "-1")...)
+	if code != rollout.ExitError || !strings.Contains(errOut, "the probe is not reaching the model") {
+		t.Fatalf("a GET of %s: exit %d, want 2\n%s", infer, code, errOut)
 	}
 }
 

@@ -25,8 +25,12 @@ type CheckOptions struct {
 	// Candidate and Baseline override the stack's rollout block.
 	Candidate, Baseline string
 	Settings            gate.Settings
-	// Path is what the probes GET on each version's own host.
+	// Path is what the probes request on each hosts; Body, when set, is
+	// sent with each (a POST unless Method says otherwise), for models
+	// that only answer an inference request.
 	Path           string
+	Method         string
+	Body           []byte
 	Concurrency    int
 	RequestTimeout time.Duration
 	// WakeTimeout bounds the wait for each host's first answer (a cold
@@ -159,7 +163,7 @@ func checkByProbes(ctx context.Context, opts CheckOptions, rep *Report) error {
 	if opts.SplitRequests >= 0 {
 		toWake = append(toWake, target{"the user host", o.Host})
 	}
-	woke, err := wake(ctx, c, toWake, opts.Path, opts.WakeTimeout)
+	woke, err := wake(ctx, c, toWake, opts.request, opts.WakeTimeout)
 	if err != nil {
 		return err
 	}
@@ -175,7 +179,7 @@ func checkByProbes(ctx context.Context, opts CheckOptions, rep *Report) error {
 		}
 	}
 	probe := &probe{
-		client: c, path: opts.Path, concurrency: opts.Concurrency, progress: opts.Progress, targets: targets,
+		client: c, request: opts.request, concurrency: opts.Concurrency, progress: opts.Progress, targets: targets,
 	}
 	budget := opts.Settings.MaxRequests
 	if budget == 0 {
@@ -194,12 +198,24 @@ func checkByProbes(ctx context.Context, opts CheckOptions, rep *Report) error {
 
 type target struct{ version, host string }
 
+// request is one probe of host: GET Path, or Body sent to it.
+func (opts CheckOptions) request(host string) measure.Request {
+	method := opts.Method
+	if method == "" {
+		method = http.MethodGet
+		if opts.Body != nil {
+			method = http.MethodPost
+		}
+	}
+	return measure.Request{Method: method, Host: host, Path: opts.Path, Body: opts.Body}
+}
+
 // wake sends each host one request at a time until one is answered (not
 // with a 5xx), before anything is measured: Knative starts a pod for a
 // version scaled to zero (a candidate at 0% without min-scale) only when
 // a request comes, and that cold start says nothing about the version's
 // answers. The answers are not counted; the note says how long each took.
-func wake(ctx context.Context, c *client, targets []target, path string, timeout time.Duration) (string, error) {
+func wake(ctx context.Context, c *client, targets []target, request func(host string) measure.Request, timeout time.Duration) (string, error) {
 	if timeout <= 0 {
 		timeout = DefaultWakeTimeout
 	}
@@ -212,7 +228,7 @@ func wake(ctx context.Context, c *client, targets []target, path string, timeout
 		wg.Go(func() {
 			start := time.Now()
 			for attempt := 0; ; attempt++ {
-				a := get(ctx, c, t.host, path)
+				a := c.Do(ctx, request(t.host))
 				if a.Status != 0 && !failed(a) {
 					took[i] = fmt.Sprintf("%s after %s", t.version, time.Since(start).Round(time.Millisecond))
 					if attempt > 0 {
@@ -240,7 +256,7 @@ func wake(ctx context.Context, c *client, targets []target, path string, timeout
 // candidate and baseline interleaved.
 type probe struct {
 	client      *client
-	path        string
+	request     func(host string) measure.Request
 	concurrency int
 	progress    *progress
 	targets     [2]target // candidate, baseline
@@ -279,7 +295,7 @@ func (p *probe) Sample(ctx context.Context, n int) ([]gate.Outcome, []gate.Outco
 			for i := range next {
 				k := i % 2
 				t := p.targets[k]
-				a := get(ctx, p.client, t.host, p.path)
+				a := p.client.Do(ctx, p.request(t.host))
 				p.progress.Add(1)
 				if ctx.Err() != nil && a.Status == 0 {
 					continue // cut off by the deadline: no evidence
@@ -372,7 +388,7 @@ func checkSplit(ctx context.Context, c *client, o *stacks.Outputs, opts CheckOpt
 	unnamed, failures := 0, 0
 	opts.Progress.Start("split on "+o.Host, n)
 	sendN(ctx, n, opts.Concurrency, func(ctx context.Context) {
-		a := get(ctx, c, o.Host, opts.Path)
+		a := c.Do(ctx, opts.request(o.Host))
 		opts.Progress.Add(1)
 		mu.Lock()
 		defer mu.Unlock()

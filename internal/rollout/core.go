@@ -6,7 +6,6 @@ package rollout
 // it goes through here.
 
 import (
-	"context"
 	"io"
 	"time"
 
@@ -24,10 +23,6 @@ func newClient(ingress string, timeout time.Duration, concurrency int) (*client,
 	// No retries: a request that got no answer is a failure of the
 	// version, evidence the gate must count.
 	return measure.NewClient(ingress, measure.ClientOptions{Timeout: timeout, MaxConns: concurrency})
-}
-
-func get(ctx context.Context, c *client, host, path string) answer {
-	return c.Do(ctx, measure.Get(host, path))
 }
 
 // failed is a failure as error budgets count it: no answer, or a 5xx.
