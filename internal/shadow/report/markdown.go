@@ -192,11 +192,22 @@ func num(f float64) string {
 	return fmt.Sprintf("%.3g", f)
 }
 
+// ciMs is an estimate in ms with its interval; a bound the sample is too
+// small to give (p99 of 100 values has no upper one) reads ∞.
 func ciMs(i stats.Interval) string {
 	if math.IsNaN(i.Estimate) {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.3g [%.3g, %.3g]", i.Estimate, i.Low, i.High)
+	bound := func(f float64) string {
+		switch {
+		case math.IsInf(f, 1):
+			return "∞"
+		case math.IsInf(f, -1):
+			return "-∞"
+		}
+		return fmt.Sprintf("%.3g", f)
+	}
+	return fmt.Sprintf("%.3g [%s, %s]", i.Estimate, bound(i.Low), bound(i.High))
 }
 
 func stamp(t time.Time) string {
