@@ -73,7 +73,12 @@ func NewPR(stack string, s *Step, evidence *Report) PR {
 			command = evidence.Command
 		}
 	}
-	fmt.Fprintf(&b, "\n### Reproduce\n\n```sh\n%s   # the gate's verdict (exit 0 promote, 1 rollback, 3 inconclusive)\nmake review   # the Kubernetes objects this change edits\n```\n", command)
+	fmt.Fprintf(&b, "\n### Reproduce\n\n```sh\n")
+	if file := outputsFile(command); file != "" {
+		// The check read a saved copy of the outputs: say how to make one.
+		fmt.Fprintf(&b, "pulumi stack output --json --stack %s > %s   # the deployed stack's outputs\n", stack, file)
+	}
+	fmt.Fprintf(&b, "%s   # the gate's verdict (exit 0 promote, 1 rollback, 3 inconclusive)\nmake review   # the Kubernetes objects this change edits\n```\n", command)
 	fmt.Fprintf(&b, "\nNothing changes in the cluster until this PR is reviewed, merged and `pulumi up --stack %s` runs.\n", stack)
 	return PR{Title: title, Body: b.String()}
 }
@@ -88,4 +93,20 @@ func ladder(steps []int, current int) string {
 		}
 	}
 	return strings.Join(parts, " → ")
+}
+
+// outputsFile is the file a check command read its outputs from
+// (--outputs FILE or --outputs=FILE), or "".
+func outputsFile(command string) string {
+	fields := strings.Fields(command)
+	for i, f := range fields {
+		switch {
+		case (f == "--outputs" || f == "-outputs") && i+1 < len(fields):
+			return fields[i+1]
+		case strings.HasPrefix(f, "--outputs="), strings.HasPrefix(f, "-outputs="):
+			_, v, _ := strings.Cut(f, "=")
+			return v
+		}
+	}
+	return ""
 }
