@@ -14,6 +14,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -188,11 +189,8 @@ func (f *flags) options(ctx context.Context, stderr io.Writer, tty bool) (*pipel
 	var outputs *stacks.Outputs
 	if f.src.Stack != "" || f.src.File != "" {
 		var err error
-		if outputs, err = smoke.LoadOutputs(ctx, f.src); err != nil {
+		if outputs, err = loadOutputs(ctx, f.src); err != nil {
 			return nil, err
-		}
-		if outputs.Strategy != stacks.StrategyShadow {
-			return nil, fmt.Errorf("%s: strategy is %s; the shadow report needs a shadow stack", f.src, outputs.Strategy)
 		}
 		if o.Stats.Primary == "" {
 			o.Stats.Primary = outputs.Primary
@@ -244,6 +242,35 @@ func (f *flags) options(ctx context.Context, stderr io.Writer, tty bool) (*pipel
 		o.SaveLogs = filepath.Join(f.out, "logs")
 	}
 	return o, nil
+}
+
+// loadOutputs reads the stack outputs the report needs: the strategy,
+// the namespace and the versions (the mirror share and the kubeconfig
+// when there). Unlike the smoke test it needs no ingress address: a
+// LoadBalancer still pending does not stop it.
+func loadOutputs(ctx context.Context, src smoke.Source) (*stacks.Outputs, error) {
+	data, err := smoke.ReadOutputs(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	var o stacks.Outputs
+	if err := json.Unmarshal(data, &o); err != nil {
+		return nil, fmt.Errorf("%s: decode stack outputs: %w", src, err)
+	}
+	var errs []error
+	if o.Strategy != stacks.StrategyShadow {
+		errs = append(errs, fmt.Errorf("stack output %s is %q; the shadow report needs a shadow stack", stacks.OutputStrategy, o.Strategy))
+	}
+	if o.Namespace == "" {
+		errs = append(errs, fmt.Errorf("stack output %s is empty", stacks.OutputNamespace))
+	}
+	if o.Strategy == stacks.StrategyShadow && (o.Primary == "" || o.Shadow == "") {
+		errs = append(errs, fmt.Errorf("stack outputs %s and %s name no versions", stacks.OutputPrimary, stacks.OutputShadow))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	return &o, nil
 }
 
 // stackKubeconfig reads the stack's kubeconfig output (kind stacks), a

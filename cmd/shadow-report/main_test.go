@@ -110,3 +110,39 @@ func TestMinAgreementGatesOnTheLowerBoundOnBothSides(t *testing.T) {
 		}
 	}
 }
+
+// The report reads only what it needs from the stack outputs: a shadow
+// stack whose ingress address is still pending (a cloud LoadBalancer)
+// is reported on all the same; outputs that name no shadow are refused
+// with every problem named.
+func TestOutputsNeedNoIngress(t *testing.T) {
+	logs := writeAgreementLogs(t, 100, 100)
+	dir := t.TempDir()
+	write := func(name, json string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(json), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	pending := write("pending.json", `{"strategy":"shadow","namespace":"models","ingressPending":"LoadBalancer has no address yet",
+		"host":"model.example.com","versions":{"v1":{"target":"a"},"v2":{"target":"b"}},"primary":"v1","shadow":"v2","mirrorPercent":100}`)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--outputs", pending, "--logs", logs, "--out", out}, &stdout, &stderr, false); code != 0 {
+		t.Fatalf("exit %d with the ingress pending:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "configured 100.00%: consistent") {
+		t.Errorf("the configured share is not the outputs' mirrorPercent:\n%s", stdout.String())
+	}
+
+	canary := write("canary.json", `{"strategy":"canary","ingressUrl":"http://127.0.0.1:9","host":"h","versions":{"v1":{"target":"a"}}}`)
+	stdout.Reset()
+	stderr.Reset()
+	code := run(context.Background(), []string{"--outputs", canary, "--logs", logs, "--out", t.TempDir()}, &stdout, &stderr, false)
+	for _, want := range []string{`stack output strategy is "canary"; the shadow report needs a shadow stack`, "stack output namespace is empty"} {
+		if code != 2 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("canary outputs: exit %d, stderr %q; want 2 and %q", code, stderr.String(), want)
+		}
+	}
+}

@@ -42,34 +42,37 @@ func (s Source) String() string {
 // stay hidden: nothing the smoke test needs is secret, and the kubeconfig
 // should not end up in CI logs.
 func LoadOutputs(ctx context.Context, src Source) (*stacks.Outputs, error) {
-	var data []byte
-	switch {
-	case src.Env != "":
-		v, ok := os.LookupEnv(src.Env)
-		if !ok {
-			return nil, fmt.Errorf("environment variable %s with the stack outputs is not set", src.Env)
-		}
-		data = []byte(v)
-	case src.File != "":
-		b, err := os.ReadFile(src.File)
-		if err != nil {
-			return nil, fmt.Errorf("read stack outputs: %w", err)
-		}
-		data = b
-	case src.Stack != "":
-		b, err := pulumiOutputs(ctx, src)
-		if err != nil {
-			return nil, err
-		}
-		data = b
-	default:
-		return nil, errors.New("no stack outputs: name a stack (--stack) or an outputs file (--outputs)")
+	data, err := ReadOutputs(ctx, src)
+	if err != nil {
+		return nil, err
 	}
 	o, err := stacks.ParseOutputs(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	return o, nil
+}
+
+// ReadOutputs returns the outputs' JSON unchecked, for tools that need
+// less of them than the smoke test (the shadow report needs no ingress).
+func ReadOutputs(ctx context.Context, src Source) ([]byte, error) {
+	switch {
+	case src.Env != "":
+		v, ok := os.LookupEnv(src.Env)
+		if !ok {
+			return nil, fmt.Errorf("environment variable %s with the stack outputs is not set", src.Env)
+		}
+		return []byte(v), nil
+	case src.File != "":
+		b, err := os.ReadFile(src.File)
+		if err != nil {
+			return nil, fmt.Errorf("read stack outputs: %w", err)
+		}
+		return b, nil
+	case src.Stack != "":
+		return pulumiOutputs(ctx, src)
+	}
+	return nil, errors.New("no stack outputs: name a stack (--stack) or an outputs file (--outputs)")
 }
 
 func pulumiOutputs(ctx context.Context, src Source) ([]byte, error) {
