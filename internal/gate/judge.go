@@ -404,14 +404,18 @@ func (j *Judge) needMore(crits []CriterionResult) int {
 	return max(1, lastPromote)
 }
 
+// versionRow is a version's line. Its success-rate bounds, like the
+// differences', sit at the levels the decisions use: the lower bound at
+// 1-power (the SLO is met, by power, only above it), the upper at the
+// criterion's alpha (broken only below it), so the table shows the
+// confidence the verdict rests on, not a stricter one that contradicts it.
 func (j *Judge) versionRow(a *Arm, role string, sorted sample) VersionRow {
-	alpha := j.s.Alpha
 	row := VersionRow{
 		Version: a.Name, Role: role, Requests: a.Requests, Failures: a.Failures,
 		SuccessRate: Interval{
 			Estimate: 1 - a.failureRate(),
-			Lo:       1 - rateUpper(a.Failures, a.Requests, alpha/2),
-			Hi:       1 - rateLower(a.Failures, a.Requests, alpha/2),
+			Lo:       1 - rateUpper(a.Failures, a.Requests, j.s.beta()),
+			Hi:       1 - rateLower(a.Failures, a.Requests, j.s.criterionAlpha()),
 		},
 		P50: ms(a.quantile(sorted, 0.50)), P95: ms(a.quantile(sorted, 0.95)), P99: ms(a.quantile(sorted, 0.99)),
 	}

@@ -45,6 +45,11 @@ func TestAnEqualCandidateIsPromotedWithFewerRequestsThanAFixedTest(t *testing.T)
 	if cand := r.Versions[1]; cand.Verdict != Promote || cand.LatencyDiff == nil || cand.ErrorDiff == nil {
 		t.Errorf("candidate row %+v, want promote with both differences", cand)
 	}
+	// The table's success bound is at the level the SLO was met with: it
+	// does not dip under the SLO the verdict says is met.
+	if lo := r.Versions[1].SuccessRate.Lo; lo < DefaultSettings.MinSuccessRate {
+		t.Errorf("success-rate lower bound %.4f under the met SLO %.2f", lo, DefaultSettings.MinSuccessRate)
+	}
 }
 
 func TestATwiceAsSlowCandidateIsRolledBackOnLatency(t *testing.T) {

@@ -103,6 +103,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(w, ciLevels(r.Settings))
 	fmt.Fprintln(w, "\ncriteria:")
 	for _, c := range res.Criteria {
 		at := ""
@@ -136,6 +137,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			successCell(v.SuccessRate), msCell(v.P50), msCell(v.P95), msCell(v.P99),
 			latencyCell(v.LatencyDiff), errorCell(v.ErrorDiff), rowVerdict(v))
 	}
+	fmt.Fprintln(w, "\n"+ciLevels(r.Settings))
 	fmt.Fprintln(w, "\n| criterion | test | state | evidence |\n|---|---|---|---|")
 	for _, c := range res.Criteria {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c.Name, c.Test, stateWord(c.State), c.Detail)
@@ -203,4 +205,11 @@ func pct(x float64) string {
 		return "?"
 	}
 	return fmt.Sprintf("%+.1f%%", 100*x)
+}
+
+// ciLevels says at which confidence the table's bounds are: anytime-valid,
+// each bound at the level of the decision it drives.
+func ciLevels(s gate.Settings) string {
+	return fmt.Sprintf("CI: anytime-valid bounds at the levels the verdicts use: the side that promotes at %.3g%% (power), the side that rolls back at %.4g%% (α %.3g over %d criteria)",
+		100*s.Power, 100*(1-s.Alpha/gate.Criteria), s.Alpha, gate.Criteria)
 }
