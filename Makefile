@@ -6,7 +6,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 .PHONY: help up down preview refresh stack render review smoke diagnose \
-	test vet lint test-unit test-slow test-integration test-e2e tools
+	test vet lint test-unit test-istio test-slow test-integration test-e2e tools
 
 ## help: this list (targets marked STACK take STACK=<name>, default dev).
 help:
@@ -45,16 +45,17 @@ render:
 review:
 	@hack/make-rules/review.sh $(if $(FORMAT),--format $(FORMAT)) $(BASE)
 
-## smoke: [STACK] prove from the stack's outputs that the live split/shadowing is right.
+## smoke: [STACK] prove from the stack's outputs that the live split/shadowing is right
+## (ARGS=--from-cluster: from a Job inside the cluster, as a caller in the mesh).
 smoke:
-	@. hack/lib/pulumi-env.sh && $(GO) run ./cmd/smoke --stack $(STACK)
+	@. hack/lib/pulumi-env.sh && $(GO) run ./cmd/smoke --stack $(STACK) $(ARGS)
 
 ## diagnose: [STACK] kubectl get/describe and logs of the lab into diagnostics/STACK/.
 diagnose:
 	@hack/make-rules/diagnose.sh $(STACK)
 
 ## test: every tier this machine can run (vet, unit, lint, slow, integration, kind e2e).
-test: vet test-unit lint test-slow test-integration test-e2e
+test: vet test-unit test-istio lint test-slow test-integration test-e2e
 
 ## vet: gofmt and go vet, every build tag.
 vet:
@@ -69,6 +70,12 @@ lint: tools
 ## test-unit: mocks, handlers, statistics; no cluster, no network; seconds.
 test-unit:
 	$(GO) test -count=1 ./...
+
+## test-istio: the shadow's routing as istiod translates it (test/istio, its own Go
+## module so Istio's dependencies stay out of the program's): go vet and tests;
+## the first build compiles istio.io/istio (~MINUTES min cold on 2 cores), later seconds.
+test-istio:
+	cd test/istio && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-slow: tests tagged slow, with the unit tests again: our tools end to end (make
 ## review in a clone, the offline pre-check, render, make stack, diagnose), the
