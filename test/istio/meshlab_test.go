@@ -2,6 +2,7 @@ package istio_test
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -183,8 +184,9 @@ func (l *meshLab) endpoints(t *testing.T, svc *corev1.Service, deployments []*ap
 	return pods, slice
 }
 
-// assertSubsetEndpoints checks what a caller's subset clusters hold: the
-// pods of that version, and only those.
+// assertSubsetEndpoints checks what a caller's clusters hold: each
+// subset the pods of that version, and only those; the Service's own
+// cluster (the default route) every pod of both.
 func (l *meshLab) assertSubsetEndpoints(t *testing.T) {
 	t.Helper()
 	p := l.server.SetupProxy(l.proxies[2].proxy)
@@ -198,6 +200,13 @@ func (l *meshLab) assertSubsetEndpoints(t *testing.T) {
 		if !slices.Equal(eps, want) {
 			t.Errorf("%s holds %v, want the %s pods %v", cluster, eps, v.Name, want)
 		}
+	}
+	all := slices.Concat(slices.Collect(maps.Values(l.podIPs))...)
+	eps := slices.Clone(got["outbound|80||"+l.fqdn])
+	slices.Sort(all)
+	slices.Sort(eps)
+	if !slices.Equal(eps, all) || len(all) != podsPerVersion*len(l.cfg.Shadow.Versions) {
+		t.Errorf("outbound|80||%s holds %v, want every pod %v", l.fqdn, eps, all)
 	}
 }
 
