@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/gate"
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
 	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
 // Latencies the model-echo processes inject: clear of timer noise on a
@@ -241,6 +243,30 @@ func TestAModelThatOnlyAnswersInferenceIsProbedWithABody(t *testing.T) {
 	code, _, errOut = rollout2(t, checkArgs(outputs, "--path", infer, "--split-requests", "-1")...)
 	if code != rollout.ExitError || !strings.Contains(errOut, "the probe is not reaching the model") {
 		t.Fatalf("a GET of %s: exit %d, want 2\n%s", infer, code, errOut)
+	}
+}
+
+// The outputs file alone configures the gate: the stack's rollout block,
+// as the program exports it, sets every threshold.
+func TestTheOutputsRolloutBlockSetsTheGate(t *testing.T) {
+	t.Parallel()
+	l, _ := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	f := func(v float64) *float64 { return &v }
+	minRequests := 20
+	l.Outputs.Rollout.Gate = stacks.GateConfig{
+		MinSuccessRate: f(0.95), MaxP99Ms: f(750), MaxLatencyIncrease: f(0.5),
+		MinRequests: &minRequests, Alpha: f(0.05), Power: f(0.9),
+	}
+	outputs := filepath.Join(t.TempDir(), "outputs.json")
+	l.WriteOutputs(t, outputs)
+	code, out, errOut := rollout2(t, checkArgs(outputs, "--max-requests", "30", "--split-requests", "-1", "--json")...)
+	var rep rollout.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("exit %d: %v\n%s%s", code, err, out, errOut)
+	}
+	want := gate.Settings{MinSuccessRate: 0.95, MaxP99: 750 * time.Millisecond, MaxLatencyIncrease: 0.5, MinRequests: 20, MaxRequests: 30, Alpha: 0.05, Power: 0.9}
+	if rep.Settings != want {
+		t.Fatalf("settings %+v, want the outputs' %+v", rep.Settings, want)
 	}
 }
 
