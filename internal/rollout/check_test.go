@@ -1,10 +1,17 @@
 package rollout
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/modelrollouts/modelrollouts/internal/gate"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
 // Failures no version claims may be the missing answers of a version
@@ -47,5 +54,52 @@ func TestThePRSaysHowToReproduceTheOutputsFile(t *testing.T) {
 	rep.Command = "go run ./cmd/rollout check --stack dev"
 	if body := NewPR("dev", s, rep).Body; strings.Contains(body, "pulumi stack output") {
 		t.Errorf("a check of the stack itself needs no outputs file:\n%s", body)
+	}
+}
+
+// probeOutputs are a canary's outputs whose ingress is handler.
+func probeOutputs(t *testing.T, handler http.HandlerFunc) *stacks.Outputs {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	ten, ninety := 10, 90
+	return &stacks.Outputs{
+		Strategy: stacks.StrategyCanary, IngressURL: srv.URL, Host: "model.example.com",
+		Versions: map[string]stacks.VersionOutput{"v1": {Host: "v1-model.example.com", Percent: &ninety}, "v2": {Host: "v2-model.example.com", Percent: &ten}},
+		Split:    map[string]int{"v1": 90, "v2": 10},
+		Rollout:  &stacks.RolloutOutput{Candidate: "v2", Baseline: "v1"},
+	}
+}
+
+// The probe path in-process (the slow tier runs it against real
+// model-echo processes): each version on its own host, its answers
+// attributed by X-Model-Version, the budget ending inconclusive.
+func TestChecksProbesEachVersionOnItsOwnHost(t *testing.T) {
+	answeredBy := map[string]string{"v1-model.example.com": "v1", "v2-model.example.com": "v2"}
+	var mu sync.Mutex
+	check := func(o *stacks.Outputs) (*Report, error) {
+		s := gate.DefaultSettings
+		s.MinRequests, s.MaxRequests = 10, 20
+		return Check(context.Background(), CheckOptions{Outputs: o, Settings: s, Path: "/", Concurrency: 4, SplitRequests: -1})
+	}
+	o := probeOutputs(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		v := answeredBy[r.Host]
+		mu.Unlock()
+		w.Header().Set(modelapi.HeaderModelVersion, v)
+		fmt.Fprintln(w, "model", v)
+	})
+	rep, err := check(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Result.Verdict != gate.Inconclusive || rep.Result.Requests != 20 || !strings.Contains(strings.Join(rep.Notes, " "), "each host was woken") {
+		t.Fatalf("verdict %s after %d requests, notes %q: want inconclusive at the budget of 20, the hosts woken", rep.Result.Verdict, rep.Result.Requests, rep.Notes)
+	}
+	mu.Lock()
+	answeredBy["v2-model.example.com"] = "v1"
+	mu.Unlock()
+	if _, err := check(o); err == nil || !strings.Contains(err.Error(), `v2's own host v2-model.example.com was answered by version "v1"`) {
+		t.Fatalf("a misrouted tag host: %v, want an error naming it", err)
 	}
 }
