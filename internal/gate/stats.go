@@ -54,14 +54,7 @@ func rateUpper(k, n int, alpha float64) float64 {
 	if logMixtureRatio(k, n, hi-1e-12) < target {
 		return 1
 	}
-	for range 40 {
-		mid := (lo + hi) / 2
-		if logMixtureRatio(k, n, mid) < target {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
+	_, hi = bisect(lo, hi, func(p float64) bool { return logMixtureRatio(k, n, p) < target })
 	return hi
 }
 
@@ -75,15 +68,22 @@ func rateLower(k, n int, alpha float64) float64 {
 	if logMixtureRatio(k, n, 1e-12) < target {
 		return 0
 	}
+	lo, _ = bisect(lo, hi, func(p float64) bool { return logMixtureRatio(k, n, p) >= target })
+	return lo
+}
+
+// bisect narrows [lo, hi] around the point where below stops holding
+// (below true at lo, false at hi), in 40 halvings.
+func bisect(lo, hi float64, below func(float64) bool) (float64, float64) {
 	for range 40 {
 		mid := (lo + hi) / 2
-		if logMixtureRatio(k, n, mid) < target {
-			hi = mid
-		} else {
+		if below(mid) {
 			lo = mid
+		} else {
+			hi = mid
 		}
 	}
-	return lo
+	return lo, hi
 }
 
 // mixtureZ is the anytime-valid one-sided z threshold of Robbins' normal
