@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/kubeclient"
+	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/collect"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/join"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/pipeline"
@@ -40,7 +41,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, smoke.IsTerminal(os.Stderr))
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, measure.IsTerminal(os.Stderr))
 	stop()
 	os.Exit(code)
 }
