@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/yaml"
+	"github.com/modelrollouts/modelrollouts/internal/render"
 )
 
 func TestRunRefusesAnInvalidStackBeforeRendering(t *testing.T) {
@@ -38,16 +38,9 @@ func renderStackDocs(t *testing.T, stack string) []map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var docs []map[string]any
-	for _, part := range bytes.Split(out, []byte("---\n")) {
-		if len(bytes.TrimSpace(part)) == 0 {
-			continue
-		}
-		var doc map[string]any
-		if err := yaml.Unmarshal(part, &doc); err != nil {
-			t.Fatalf("document is not YAML: %v\n%s", err, part)
-		}
-		docs = append(docs, doc)
+	docs, err := render.Documents(out)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return docs
 }

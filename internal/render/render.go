@@ -63,6 +63,22 @@ func YAML(resources []mocks.Resource, projectDir string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// Documents reads YAML's output back: one object per document.
+func Documents(out []byte) ([]map[string]any, error) {
+	var docs []map[string]any
+	for _, part := range bytes.Split(out, []byte("---\n")) {
+		if len(bytes.TrimSpace(part)) == 0 {
+			continue
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(part, &doc); err != nil {
+			return nil, fmt.Errorf("document is not YAML: %w\n%s", err, part)
+		}
+		docs = append(docs, doc)
+	}
+	return docs, nil
+}
+
 // isRemoteComponent reports the provider-side components whose children
 // only a real provider computes.
 func isRemoteComponent(typ string) bool {

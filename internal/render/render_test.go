@@ -13,7 +13,6 @@ import (
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"sigs.k8s.io/yaml"
 
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
@@ -81,16 +80,9 @@ func render(t *testing.T) ([]byte, []map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var docs []map[string]any
-	for _, part := range bytes.Split(out, []byte("---\n")) {
-		if len(bytes.TrimSpace(part)) == 0 {
-			continue
-		}
-		var doc map[string]any
-		if err := yaml.Unmarshal(part, &doc); err != nil {
-			t.Fatalf("document is not YAML: %v\n%s", err, part)
-		}
-		docs = append(docs, doc)
+	docs, err := Documents(out)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out, docs
 }
