@@ -11,6 +11,7 @@ func env(m map[string]string) func(string) string {
 }
 
 func TestConfigFromEnvDefaults(t *testing.T) {
+	t.Parallel()
 	cfg, err := ConfigFromEnv(env(map[string]string{"TARGET": "hello world"}))
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +26,7 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 }
 
 func TestConfigFromEnvAllSet(t *testing.T) {
+	t.Parallel()
 	cfg, err := ConfigFromEnv(env(map[string]string{
 		"TARGET": "t", "MODEL_NAME": "iris", "MODEL_VERSION": "v2.1-rc1", "MODEL_BIAS": "-0.5",
 		"LATENCY_MS": "2.5", "ERROR_RATE": "0.25", "HOST": "127.0.0.1", "PORT": "9000",
@@ -45,6 +47,7 @@ func TestConfigFromEnvAllSet(t *testing.T) {
 }
 
 func TestConfigFromEnvReportsEveryBadVariable(t *testing.T) {
+	t.Parallel()
 	_, err := ConfigFromEnv(env(map[string]string{
 		"MODEL_NAME": "bad name", "MODEL_VERSION": "-v", "MODEL_BIAS": "NaN", "LATENCY_MS": "-1",
 		"ERROR_RATE": "1.5", "PORT": "http", "DEBUG_RING_SIZE": "0", "SHUTDOWN_DELAY_MS": "x",
@@ -61,6 +64,7 @@ func TestConfigFromEnvReportsEveryBadVariable(t *testing.T) {
 }
 
 func TestConfigFromEnvSingleErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, value, want string }{
 		{"TARGET", "", "TARGET: is required"},
 		{"MODEL_VERSION", "v 1", "MODEL_VERSION:"},
@@ -88,6 +92,7 @@ func TestConfigFromEnvSingleErrors(t *testing.T) {
 }
 
 func TestConfigBlankOptionalVariablesUseDefaults(t *testing.T) {
+	t.Parallel()
 	cfg, err := ConfigFromEnv(env(map[string]string{"TARGET": "t", "MODEL_VERSION": "  ", "PORT": ""}))
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +103,7 @@ func TestConfigBlankOptionalVariablesUseDefaults(t *testing.T) {
 }
 
 func TestNewPanicsOnInvalidConfig(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		p := recover()
 		if p == nil || !strings.Contains(p.(string), "ERROR_RATE") {
@@ -108,6 +114,7 @@ func TestNewPanicsOnInvalidConfig(t *testing.T) {
 }
 
 func TestNewAppliesDefaults(t *testing.T) {
+	t.Parallel()
 	c := New(Config{Target: "t", Latency: 2 * time.Minute}, nil).Config()
 	if c.ModelName != DefaultModelName || c.Version != DefaultVersion || c.RingSize != DefaultRingSize ||
 		c.MaxBodyBytes != DefaultMaxBodyBytes || c.ReadHeaderTimeout != DefaultReadHeaderTimeout {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestDecodeInferRequestValid(t *testing.T) {
+	t.Parallel()
 	req, err := DecodeInferRequest([]byte(`{"id":"a","parameters":{"p":1},"inputs":[
 		{"name":"x","shape":[2,2],"datatype":"FP32","data":[[0.1,2],[3,4]]},
 		{"name":"y","shape":[3],"datatype":"INT64","data":[-9007199254740993,0,1]},
@@ -30,6 +31,7 @@ func TestDecodeInferRequestValid(t *testing.T) {
 }
 
 func TestDecodeInferRequestErrors(t *testing.T) {
+	t.Parallel()
 	in := func(s string) string { return `{"inputs":[` + s + `]}` }
 	cases := []struct{ body, field, msg string }{
 		{``, "", "empty body"},

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,22 +41,28 @@ var (
 // misbehave plays a bad release: it injects the configured latency and
 // error rate. It reports whether the handler should go on answering.
 func (s *Server) misbehave(x *exchange, r *http.Request) bool {
-	if s.cfg.Latency > 0 {
-		t := time.NewTimer(s.cfg.Latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			// Client gone (or server closing hard): nobody reads an answer.
-			x.status, x.errMsg = 499, "client closed request during injected latency"
-			return false
-		}
+	if s.cfg.Latency > 0 && !s.waitLatency(r.Context(), s.cfg.Latency) {
+		// Client gone (or server closing hard): nobody reads an answer.
+		x.status, x.errMsg = 499, "client closed request during injected latency"
+		return false
 	}
 	if s.cfg.ErrorRate > 0 && failureDraw(x.requestID) < s.cfg.ErrorRate {
 		s.writeError(x, http.StatusInternalServerError, fmt.Sprintf("injected failure (ERROR_RATE=%g)", s.cfg.ErrorRate))
 		return false
 	}
 	return true
+}
+
+// sleepUnlessDone waits d, or returns false as soon as ctx is done.
+func sleepUnlessDone(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (s *Server) handleServerMetadata(x *exchange, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestRootAnswersTargetWithVersionHeader(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{Target: "Hello canary", Version: "v7"})
 	a := e.do(t, "GET", "/", "")
 	if a.status != 200 || string(a.body) != "Hello canary" {
@@ -37,6 +38,7 @@ func TestRootAnswersTargetWithVersionHeader(t *testing.T) {
 }
 
 func TestRequestIDEchoedOrGenerated(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{})
 	a := e.do(t, "GET", "/", "", "x-request-id", "abc-123")
 	if got := a.header.Get(modelapi.HeaderRequestID); got != "abc-123" {
@@ -57,6 +59,7 @@ func TestRequestIDEchoedOrGenerated(t *testing.T) {
 }
 
 func TestEveryRouteCarriesVersionAndRequestID(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{Version: "v3"})
 	for _, c := range []struct{ method, path, body string }{
 		{"GET", "/", ""}, {"GET", "/v2", ""}, {"GET", "/v2/health/live", ""}, {"GET", "/v2/health/ready", ""},
@@ -73,6 +76,7 @@ func TestEveryRouteCarriesVersionAndRequestID(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{})
 	var m map[string]bool
 	a := e.do(t, "GET", "/v2/health/live", "")
@@ -100,6 +104,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestMetadata(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{ModelName: "iris", Version: "v2"})
 	var sm modelapi.ServerMetadata
 	e.do(t, "GET", "/v2", "").json(t, &sm)
@@ -126,6 +131,7 @@ func TestMetadata(t *testing.T) {
 }
 
 func TestUnknownModelOrVersionIs404(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{ModelName: "iris", Version: "v2"})
 	infer := `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}`
 	for _, c := range []struct{ method, path, body, want string }{
@@ -143,6 +149,7 @@ func TestUnknownModelOrVersionIs404(t *testing.T) {
 }
 
 func TestUnknownPathIsJSON404(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{})
 	for _, m := range []string{"GET", "POST", "PROPFIND"} {
 		a := e.do(t, m, "/v2/nothing/here", "")
@@ -153,6 +160,7 @@ func TestUnknownPathIsJSON404(t *testing.T) {
 }
 
 func TestWrongMethodIs405WithAllow(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{})
 	for _, c := range []struct{ method, path, allow string }{
 		{"POST", "/", "GET, HEAD"},
@@ -175,6 +183,7 @@ func inferBody(id string, data ...float64) string {
 }
 
 func TestInferAddsBiasAndCarriesVersion(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{Version: "v2", Bias: 0.5})
 	a := e.do(t, "POST", "/v2/models/model-echo/infer",
 		`{"id":"req-9","inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4.25]]},
@@ -197,6 +206,7 @@ func TestInferAddsBiasAndCarriesVersion(t *testing.T) {
 }
 
 func TestInferDeterministicAndVersionsDisagree(t *testing.T) {
+	t.Parallel()
 	v1 := start(t, Config{Version: "v1"})
 	v2 := start(t, Config{Version: "v2", Bias: 1})
 	v1b := start(t, Config{Version: "v1b"})
@@ -221,6 +231,7 @@ func TestInferDeterministicAndVersionsDisagree(t *testing.T) {
 }
 
 func TestInferIDFallsBackToRequestID(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{})
 	var r modelapi.InferResponse
 	e.do(t, "POST", "/v2/models/model-echo/infer", `{"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1]}]}`,
@@ -231,6 +242,7 @@ func TestInferIDFallsBackToRequestID(t *testing.T) {
 }
 
 func TestInferRequestedOutputs(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{})
 	two := `"inputs":[{"name":"a","shape":[1],"datatype":"FP32","data":[1]},{"name":"b","shape":[1],"datatype":"FP32","data":[2]}]`
 	var r modelapi.InferResponse
@@ -245,6 +257,7 @@ func TestInferRequestedOutputs(t *testing.T) {
 }
 
 func TestInferBadInputs(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{Bias: math.MaxFloat64})
 	for _, c := range []struct{ body, want string }{
 		{`not json`, "malformed JSON"},
@@ -266,6 +279,7 @@ func TestInferBadInputs(t *testing.T) {
 }
 
 func TestOversizedBodyIs413(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{MaxBodyBytes: 1000})
 	big := `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}],"id":"` + strings.Repeat("a", 2000) + `"}`
 	a := e.do(t, "POST", "/v2/models/model-echo/infer", big)
@@ -288,6 +302,8 @@ func TestOversizedBodyIs413(t *testing.T) {
 	}
 }
 
+// Not parallel: the probe's "not slowed down" bound is real time, kept
+// honest by running while no other test of the package does.
 func TestInjectedLatency(t *testing.T) {
 	e := start(t, Config{Latency: 80 * time.Millisecond})
 	t0 := time.Now()
@@ -306,6 +322,7 @@ func TestInjectedLatency(t *testing.T) {
 }
 
 func TestInjectedErrorsAreDeterministic(t *testing.T) {
+	t.Parallel()
 	run := func(rate float64) []int {
 		e := start(t, Config{ErrorRate: rate})
 		var codes []int

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,7 +11,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
@@ -78,11 +81,65 @@ func startLogging(t *testing.T, cfg Config, newLogger func(io.Writer) *slog.Logg
 		cfg.Target = "hello"
 	}
 	logs := &logBuffer{}
-	srv := New(cfg, newLogger(logs))
+	return serveTest(t, New(cfg, newLogger(logs)), logs)
+}
+
+// serveTest serves srv, whose logger writes to logs, behind httptest.
+func serveTest(t *testing.T, srv *Server, logs *logBuffer) *testEnv {
+	t.Helper()
 	ts := httptest.NewServer(srv)
 	t.Cleanup(srv.Close) // runs after ts.Close
 	t.Cleanup(ts.Close)
 	return &testEnv{srv: srv, ts: ts, logs: logs}
+}
+
+// latencyHold stands in for a server's injected latency: the first pass
+// requests go through at once, later ones signal entered and wait there
+// until release is closed or their context ends. A test sees a request
+// in flight as soon as it is, instead of sleeping and hoping.
+type latencyHold struct {
+	pass    int32
+	calls   atomic.Int32
+	entered chan struct{}
+	release chan struct{}
+}
+
+// holdLatency installs a latencyHold on s; call it before s serves.
+func holdLatency(s *Server, pass int) *latencyHold {
+	h := &latencyHold{pass: int32(pass), entered: make(chan struct{}, 64), release: make(chan struct{})}
+	s.waitLatency = func(ctx context.Context, _ time.Duration) bool {
+		if h.calls.Add(1) <= h.pass {
+			return true
+		}
+		h.entered <- struct{}{}
+		select {
+		case <-h.release:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return h
+}
+
+// waitEntered waits for a held request to reach the latency.
+func (h *latencyHold) waitEntered(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no request reached the injected latency within 10s")
+	}
+}
+
+// eventually polls cond until it holds, failing after 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+	}
 }
 
 // requestLines are the "request" log lines of every request answered so

@@ -28,7 +28,16 @@ func serveOn(t *testing.T, ctx context.Context, s *Server) (string, <-chan error
 }
 
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	t.Parallel()
 	s := New(Config{Target: "slow", Latency: 300 * time.Millisecond, ShutdownDelay: 100 * time.Millisecond}, nil)
+	slow := holdLatency(s, 0)
+	// The test looks at the server during the shutdown delay, then lets
+	// it go on: no race between its checks and a real 100 ms.
+	inDelay, delayOver := make(chan time.Duration, 1), make(chan struct{})
+	s.waitShutdownDelay = func(d time.Duration) {
+		inDelay <- d
+		<-delayOver
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	base, done := serveOn(t, ctx, s)
@@ -49,11 +58,13 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		resp.Body.Close()
 		inflight <- result{resp.StatusCode, string(b), nil}
 	}()
-	time.Sleep(50 * time.Millisecond) // the request is now sleeping in the handler
+	slow.waitEntered(t) // the request is now in the handler
 	cancel()
 
 	// During the shutdown delay the listener still answers, with ready=false.
-	time.Sleep(20 * time.Millisecond)
+	if d := <-inDelay; d != 100*time.Millisecond {
+		t.Fatalf("shutdown delay %v, want the configured 100ms", d)
+	}
 	resp, err := http.Get(base + "/v2/health/ready")
 	if err != nil {
 		t.Fatalf("readiness during shutdown delay: %v", err)
@@ -62,12 +73,22 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("readiness during shutdown = %d, want 503", resp.StatusCode)
 	}
+	close(delayOver)
+	// Shutdown now waits for the request held in the handler.
+	eventually(t, "listener closed after the delay", func() bool {
+		resp, err := http.Get(base + "/v2/health/ready")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err != nil
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("Serve returned %v before the in-flight request finished", err)
 	default:
 	}
 
+	close(slow.release)
 	r := <-inflight
 	if r.err != nil || r.status != 200 || r.body != "slow" {
 		t.Fatalf("in-flight request: %+v", r)
@@ -89,7 +110,9 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 }
 
 func TestShutdownWithoutDelayStillDrains(t *testing.T) {
+	t.Parallel()
 	s := New(Config{Target: "t", Latency: 200 * time.Millisecond}, nil)
+	slow := holdLatency(s, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	base, done := serveOn(t, ctx, s)
 	status := make(chan int, 1)
@@ -102,15 +125,20 @@ func TestShutdownWithoutDelayStillDrains(t *testing.T) {
 		resp.Body.Close()
 		status <- resp.StatusCode
 	}()
-	time.Sleep(50 * time.Millisecond)
+	slow.waitEntered(t)
 	cancel()
-	time.Sleep(20 * time.Millisecond)
-	// Handler view while Shutdown waits: not ready.
-	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, httptest.NewRequest("GET", "/v2/health/ready", nil))
-	if rec.Code != 503 {
-		t.Fatalf("ready during shutdown = %d", rec.Code)
+	// Handler view while Shutdown waits for the held request: not ready.
+	eventually(t, "ready answers 503 during shutdown", func() bool {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/v2/health/ready", nil))
+		return rec.Code == 503
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned %v before the in-flight request finished", err)
+	default:
 	}
+	close(slow.release)
 	if got := <-status; got != 200 {
 		t.Fatalf("in-flight status %d", got)
 	}
@@ -120,11 +148,13 @@ func TestShutdownWithoutDelayStillDrains(t *testing.T) {
 }
 
 func TestShutdownTimeoutCutsStragglers(t *testing.T) {
+	t.Parallel()
 	s := New(Config{Target: "t", Latency: 5 * time.Second, ShutdownTimeout: 100 * time.Millisecond}, nil)
+	slow := holdLatency(s, 0) // never released: a straggler
 	ctx, cancel := context.WithCancel(context.Background())
 	base, done := serveOn(t, ctx, s)
 	go http.Get(base + "/")
-	time.Sleep(50 * time.Millisecond)
+	slow.waitEntered(t)
 	cancel()
 	select {
 	case err := <-done:
@@ -137,6 +167,7 @@ func TestShutdownTimeoutCutsStragglers(t *testing.T) {
 }
 
 func TestListenAndServeBadAddress(t *testing.T) {
+	t.Parallel()
 	err := New(Config{Target: "t"}, nil).ListenAndServe(context.Background(), "127.0.0.1:-1")
 	if err == nil || !strings.Contains(err.Error(), "listen on 127.0.0.1:-1") {
 		t.Fatalf("got %v", err)
@@ -144,6 +175,7 @@ func TestListenAndServeBadAddress(t *testing.T) {
 }
 
 func TestSlowBodyGets408(t *testing.T) {
+	t.Parallel()
 	s := New(Config{Target: "t", ReadTimeout: 200 * time.Millisecond}, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -173,6 +205,7 @@ func TestSlowBodyGets408(t *testing.T) {
 }
 
 func TestStalledHeadersAreCut(t *testing.T) {
+	t.Parallel()
 	s := New(Config{Target: "t", ReadHeaderTimeout: 150 * time.Millisecond}, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -199,6 +232,7 @@ func TestStalledHeadersAreCut(t *testing.T) {
 }
 
 func TestHTTPServerTimeouts(t *testing.T) {
+	t.Parallel()
 	hs := New(Config{Target: "t"}, nil).HTTPServer(":0")
 	if hs.ReadHeaderTimeout != DefaultReadHeaderTimeout || hs.ReadTimeout != DefaultReadTimeout ||
 		hs.WriteTimeout != DefaultWriteTimeout || hs.IdleTimeout != DefaultIdleTimeout || hs.MaxHeaderBytes == 0 {
@@ -207,6 +241,7 @@ func TestHTTPServerTimeouts(t *testing.T) {
 }
 
 func TestHandlerPanicIsAnswered(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{})
 	e.srv.route("/boom", []string{"GET"}, kindAPI, func(*exchange, *http.Request) { panic("boom") })
 	a := e.do(t, "GET", "/boom", "")
@@ -219,6 +254,7 @@ func TestHandlerPanicIsAnswered(t *testing.T) {
 }
 
 func TestLogWriterFlushes(t *testing.T) {
+	t.Parallel()
 	var out logBuffer
 	lw := NewLogWriter(&out, 20*time.Millisecond)
 	NewLogger(lw).Info("request", "request_id", "x")

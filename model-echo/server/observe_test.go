@@ -18,6 +18,7 @@ import (
 )
 
 func TestRequestLogLine(t *testing.T) {
+	t.Parallel()
 	t.Run("NewLogger", func(t *testing.T) { testRequestLogLine(t, NewLogger) })
 	t.Run("slog.JSONHandler", func(t *testing.T) { testRequestLogLine(t, slogJSON) })
 }
@@ -59,6 +60,7 @@ func testRequestLogLine(t *testing.T, newLogger func(io.Writer) *slog.Logger) {
 }
 
 func TestIsMirrored(t *testing.T) {
+	t.Parallel()
 	for host, want := range map[string]bool{
 		"svc-shadow": true, "svc-shadow:8080": true, "svc.ns.svc.cluster.local-shadow": true,
 		"svc": false, "svc:8080": false, "shadow-svc": false, "[::1]:80": false, "": false,
@@ -92,6 +94,7 @@ func labels(m *dto.Metric) map[string]string {
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{Version: "v9"})
 	for i := 0; i < 3; i++ {
 		e.do(t, "GET", "/", "")
@@ -151,6 +154,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestPrivateRegistriesPerServer(t *testing.T) {
+	t.Parallel()
 	a, b := start(t, Config{Version: "a"}), start(t, Config{Version: "b"})
 	a.do(t, "GET", "/", "")
 	for _, m := range scrape(t, b)[modelapi.MetricRequests].GetMetric() {
@@ -161,6 +165,7 @@ func TestPrivateRegistriesPerServer(t *testing.T) {
 }
 
 func TestDebugRequests(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{Version: "v5"})
 	e.do(t, "GET", "/", "", "X-Request-Id", "d-1")
 	e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("x", 1), "X-Request-Id", "d-2", "Host", "svc-shadow")
@@ -221,6 +226,7 @@ func TestDebugRequests(t *testing.T) {
 }
 
 func TestRingIsBounded(t *testing.T) {
+	t.Parallel()
 	r := newRecorder(4)
 	for i := 1; i <= 10; i++ {
 		r.add(&modelapi.RequestRecord{RequestID: fmt.Sprint(i)})
@@ -245,7 +251,11 @@ func TestRingIsBounded(t *testing.T) {
 // gauge until they are answered: together they let a client count a
 // shadow's copies over every pod and know when the count is final.
 func TestMirroredInFlightAndHostnameMetrics(t *testing.T) {
-	e := start(t, Config{Version: "v2", Hostname: "model-v2-7d9f-abcde", Latency: 300 * time.Millisecond})
+	t.Parallel()
+	logs := &logBuffer{}
+	srv := New(Config{Target: "hello", Version: "v2", Hostname: "model-v2-7d9f-abcde", Latency: 300 * time.Millisecond}, NewLogger(logs))
+	slow := holdLatency(srv, 3) // the fourth request stays in flight until released
+	e := serveTest(t, srv, logs)
 	shadowHost := "model.lab.test-shadow"
 	e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("", 1), "Host", shadowHost)
 	e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("", 1), "Host", shadowHost+":8080")
@@ -256,7 +266,7 @@ func TestMirroredInFlightAndHostnameMetrics(t *testing.T) {
 		defer close(done)
 		e.do(t, "POST", "/v2/models/model-echo/infer", inferBody("", 1), "Host", shadowHost)
 	}()
-	time.Sleep(100 * time.Millisecond)
+	slow.waitEntered(t)
 	fams := scrape(t, e)
 	sum := func(fams map[string]*dto.MetricFamily, name string) (s float64) {
 		for _, m := range fams[name].GetMetric() {
@@ -283,6 +293,7 @@ func TestMirroredInFlightAndHostnameMetrics(t *testing.T) {
 	if len(info) != 1 || labels(info[0])[modelapi.LabelHostname] != "model-v2-7d9f-abcde" {
 		t.Errorf("info metric labels %v, want hostname", info)
 	}
+	close(slow.release)
 	<-done
 	fams = scrape(t, e)
 	if got := sum(fams, modelapi.MetricMirrored); got != 3 {
@@ -297,6 +308,7 @@ func TestMirroredInFlightAndHostnameMetrics(t *testing.T) {
 }
 
 func TestHostnameDefaultsToTheMachines(t *testing.T) {
+	t.Parallel()
 	want, _ := os.Hostname()
 	if got := (Config{Target: "x"}).withDefaults().Hostname; got != want {
 		t.Errorf("default hostname %q, want %q", got, want)

@@ -33,6 +33,7 @@ type postEvent struct {
 type payloadSender struct {
 	url     string
 	client  *http.Client
+	drain   time.Duration // payloadPostDrain; tests shorten it
 	queue   chan postEvent
 	queued  atomic.Int64
 	pending pendingCount // events queued or in flight
@@ -60,6 +61,7 @@ func newPayloadSender(url string, warn *slog.Logger) *payloadSender {
 				IdleConnTimeout:     90 * time.Second,
 			},
 		},
+		drain: payloadPostDrain,
 		queue: make(chan postEvent, payloadPostQueue),
 		warn:  warn,
 		stop:  make(chan struct{}),
@@ -168,7 +170,7 @@ func (s *payloadSender) warnRarely(err error) {
 // flush waits until every event queued so far was posted or failed.
 func (s *payloadSender) flush() { s.pending.wait() }
 
-// close delivers what is queued within payloadPostDrain, then cancels
+// close delivers what is queued within s.drain, then cancels
 // the POSTs in flight, counts what the sink did not take as dropped and
 // stops the workers: a slow or hanging sink must not hold the pod's
 // shutdown past Kubernetes' grace period.
@@ -178,7 +180,7 @@ func (s *payloadSender) close() {
 		s.pending.wait()
 		close(delivered)
 	}()
-	timer := time.NewTimer(payloadPostDrain)
+	timer := time.NewTimer(s.drain)
 	defer timer.Stop()
 	select {
 	case <-delivered:
@@ -188,7 +190,7 @@ func (s *payloadSender) close() {
 		s.cancel()
 		<-delivered
 		s.warn.Warn("payload events not delivered to "+modelapi.EnvLoggerURL+" before shutdown: the sink did not take them in time",
-			"dropped", s.dropped.Load()-before, "drain", payloadPostDrain.String())
+			"dropped", s.dropped.Load()-before, "drain", s.drain.String())
 	}
 	s.cancel()
 	close(s.stop)

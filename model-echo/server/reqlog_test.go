@@ -17,6 +17,7 @@ import (
 
 // The server's own encoder must say what slog's JSON handler says.
 func TestLineEncoderMatchesSlog(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 25, 14, 3, 4, 567891234, time.FixedZone("X", 5400))
 	recs := []modelapi.RequestRecord{
 		{Time: at, RequestID: "0f8fad5b-d9cb-469f-a165-70867728950e", Method: "GET", Route: "/", Path: "/",
@@ -53,6 +54,7 @@ func TestLineEncoderMatchesSlog(t *testing.T) {
 // A full queue drops lines, counts them, and says so in the log; it never
 // blocks the request.
 func TestRequestLogDropsWhenFull(t *testing.T) {
+	t.Parallel()
 	var out logBuffer
 	l := newRequestLog(NewLogger(&out), Config{ModelName: "m", Version: "v"}, 2)
 	// Nothing consumes yet, so the queue holds 2 and the rest are dropped.
@@ -80,6 +82,7 @@ func TestRequestLogDropsWhenFull(t *testing.T) {
 }
 
 func TestLogDroppedMetric(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{})
 	e.srv.reqLog.dropped.Add(7)
 	d := scrape(t, e)[modelapi.MetricLogDropped].GetMetric()
@@ -91,6 +94,7 @@ func TestLogDroppedMetric(t *testing.T) {
 // A graceful shutdown writes the line of every request served, through
 // LogWriter as in main, without any explicit flush.
 func TestShutdownWritesEveryLogLine(t *testing.T) {
+	t.Parallel()
 	var out logBuffer
 	lw := NewLogWriter(&out, time.Hour) // only Close flushes
 	s := New(Config{Target: "t"}, NewLogger(lw))
@@ -134,6 +138,7 @@ func TestShutdownWritesEveryLogLine(t *testing.T) {
 
 // After Close, requests are still logged, synchronously.
 func TestLogAfterClose(t *testing.T) {
+	t.Parallel()
 	e := start(t, Config{})
 	e.srv.Close()
 	e.srv.Close() // idempotent
@@ -145,6 +150,7 @@ func TestLogAfterClose(t *testing.T) {
 
 // A discarding logger starts no background goroutine; nothing breaks.
 func TestDiscardLoggerHasNoRequestLog(t *testing.T) {
+	t.Parallel()
 	s := New(Config{Target: "t"}, nil)
 	if s.reqLog != nil {
 		t.Fatal("request log set up for a discarding logger")

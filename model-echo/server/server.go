@@ -32,6 +32,13 @@ type Server struct {
 	ring           *recorder
 	ready          atomic.Bool
 	root           *route // GET /, served without the mux (see ServeHTTP)
+	// waitLatency waits out Config.Latency, or returns false when the
+	// request is gone first. Tests replace it (before serving) to hold a
+	// request exactly as long as they need instead of racing a timer.
+	waitLatency func(ctx context.Context, d time.Duration) bool
+	// waitShutdownDelay waits out Config.ShutdownDelay; tests replace it
+	// to look at the server during the delay.
+	waitShutdownDelay func(d time.Duration)
 
 	// precomputed per-response values (the hot path allocates little)
 	versionHeader []string
@@ -52,15 +59,17 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:           cfg,
-		logger:        logger,
-		mux:           http.NewServeMux(),
-		metrics:       newMetrics(cfg),
-		ring:          newRecorder(cfg.RingSize),
-		versionHeader: []string{cfg.Version},
-		targetBody:    []byte(cfg.Target),
-		targetLength:  []string{strconv.Itoa(len(cfg.Target))},
-		targetDigest:  digest([]byte(cfg.Target)),
+		cfg:               cfg,
+		logger:            logger,
+		mux:               http.NewServeMux(),
+		metrics:           newMetrics(cfg),
+		ring:              newRecorder(cfg.RingSize),
+		versionHeader:     []string{cfg.Version},
+		targetBody:        []byte(cfg.Target),
+		targetLength:      []string{strconv.Itoa(len(cfg.Target))},
+		targetDigest:      digest([]byte(cfg.Target)),
+		waitLatency:       sleepUnlessDone,
+		waitShutdownDelay: time.Sleep,
 	}
 	if logger.Enabled(context.Background(), slog.LevelInfo) {
 		s.reqLog = newRequestLog(logger, cfg, requestLogQueue)
@@ -242,7 +251,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.SetReady(false)
 	s.logger.Info("shutting down", "delay", s.cfg.ShutdownDelay.String(), "timeout", s.cfg.ShutdownTimeout.String())
 	if s.cfg.ShutdownDelay > 0 {
-		time.Sleep(s.cfg.ShutdownDelay)
+		s.waitShutdownDelay(s.cfg.ShutdownDelay)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
