@@ -11,7 +11,6 @@ import (
 
 	"github.com/agext/levenshtein"
 	goccyyaml "github.com/goccy/go-yaml"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
 	"gopkg.in/yaml.v3"
 )
 
@@ -122,21 +121,20 @@ func parseStackFile(data []byte) (values map[string]string, keyErrs *FieldError,
 		if !strings.Contains(k, ":") {
 			full = key(k)
 		}
-		ck, err := config.ParseKey(full)
+		ns, name, err := ParseConfigKey(full)
 		if err != nil {
 			keyErrs = keyErrs.Also(ErrGeneric(err.Error(), k))
 			continue
 		}
-		if ck.Namespace() != Namespace {
+		if ns != Namespace {
 			// Pulumi keeps another namespace's keys for whoever reads
 			// them; one a letter or two from ours is a typo whose value
 			// nothing would read.
-			if ns := ck.Namespace(); levenshtein.Distance(strings.ToLower(ns), Namespace, nil) <= 2 {
-				keyErrs = keyErrs.Also(ErrGeneric(fmt.Sprintf("namespace %q is not the project's, want %s:%s", ns, Namespace, ck.Name()), k))
+			if levenshtein.Distance(strings.ToLower(ns), Namespace, nil) <= 2 {
+				keyErrs = keyErrs.Also(ErrGeneric(fmt.Sprintf("namespace %q is not the project's, want %s:%s", ns, Namespace, name), k))
 			}
 			continue
 		}
-		name := ck.Name()
 		if !known[name] {
 			keyErrs = keyErrs.Also(ErrGeneric("unknown key, want one of "+strings.Join(sortedKeys(known), ", "), key(name)))
 			continue
@@ -154,6 +152,22 @@ func parseStackFile(data []byte) (values map[string]string, keyErrs *FieldError,
 		values[name] = string(b)
 	}
 	return values, keyErrs, nil
+}
+
+// ParseConfigKey splits a config key as Pulumi's config.ParseKey does
+// (infra's tests hold the two to the same answers): `ns:name`, or the old
+// `ns:config:name`; any other key is refused with Pulumi's message. It is
+// written out here so that this package, which every tool imports, does
+// not link the Pulumi SDK and its gRPC stack.
+func ParseConfigKey(s string) (namespace, name string, err error) {
+	parts := strings.Split(s, ":")
+	switch {
+	case len(parts) == 2:
+		return parts[0], parts[1], nil
+	case len(parts) == 3 && parts[1] == "config":
+		return parts[0], parts[2], nil
+	}
+	return "", "", fmt.Errorf("could not parse %s as a configuration key (configuration keys should be of the form `<namespace>:<name>`)", s)
 }
 
 // locateYAMLError says where a YAML syntax error is. yaml.v3 (which Pulumi

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -681,36 +679,4 @@ func TestFieldErrorMessage(t *testing.T) {
 			}
 		}
 	})
-}
-
-// Paths are rendered as Pulumi renders a property path, so each can be
-// pasted after `pulumi config set --path`.
-func TestFieldPathsAreWhatPulumiConfigSetPathTakes(t *testing.T) {
-	tests := []struct {
-		fe   *FieldError
-		want string
-	}{
-		{ErrGeneric("m", "percent").ViaFieldIndex("versions", 1).ViaField(key("canary")), "modelrollouts:canary.versions[1].percent"},
-		{ErrGeneric("m", CurrentField).ViaFieldKey("env", "THREADS").ViaIndex(0).ViaField(key("canary"), "versions"), "modelrollouts:canary.versions[0].env.THREADS"},
-		{ErrGeneric("m", CurrentField).ViaFieldKey("env", "LOG_LEVEL=debug").ViaField(key("shadow")), `modelrollouts:shadow.env["LOG_LEVEL=debug"]`},
-		{ErrGeneric("m", CurrentField).ViaFieldKey("env", `a"b.c`).ViaField(key("shadow")), `modelrollouts:shadow.env["a\"b.c"]`},
-		{ErrGeneric("m", key("strategy")), "modelrollouts:strategy"},
-	}
-	for _, tt := range tests {
-		got := tt.fe.Problems()[0].Path
-		if got != tt.want {
-			t.Errorf("path = %q, want %q", got, tt.want)
-		}
-		// The part after the key is a property path Pulumi parses back to
-		// the same segments and prints the same way.
-		_, rest, _ := strings.Cut(got, ":")
-		parsed, err := resource.ParsePropertyPath(rest)
-		if err != nil {
-			t.Errorf("Pulumi cannot parse %q: %v", rest, err)
-			continue
-		}
-		if parsed.String() != rest {
-			t.Errorf("Pulumi prints %q as %q", rest, parsed.String())
-		}
-	}
 }
