@@ -379,9 +379,10 @@ func checkSplit(ctx context.Context, c *client, o *stacks.Outputs, opts CheckOpt
 		expected[name] = o.Split[name]
 		shares[i] = float64(o.Split[name]) / 100
 	}
+	plan := planSplit(shares, opts.Settings.Power)
 	n := opts.SplitRequests
 	if n == 0 {
-		n = splitSampleSize(shares, 0.05, opts.Settings.Alpha, opts.Settings.Power)
+		n = plan.requests
 	}
 	observed := map[string]int{}
 	var mu sync.Mutex
@@ -407,7 +408,7 @@ func checkSplit(ctx context.Context, c *client, o *stacks.Outputs, opts CheckOpt
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("split check: %w", context.Cause(ctx))
 	}
-	sc := &SplitCheck{Requests: n, Expected: expected, Observed: observed}
+	sc := &SplitCheck{Requests: n, Expected: expected, Observed: observed, Method: plan.method(n)}
 	if unnamed > 0 {
 		sc.Detail = fmt.Sprintf("%d of %d user-host answers named no version (%s), so the split cannot be measured; skip it with --split-requests -1", unnamed, n, modelapi.HeaderModelVersion)
 		sc.OK = true
@@ -425,7 +426,7 @@ func checkSplit(ctx context.Context, c *client, o *stacks.Outputs, opts CheckOpt
 			bad = append(bad, fmt.Sprintf("answers from %q, which is not in the stack", v))
 		}
 	}
-	oks, ivs := testShares(counts, shares, opts.Settings.Alpha)
+	oks, ivs := testShares(counts, shares, plan.testAlpha)
 	for i, name := range names {
 		parts = append(parts, fmt.Sprintf("%s %d/%d (deployed %d%%, accepted %s)", name, counts[i], total, expected[name], ivs[i]))
 		if !oks[i] {
@@ -437,7 +438,7 @@ func checkSplit(ctx context.Context, c *client, o *stacks.Outputs, opts CheckOpt
 	if failures > 0 {
 		sc.Detail += fmt.Sprintf("; %d failed answers named no version and are left out", failures)
 	}
-	if !sc.OK && failures > 0 && splitFitsWith(counts, shares, failures, opts.Settings.Alpha) {
+	if !sc.OK && failures > 0 && splitFitsWith(counts, shares, failures, plan.testAlpha) {
 		// Answers the mesh failed before any version named itself (a 503
 		// of a crashing version) may be the missing ones: the split is
 		// unconfirmed, not wrong, and the per-version probes judge the

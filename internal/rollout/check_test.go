@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/modelrollouts/modelrollouts/internal/gate"
+	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
@@ -31,6 +33,46 @@ func TestSplitFitsWithUnclaimedFailures(t *testing.T) {
 	} {
 		if got := splitFitsWith(tc.counts, shares, tc.extra, 0.02); got != tc.fits {
 			t.Errorf("%s: splitFitsWith(%v, +%d) = %v, want %v", tc.name, tc.counts, tc.extra, got, tc.fits)
+		}
+	}
+}
+
+// The split check's false-alarm rate is SplitAlpha, computed exactly from
+// the binomial at the planned size, and it sees a share SplitMargin off
+// with the stated power; it says so in the report.
+func TestSplitCheckKeepsItsAlphaAndPower(t *testing.T) {
+	const power = 0.95
+	for _, shares := range [][]float64{{0.9, 0.1}, {0.75, 0.25}, {0.5, 0.5}, {0.5, 0.3, 0.2}, {1, 0}} {
+		pl := planSplit(shares, power)
+		falseAlarm := 0.0
+		for _, p := range shares {
+			if p > 0 && p < 1 {
+				falseAlarm += measure.RejectProb(pl.requests, p, p, pl.testAlpha)
+			}
+		}
+		if len(shares) == 2 && shares[1] > 0 {
+			falseAlarm /= 2 // complementary shares reject together: one test
+		}
+		if falseAlarm > SplitAlpha {
+			t.Errorf("%v: false-alarm rate %.5f at %d requests, above α %g", shares, falseAlarm, pl.requests, SplitAlpha)
+		}
+		for _, p := range shares {
+			if p <= 0 || p >= 1 {
+				if caught := 1 - math.Pow(1-splitLeak, float64(pl.requests)); caught < power {
+					t.Errorf("%v: a %g leak is caught with %.3f, want %g", shares, splitLeak, caught, power)
+				}
+				continue
+			}
+			for _, off := range []float64{-SplitMargin, SplitMargin} {
+				if q := p + off; q > 0 && q < 1 {
+					if got := measure.RejectProb(pl.requests, p, q, pl.testAlpha); got < power {
+						t.Errorf("%v: share %g read as %g is refused with %.3f, want %g", shares, p, q, got, power)
+					}
+				}
+			}
+		}
+		if m := pl.method(pl.requests); !strings.Contains(m, "exact two-sided binomial") || !strings.Contains(m, "α 0.001") || !strings.Contains(m, "95% power") {
+			t.Errorf("method %q does not say the test, α and power", m)
 		}
 	}
 }

@@ -6,11 +6,11 @@ package rollout
 // it goes through here.
 
 import (
+	"fmt"
 	"io"
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/measure"
-	"github.com/modelrollouts/modelrollouts/internal/smoke"
 )
 
 type (
@@ -31,10 +31,46 @@ func failed(a answer) bool { return a.Failed() }
 // NewProgress is a progress bar on w (a redrawn line on a terminal).
 func NewProgress(w io.Writer, tty bool) *progress { return measure.NewProgress(w, tty) }
 
-// splitSampleSize is the number of user requests that catches any share
-// off by margin with the given power, as smoke plans it.
-func splitSampleSize(shares []float64, margin, alpha, power float64) int {
-	return smoke.CanarySampleSize(shares, margin, alpha, power)
+// The split check asks whether the stack is at the step it says. A
+// refused split stops the step (exit 2), so the check runs at its own
+// small α, apart from the gate's: at the gate's 2% one correct step in
+// fifty would stop for nothing. It sends enough requests to see a share
+// SplitMargin off with the gate's power, and a 1% leak to a 0% version.
+const (
+	SplitAlpha  = 0.001
+	SplitMargin = 0.05
+	splitLeak   = 0.01
+)
+
+// splitPlan is the split check's test: its size and the level of each
+// share test (SplitAlpha shared out over the independent ones).
+type splitPlan struct {
+	requests  int
+	testAlpha float64
+	power     float64
+}
+
+func planSplit(shares []float64, power float64) splitPlan {
+	pl := splitPlan{testAlpha: measure.BonferroniAlpha(SplitAlpha, measure.ShareTests(shares)), power: power}
+	for _, s := range shares {
+		if s <= 0 || s >= 1 {
+			pl.requests = max(pl.requests, measure.LeakSampleSize(splitLeak, power))
+			continue
+		}
+		pl.requests = max(pl.requests, measure.SampleSizeShare(s, SplitMargin, pl.testAlpha, power))
+	}
+	return pl
+}
+
+// method says the test, its α and its power for n requests, for the
+// report.
+func (pl splitPlan) method(n int) string {
+	size := fmt.Sprintf("%d requests see a share %g points off with %.0f%% power", n, 100*SplitMargin, 100*pl.power)
+	if n != pl.requests {
+		size = fmt.Sprintf("%d requests (--split-requests; %d would see a share %g points off with %.0f%% power)", n, pl.requests, 100*SplitMargin, 100*pl.power)
+	}
+	return fmt.Sprintf("exact two-sided binomial test of each share, α %g over the split (%g each); %s; any answer from a 0%% version fails",
+		SplitAlpha, pl.testAlpha, size)
 }
 
 // testShares is the exact binomial split test.

@@ -53,6 +53,8 @@ type SplitCheck struct {
 	// that named no version could account for the difference.
 	Unconfirmed bool   `json:"unconfirmed,omitempty"`
 	Detail      string `json:"detail"`
+	// Method names the test, its α and power.
+	Method string `json:"method"`
 }
 
 // Verdict is the report's verdict.
@@ -113,7 +115,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "  %-8s %s%s — %s\n           %s\n", stateWord(c.State), c.Name, at, c.Test, c.Detail)
 	}
 	if r.Split != nil {
-		fmt.Fprintf(w, "\nsplit on the user host: %s\n", r.Split.Detail)
+		fmt.Fprintf(w, "\nsplit on the user host: %s\n           %s\n", r.Split.Detail, r.Split.Method)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "\nnote: %s\n", n)

@@ -8,6 +8,7 @@ package labtest
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -171,7 +172,10 @@ func Start(t testing.TB, versions []Version, percent map[string]int, candidate, 
 		userHost: userHost, backends: map[string][]*url.URL{}, hosts: map[string]string{},
 		weights: map[string]int{}, meshFail: map[string]float64{}, next: map[string]int{},
 		cold: map[string]time.Duration{}, readyAt: map[string]time.Time{},
-		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		// Seeded by the test's name: the router draws under its lock, so a
+		// test's per-version counts are the same on every run and a test
+		// fails because the code changed, never by chance.
+		rng: rand.New(rand.NewPCG(seedOf(t.Name()), 0x9e3779b97f4a7c15)),
 	}
 	p.transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
 	o := &stacks.Outputs{
@@ -367,4 +371,11 @@ func (p *proxy) pick() string {
 		x -= p.weights[n]
 	}
 	return ""
+}
+
+// seedOf is a stable seed for a test name.
+func seedOf(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
 }
