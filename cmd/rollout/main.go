@@ -194,32 +194,40 @@ func override[T comparable](dst *T, v T) {
 	}
 }
 
-// stackFile finds Pulumi.<stack>.yaml: in --cwd, or the project folder
-// above the working directory.
-func stackFile(stack, cwd, file string) (string, error) {
-	if file != "" {
-		return file, nil
+// stackFileFlags name the stack file that step and status read: --file,
+// or Pulumi.<--stack>.yaml in --cwd or the project folder above the
+// working directory.
+type stackFileFlags struct{ stack, cwd, file string }
+
+func (f *stackFileFlags) register(fs *flag.FlagSet, verb string) {
+	fs.StringVar(&f.stack, "stack", "", "stack whose Pulumi.<stack>.yaml to "+verb)
+	fs.StringVar(&f.cwd, "cwd", "", "pulumi project directory (default: the one above the working directory)")
+	fs.StringVar(&f.file, "file", "", "the stack file to "+verb+" (default: Pulumi.<stack>.yaml in the project)")
+}
+
+func (f *stackFileFlags) path() (string, error) {
+	if f.file != "" {
+		return f.file, nil
 	}
-	if stack == "" {
+	if f.stack == "" {
 		return "", errors.New("name a stack (--stack NAME) or its file (--file Pulumi.NAME.yaml)")
 	}
-	dir := cwd
+	dir := f.cwd
 	if dir == "" {
 		var err error
 		if dir, err = stacks.FindProjectDir("."); err != nil {
 			return "", err
 		}
 	}
-	return filepath.Join(dir, "Pulumi."+stack+".yaml"), nil
+	return filepath.Join(dir, "Pulumi."+f.stack+".yaml"), nil
 }
 
 func step(args []string, stdout, stderr io.Writer, action rollout.Action) error {
 	fs := flag.NewFlagSet("rollout "+string(action), flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	var stackFile stackFileFlags
+	stackFile.register(fs, "edit")
 	var (
-		stack    = fs.String("stack", "", "stack whose Pulumi.<stack>.yaml to edit")
-		cwd      = fs.String("cwd", "", "pulumi project directory (default: the one above the working directory)")
-		file     = fs.String("file", "", "the stack file to edit (default: Pulumi.<stack>.yaml in the project)")
 		evidence = fs.String("evidence", "", "the gate's report (rollout check --json) to put in the PR and check against")
 		force    = fs.Bool("force", false, "take the step although the evidence does not back it")
 		dryRun   = fs.Bool("dry-run", false, "print the PR but leave the file alone")
@@ -234,11 +242,11 @@ func step(args []string, stdout, stderr io.Writer, action rollout.Action) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	path, err := stackFile(*stack, *cwd, *file)
+	path, err := stackFile.path()
 	if err != nil {
 		return err
 	}
-	name := *stack
+	name := stackFile.stack
 	if name == "" {
 		name = strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "Pulumi."), ".yaml")
 	}
@@ -293,17 +301,16 @@ func step(args []string, stdout, stderr io.Writer, action rollout.Action) error 
 func status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rollout status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	var stackFile stackFileFlags
+	stackFile.register(fs, "read")
 	var (
-		stack   = fs.String("stack", "", "stack whose Pulumi.<stack>.yaml to read")
-		cwd     = fs.String("cwd", "", "pulumi project directory (default: the one above the working directory)")
-		file    = fs.String("file", "", "the stack file (default: Pulumi.<stack>.yaml in the project)")
 		outputs = fs.String("outputs", "", "also compare with the deployed outputs in this file (pulumi stack output --json)")
 		asJSON  = fs.Bool("json", false, "print the status as JSON")
 	)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	path, err := stackFile(*stack, *cwd, *file)
+	path, err := stackFile.path()
 	if err != nil {
 		return err
 	}
