@@ -178,6 +178,7 @@ func mustJSON(t *testing.T, outputs auto.OutputMap) []byte {
 	return b
 }
 
+// kubectlJSONOn reads an object from cluster c.
 func kubectlJSONOn(t *testing.T, c *harness.Cluster, args ...string) map[string]any {
 	t.Helper()
 	out, err := c.RunKubectl(context.Background(), append(args, "-o", "json")...)

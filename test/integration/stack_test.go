@@ -209,18 +209,10 @@ func config(strategy string, extra map[string]any) map[string]string {
 	return out
 }
 
-// kubectlJSON reads an object from the cluster.
+// kubectlJSON reads an object from the tier's cluster.
 func kubectlJSON(t *testing.T, args ...string) map[string]any {
 	t.Helper()
-	out, err := tier.cluster.RunKubectl(context.Background(), append(args, "-o", "json")...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var obj map[string]any
-	if err := json.Unmarshal(out, &obj); err != nil {
-		t.Fatalf("kubectl %v: %v", args, err)
-	}
-	return obj
+	return kubectlJSONOn(t, tier.cluster, args...)
 }
 
 // field walks nested maps and lists: field(obj, "spec", "traffic", 0, "percent").
