@@ -14,8 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
 )
 
 // IngressURLKey is the config key that overrides the address.
@@ -36,37 +36,80 @@ type Service struct {
 
 func (s Service) String() string { return s.Namespace + "/" + s.Name }
 
-// pollInterval is how often Wait reads the Service again: a load
-// balancer takes minutes, so a few seconds late costs nothing.
-var pollInterval = 2 * time.Second
+// DefaultPollInterval is how often a Waiter reads the Service again: a
+// load balancer takes minutes, so a few seconds late costs nothing.
+const DefaultPollInterval = 2 * time.Second
+
+// Waiter reads the gateway Service on a schedule. The zero Waiter reads
+// every DefaultPollInterval on the real clock; tests give it a fake clock
+// so that minutes of waiting for a load balancer take no real time.
+type Waiter struct {
+	Clock        clock.Clock   // nil: the real clock
+	PollInterval time.Duration // zero: DefaultPollInterval
+}
+
+// Wait is the zero Waiter's Wait.
+func Wait(ctx context.Context, client kubernetes.Interface, svc Service, timeout time.Duration) Address {
+	return Waiter{}.Wait(ctx, client, svc, timeout)
+}
 
 // Wait reads the gateway Service and, while it is a LoadBalancer without
-// an address, reads it again until timeout. A timeout of zero reads once.
-// Wait never fails: every problem becomes Address.Pending.
-func Wait(ctx context.Context, client kubernetes.Interface, svc Service, timeout time.Duration) Address {
+// an address, reads it again every poll interval until timeout has passed
+// on the Waiter's clock. A timeout of zero reads once. Wait never fails:
+// every problem becomes Address.Pending.
+func (w Waiter) Wait(ctx context.Context, client kubernetes.Interface, svc Service, timeout time.Duration) Address {
+	clk, interval := w.Clock, w.PollInterval
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	if interval <= 0 {
+		interval = DefaultPollInterval
+	}
 	var last *corev1.Service
 	var lastErr error
-	read := func(ctx context.Context) (bool, error) {
+	// read reports whether reading again is pointless: the Service has
+	// its answer, or the error is permanent.
+	read := func(ctx context.Context) bool {
 		s, err := client.CoreV1().Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
 		if err != nil {
 			lastErr = err
 			// Only a transient error is worth waiting out.
-			permanent := apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
-			return permanent, nil
+			return apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
 		}
 		last, lastErr = s, nil
-		return s.Spec.Type != corev1.ServiceTypeLoadBalancer || loadBalancerHost(s) != "", nil
+		return s.Spec.Type != corev1.ServiceTypeLoadBalancer || loadBalancerHost(s) != ""
 	}
 	if timeout <= 0 {
-		_, _ = read(ctx)
+		read(ctx)
 	} else {
+		// A hanging API server is cut at the timeout too.
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		deadline := clk.Now().Add(timeout)
 		// A timeout is an answer too: the address is still pending.
-		_ = wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, read)
+		for !read(ctx) {
+			left := deadline.Sub(clk.Now())
+			if left <= 0 || !sleep(ctx, clk, min(interval, left)) {
+				break
+			}
+		}
 	}
 	if last == nil {
 		return unreadable(svc, lastErr)
 	}
 	return describe(last, svc, timeout)
+}
+
+// sleep waits d on clk, or returns false once ctx is done.
+func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
+	t := clk.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // describe turns the Service's current state into an Address.

@@ -1,4 +1,4 @@
-package gatewayaddress
+package gatewayaddress_test
 
 import (
 	"context"
@@ -9,11 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	. "github.com/modelrollouts/modelrollouts/internal/gatewayaddress"
+	"github.com/modelrollouts/modelrollouts/internal/gatewayaddress/gatewayaddresstest"
 )
 
 var gateway = Service{Namespace: "istio-system", Name: "istio-ingressgateway"}
-
-func init() { pollInterval = 50 * time.Millisecond }
 
 // gatewayService is the Service Istio's gateway chart creates, with our
 // ports: status-port, http2 (80, on nodePort when NodePort) and https.
@@ -46,6 +47,7 @@ func assertPending(t *testing.T, a Address, wants ...string) {
 }
 
 func TestALoadBalancerWithAnAddressIsReachableThere(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ingress corev1.LoadBalancerIngress
 		want    string
@@ -64,69 +66,80 @@ func TestALoadBalancerWithAnAddressIsReachableThere(t *testing.T) {
 }
 
 func TestALoadBalancerThatGetsItsAddressLateIsWaitedFor(t *testing.T) {
+	t.Parallel()
 	client := fake.NewClientset(gatewayService(corev1.ServiceTypeLoadBalancer))
-	const delay = 300 * time.Millisecond
-	go func() {
+	const late = 3 // polls without an address
+	w := gatewayaddresstest.NewWaiter(t, func(n int) {
+		if n != late {
+			return
+		}
 		// As a cloud controller would: the status, once the LB exists.
-		time.Sleep(delay)
 		s := gatewayService(corev1.ServiceTypeLoadBalancer, corev1.LoadBalancerIngress{IP: "203.0.113.20"})
 		if _, err := client.CoreV1().Services(gateway.Namespace).UpdateStatus(context.Background(), s, metav1.UpdateOptions{}); err != nil {
 			t.Error(err)
 		}
-	}()
-	start := time.Now()
-	a := Wait(context.Background(), client, gateway, time.Minute)
+	})
+	a := w.Wait(context.Background(), client, gateway, time.Minute)
 	if a.URL != "http://203.0.113.20" {
 		t.Fatalf("%+v, want the address the load balancer got", a)
 	}
-	if took := time.Since(start); took < delay || took > 20*time.Second {
-		t.Errorf("returned after %s; the address came after %s", took, delay)
+	if want := late * DefaultPollInterval; w.Waited() != want {
+		t.Errorf("returned after %s; the address came after %s", w.Waited(), want)
 	}
 }
 
 func TestALoadBalancerThatNeverGetsAnAddressIsPendingAfterTheTimeout(t *testing.T) {
+	t.Parallel()
 	client := fake.NewClientset(gatewayService(corev1.ServiceTypeLoadBalancer))
-	start := time.Now()
-	a := Wait(context.Background(), client, gateway, 500*time.Millisecond)
-	if took := time.Since(start); took < 500*time.Millisecond || took > 10*time.Second {
-		t.Errorf("gave up after %s, want about the 500ms timeout", took)
+	w := gatewayaddresstest.NewWaiter(t, nil)
+	a := w.Wait(context.Background(), client, gateway, 5*time.Minute)
+	if w.Waited() != 5*time.Minute {
+		t.Errorf("gave up after %s, want the 5m timeout", w.Waited())
 	}
-	assertPending(t, a, "istio-system/istio-ingressgateway has no load-balancer address after waiting 500ms",
+	if reads := len(client.Actions()); reads != 5*30+1 {
+		t.Errorf("read the Service %d times in 5m, want every 2s: %d", reads, 5*30+1)
+	}
+	assertPending(t, a, "istio-system/istio-ingressgateway has no load-balancer address after waiting 5m0s",
 		"kubectl -n istio-system get service istio-ingressgateway")
 }
 
 func TestANodePortGatewayIsPendingAtOnceWithItsNodePort(t *testing.T) {
+	t.Parallel()
 	client := fake.NewClientset(gatewayService(corev1.ServiceTypeNodePort))
-	start := time.Now()
-	a := Wait(context.Background(), client, gateway, time.Minute)
-	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("waited %s for a NodePort Service, which never gets an address", took)
+	w := gatewayaddresstest.NewWaiter(t, nil)
+	a := w.Wait(context.Background(), client, gateway, time.Minute)
+	if w.Waited() != 0 {
+		t.Errorf("waited %s for a NodePort Service, which never gets an address", w.Waited())
 	}
 	assertPending(t, a, "NodePort", "node port 31080", "http://<node address>:31080")
 }
 
 func TestAClusterIPGatewayIsPendingWithAPortForward(t *testing.T) {
+	t.Parallel()
 	a := Wait(context.Background(), fake.NewClientset(gatewayService(corev1.ServiceTypeClusterIP)), gateway, 0)
 	assertPending(t, a, "ClusterIP", "port-forward service/istio-ingressgateway 8080:80")
 }
 
 func TestAMissingGatewayIsPendingAtOnceNotAPanic(t *testing.T) {
+	t.Parallel()
 	for _, timeout := range []time.Duration{0, time.Minute} {
-		start := time.Now()
-		a := Wait(context.Background(), fake.NewClientset(), gateway, timeout)
+		w := gatewayaddresstest.NewWaiter(t, nil)
+		a := w.Wait(context.Background(), fake.NewClientset(), gateway, timeout)
 		assertPending(t, a, "cannot read the ingress gateway Service istio-system/istio-ingressgateway", "not found")
-		if took := time.Since(start); took > 10*time.Second {
-			t.Errorf("waited %s for a Service that is not there", took)
+		if w.Waited() != 0 {
+			t.Errorf("waited %s for a Service that is not there", w.Waited())
 		}
 	}
 }
 
 func TestALoadBalancerWithoutAnAddressInAPreviewIsPendingYet(t *testing.T) {
+	t.Parallel()
 	a := Wait(context.Background(), fake.NewClientset(gatewayService(corev1.ServiceTypeLoadBalancer)), gateway, 0)
 	assertPending(t, a, "has no load-balancer address yet")
 }
 
 func TestALoadBalancerPortOtherThan80IsInTheURL(t *testing.T) {
+	t.Parallel()
 	s := gatewayService(corev1.ServiceTypeLoadBalancer, corev1.LoadBalancerIngress{IP: "203.0.113.10"})
 	s.Spec.Ports[1].Port = 8080
 	if a := Wait(context.Background(), fake.NewClientset(s), gateway, 0); a.URL != "http://203.0.113.10:8080" {
