@@ -25,7 +25,7 @@ type ingress struct {
 // through the mesh's GatewayService output, so the read follows the
 // gateway's install (a read would ignore an explicit DependsOn,
 // pulumi/pulumi#16395), and waits a bounded time for a load balancer.
-func ingressAddress(ctx *pulumi.Context, cfg *stacks.Config, mesh *components.IstioMesh, client clusterClient) ingress {
+func ingressAddress(ctx *pulumi.Context, cfg *stacks.Config, mesh *components.IstioMesh, client clusterClient, waiter gatewayaddress.Waiter) ingress {
 	cl := cfg.Cluster
 	switch {
 	case cl.IngressURL != "":
@@ -49,7 +49,7 @@ func ingressAddress(ctx *pulumi.Context, cfg *stacks.Config, mesh *components.Is
 		} else if k, err := client(); err != nil {
 			a = gatewayaddress.Address{Pending: fmt.Sprintf("cannot reach the cluster to read the ingress gateway Service %s: %v. Set the address: pulumi config set --path %s http://<address>", svc, err, gatewayaddress.IngressURLKey)}
 		} else {
-			a = gatewayaddress.Wait(c, k, svc, wait)
+			a = waiter.Wait(c, k, svc, wait)
 		}
 		if a.Pending != "" && client != nil {
 			_ = ctx.Log.Warn("ingressUrl is pending: "+a.Pending, nil)

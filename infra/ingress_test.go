@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/modelrollouts/modelrollouts/infra"
+	"github.com/modelrollouts/modelrollouts/internal/gatewayaddress/gatewayaddresstest"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
@@ -76,10 +77,10 @@ func assertSays(t *testing.T, what, text string, wants ...string) {
 
 func TestExistingClusterWithANodePortGatewayFinishesWithTheAddressPending(t *testing.T) {
 	client := fake.NewClientset(gatewayService(corev1.ServiceTypeNodePort))
-	start := time.Now()
-	_, raw := deployedRaw(t, existingCluster(t, "NodePort", 300), withCluster(client))
-	if took := time.Since(start); took > 30*time.Second {
-		t.Errorf("took %s: a NodePort Service never gets an address, nothing to wait for", took)
+	w := gatewayaddresstest.NewWaiter(t, nil)
+	_, raw := deployedRaw(t, existingCluster(t, "NodePort", 300), withCluster(client), infra.WithGatewayWaiter(w.Waiter))
+	if w.Waited() != 0 {
+		t.Errorf("waited %s: a NodePort Service never gets an address, nothing to wait for", w.Waited())
 	}
 	out := pendingOutputs(t, raw)
 	assertSays(t, "ingressPending", out.IngressPending, "NodePort", "node port 31080",
@@ -88,39 +89,44 @@ func TestExistingClusterWithANodePortGatewayFinishesWithTheAddressPending(t *tes
 
 func TestExistingClusterWaitsForALoadBalancerThatGetsItsAddressLate(t *testing.T) {
 	client := fake.NewClientset(gatewayService(corev1.ServiceTypeLoadBalancer))
-	go func() {
+	w := gatewayaddresstest.NewWaiter(t, func(n int) {
+		if n != 1 {
+			return
+		}
 		// What a cloud controller does once the load balancer exists.
-		time.Sleep(500 * time.Millisecond)
 		svc := gatewayService(corev1.ServiceTypeLoadBalancer, corev1.LoadBalancerIngress{Hostname: "lb.example.com"})
 		if _, err := client.CoreV1().Services("istio-system").UpdateStatus(context.Background(), svc, metav1.UpdateOptions{}); err != nil {
 			t.Error(err)
 		}
-	}()
-	_, out := deployed(t, existingCluster(t, "LoadBalancer", 60), withCluster(client))
+	})
+	_, out := deployed(t, existingCluster(t, "LoadBalancer", 60), withCluster(client), infra.WithGatewayWaiter(w.Waiter))
 	if out.IngressURL != "http://lb.example.com" || out.IngressPending != "" {
 		t.Errorf("ingressUrl %q pending %q, want the load balancer's address", out.IngressURL, out.IngressPending)
+	}
+	if w.Sleeps() != 1 {
+		t.Errorf("slept %d times; the address came after the first", w.Sleeps())
 	}
 }
 
 func TestExistingClusterStopsWaitingForALoadBalancerThatNeverGetsAnAddress(t *testing.T) {
 	client := fake.NewClientset(gatewayService(corev1.ServiceTypeLoadBalancer))
-	start := time.Now()
-	_, raw := deployedRaw(t, existingCluster(t, "LoadBalancer", 1), withCluster(client))
-	if took := time.Since(start); took < time.Second {
-		t.Errorf("gave up after %s, want the configured 1s", took)
+	w := gatewayaddresstest.NewWaiter(t, nil)
+	_, raw := deployedRaw(t, existingCluster(t, "LoadBalancer", 300), withCluster(client), infra.WithGatewayWaiter(w.Waiter))
+	if w.Waited() != 300*time.Second {
+		t.Errorf("gave up after %s, want the configured 300s", w.Waited())
 	}
 	out := pendingOutputs(t, raw)
-	assertSays(t, "ingressPending", out.IngressPending, "no load-balancer address after waiting 1s",
+	assertSays(t, "ingressPending", out.IngressPending, "no load-balancer address after waiting 5m0s",
 		"kubectl -n istio-system get service istio-ingressgateway", "pulumi config set --path cluster.ingressUrl")
 }
 
 func TestAPreviewReadsTheGatewayOnceWithoutWaiting(t *testing.T) {
 	t.Setenv("PULUMI_DRY_RUN", "true")
 	client := fake.NewClientset(gatewayService(corev1.ServiceTypeLoadBalancer))
-	start := time.Now()
-	_, raw := deployedRaw(t, existingCluster(t, "LoadBalancer", 300), withCluster(client))
-	if took := time.Since(start); took > 30*time.Second {
-		t.Errorf("a preview took %s: it waited for the load balancer", took)
+	w := gatewayaddresstest.NewWaiter(t, nil)
+	_, raw := deployedRaw(t, existingCluster(t, "LoadBalancer", 300), withCluster(client), infra.WithGatewayWaiter(w.Waiter))
+	if w.Waited() != 0 || len(client.Actions()) != 1 {
+		t.Errorf("a preview waited %s and read the gateway %d times, want once without waiting", w.Waited(), len(client.Actions()))
 	}
 	out := pendingOutputs(t, raw)
 	assertSays(t, "ingressPending", out.IngressPending, "no load-balancer address yet")

@@ -11,6 +11,7 @@ import (
 	k8sclient "k8s.io/client-go/kubernetes"
 
 	"github.com/modelrollouts/modelrollouts/components"
+	"github.com/modelrollouts/modelrollouts/internal/gatewayaddress"
 	"github.com/modelrollouts/modelrollouts/internal/imagetag"
 	"github.com/modelrollouts/modelrollouts/internal/kubeclient"
 	"github.com/modelrollouts/modelrollouts/stacks"
@@ -49,6 +50,7 @@ type Option func(*options)
 
 type options struct {
 	clusterClient clusterClient
+	gatewayWaiter gatewayaddress.Waiter
 }
 
 // WithClusterClient lets Deploy read from an existing cluster, with
@@ -57,6 +59,13 @@ type options struct {
 // pending.
 func WithClusterClient(client func() (k8sclient.Interface, error)) Option {
 	return func(o *options) { o.clusterClient = client }
+}
+
+// WithGatewayWaiter sets how Deploy waits for the ingress gateway's
+// load-balancer address (cluster.ingressWaitSeconds); tests pass one on a
+// fake clock. Without it: the real clock, polling every 2 s.
+func WithGatewayWaiter(w gatewayaddress.Waiter) Option {
+	return func(o *options) { o.gatewayWaiter = w }
 }
 
 // Deploy registers everything a valid config asks for and returns the
@@ -100,7 +109,7 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, opts ...
 	namespace := ns.Metadata.Name().Elem()
 	strategyOpts := []pulumi.ResourceOption{k8s, pulumi.DependsOn([]pulumi.Resource{ns}), components.DependsOn(platform...)}
 
-	ingress := ingressAddress(ctx, cfg, mesh, o.clusterClient)
+	ingress := ingressAddress(ctx, cfg, mesh, o.clusterClient, o.gatewayWaiter)
 	outputs := pulumi.Map{
 		stacks.OutputStrategy:       pulumi.String(cfg.Strategy),
 		stacks.OutputNamespace:      namespace,
