@@ -57,19 +57,31 @@ func YAML(resources []mocks.Resource, projectDir string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("render: %w", err)
 		}
-		out.WriteString("---\n")
+		out.WriteString(docSeparator)
 		out.Write(b)
 	}
 	return out.Bytes(), nil
 }
 
+// docSeparator starts each document YAML writes.
+const docSeparator = "---\n"
+
+// RawDocuments splits YAML's output into the text of its documents, for
+// readers that decode them into types of their own.
+func RawDocuments(out []byte) [][]byte {
+	var docs [][]byte
+	for _, part := range bytes.Split(out, []byte(docSeparator)) {
+		if len(bytes.TrimSpace(part)) > 0 {
+			docs = append(docs, part)
+		}
+	}
+	return docs
+}
+
 // Documents reads YAML's output back: one object per document.
 func Documents(out []byte) ([]map[string]any, error) {
 	var docs []map[string]any
-	for _, part := range bytes.Split(out, []byte("---\n")) {
-		if len(bytes.TrimSpace(part)) == 0 {
-			continue
-		}
+	for _, part := range RawDocuments(out) {
 		var doc map[string]any
 		if err := yaml.Unmarshal(part, &doc); err != nil {
 			return nil, fmt.Errorf("document is not YAML: %w\n%s", err, part)

@@ -73,19 +73,17 @@ func newMeshLab(t *testing.T, stackFile string, cfg *stacks.Config) *meshLab {
 	lab := &meshLab{cfg: cfg, serviceIP: "10.96.0.10", podIPs: map[string][]string{},
 		fqdn: fmt.Sprintf("%s.%s.svc.cluster.local", cfg.Shadow.Service, cfg.Namespace)}
 
-	var istioDocs []string
+	var istioDocs []string // each document's text, for Istio's own reader
 	objects := []runtime.Object{namespace(callerNamespace, map[string]string{"istio-injection": "enabled"})}
 	var svc *corev1.Service
 	var deployments []*appsv1.Deployment
-	for _, doc := range strings.Split(string(out), "---\n") {
+	for _, raw := range render.RawDocuments(out) {
+		doc := string(raw)
 		var meta struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`
 		}
-		if strings.TrimSpace(doc) == "" {
-			continue
-		}
-		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+		if err := yaml.Unmarshal(raw, &meta); err != nil {
 			t.Fatal(err)
 		}
 		switch {
