@@ -28,6 +28,7 @@ func writeOutputs(t *testing.T, lab *smoketest.Lab) string {
 }
 
 func TestCommandPassesCorrectCanaryAsJSON(t *testing.T) {
+	t.Parallel()
 	lab := smoketest.NewCanary(t, []smoketest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
 		map[string]int{"v1": 90, "v2": 10}, 1)
 	var out, errb bytes.Buffer
@@ -49,6 +50,7 @@ func TestCommandPassesCorrectCanaryAsJSON(t *testing.T) {
 }
 
 func TestCommandFailsWrongSplit(t *testing.T) {
+	t.Parallel()
 	lab := smoketest.NewCanary(t, []smoketest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
 		map[string]int{"v1": 90, "v2": 10}, 2)
 	lab.Proxy.SetWeights(map[string]float64{"v1": 80, "v2": 20})
@@ -66,6 +68,7 @@ func TestCommandFailsWrongSplit(t *testing.T) {
 }
 
 func TestCommandUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{},
 		{"--stack", "dev", "extra"},
@@ -82,6 +85,7 @@ func TestCommandUsageErrors(t *testing.T) {
 }
 
 func TestHelpListsTheExitStatuses(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"--help"}, &out, &errb, false); code != 0 {
 		t.Fatalf("--help exited %d", code)
@@ -94,6 +98,7 @@ func TestHelpListsTheExitStatuses(t *testing.T) {
 }
 
 func TestCommandRefusesAMeshOnlyStackFromOutside(t *testing.T) {
+	t.Parallel()
 	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one"}, smoketest.Version{Name: "v2", Target: "two"}, 50, 3)
 	lab.Outputs.BindTo = "mesh"
 	var out, errb bytes.Buffer
@@ -106,6 +111,7 @@ func TestCommandRefusesAMeshOnlyStackFromOutside(t *testing.T) {
 }
 
 func TestCommandFromTheClusterNeedsInClusterRouting(t *testing.T) {
+	t.Parallel()
 	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one"}, smoketest.Version{Name: "v2", Target: "two"}, 50, 4)
 	lab.Outputs.BindTo = "gateway"
 	var out, errb bytes.Buffer
@@ -116,6 +122,7 @@ func TestCommandFromTheClusterNeedsInClusterRouting(t *testing.T) {
 }
 
 func TestOnlyTheChecksFlagsReachTheJob(t *testing.T) {
+	t.Parallel()
 	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
 	fs.String("stack", "", "")
 	fs.Bool("from-cluster", false, "")
