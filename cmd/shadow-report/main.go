@@ -130,6 +130,13 @@ func parse(args []string, stderr io.Writer, tty bool) (*flags, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	return runWriting(ctx, args, stdout, stderr, tty, nil)
+}
+
+// runWriting is run with the report files written by writeReport (nil:
+// every file; see pipeline.Options.WriteReport).
+func runWriting(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool,
+	writeReport func(string, *report.Document, *stats.Series) error) int {
 	f, err := parse(args, stderr, tty)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -143,6 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		fmt.Fprintln(stderr, "shadow-report:", err)
 		return 2
 	}
+	o.WriteReport = writeReport
 	doc, err := pipeline.Run(ctx, *o)
 	if doc == nil {
 		fmt.Fprintln(stderr, "shadow-report:", err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/stats"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
@@ -87,6 +88,13 @@ func writeAgreementLogs(t *testing.T, n, k int) string {
 // point estimate: 960 of 1000 pairs agree (estimate 0.96, lower bound
 // 0.9460); a minimum just under the bound exits 0, just over it exits 1,
 // and 0.95, under the estimate, exits 1 too.
+// noReportFiles writes none of the report's files: rendering the plots
+// is most of a run's time, and some tests look only at stdout and the
+// exit status (the files are checked by
+// TestStackFlagReadsEveryPodThroughTheStacksCluster and the pipeline's
+// tests).
+func noReportFiles(string, *report.Document, *stats.Series) error { return nil }
+
 func TestMinAgreementGatesOnTheLowerBoundOnBothSides(t *testing.T) {
 	logs := writeAgreementLogs(t, 1000, 960)
 	low := stats.Wilson(960, 1000, 0.95).Low
@@ -103,8 +111,8 @@ func TestMinAgreementGatesOnTheLowerBoundOnBothSides(t *testing.T) {
 		{"0.9", 0, "Gate 0.9: passed (lower bound 0.9460 >= 0.9000)"},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), []string{"--logs", logs, "--primary", "v1", "--shadow", "v2", "--tolerance", "0",
-			"--min-agreement", c.min, "--out", t.TempDir(), "--progress=false"}, &stdout, &stderr, false)
+		code := runWriting(context.Background(), []string{"--logs", logs, "--primary", "v1", "--shadow", "v2", "--tolerance", "0",
+			"--min-agreement", c.min, "--out", t.TempDir(), "--progress=false"}, &stdout, &stderr, false, noReportFiles)
 		if code != c.code || !strings.Contains(stdout.String(), "Agreement 96.00%") || !strings.Contains(stdout.String(), c.says) {
 			t.Errorf("--min-agreement %s (lower bound %.7f): exit %d, want %d; stdout:\n%s%s", c.min, low, code, c.code, stdout.String(), stderr.String())
 		}
@@ -129,7 +137,7 @@ func TestOutputsNeedNoIngress(t *testing.T) {
 		"host":"model.example.com","versions":{"v1":{"target":"a"},"v2":{"target":"b"}},"primary":"v1","shadow":"v2","mirrorPercent":100}`)
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"--outputs", pending, "--logs", logs, "--out", out}, &stdout, &stderr, false); code != 0 {
+	if code := runWriting(context.Background(), []string{"--outputs", pending, "--logs", logs, "--out", out}, &stdout, &stderr, false, noReportFiles); code != 0 {
 		t.Fatalf("exit %d with the ingress pending:\n%s", code, stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "configured 100.00%: consistent") {

@@ -105,7 +105,12 @@ func runOn(t testing.TB, logs, out string, o stats.Options) *report.Document {
 	return doc
 }
 
+// noReportFiles writes none of the report's files, for runs whose files
+// nobody looks at: rendering the plots is most of a small report's time.
+func noReportFiles(string, *report.Document, *stats.Series) error { return nil }
+
 func TestPipelineFromSavedLogs(t *testing.T) {
+	t.Parallel()
 	logs := t.TempDir()
 	events := synthLogs(t, logs, 5000, 3, true)
 	out := t.TempDir()
@@ -148,7 +153,7 @@ func TestPipelineFromSavedLogs(t *testing.T) {
 	from := time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC)
 	l, _ := collect.FromDir(logs)
 	doc, err = Run(context.Background(), Options{Logs: l, OutDir: t.TempDir(), From: from, To: from.Add(2 * time.Second),
-		Stats: stats.Options{Primary: "v1", Shadow: "v2"}})
+		Stats: stats.Options{Primary: "v1", Shadow: "v2"}, WriteReport: noReportFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +228,7 @@ func TestWriteBenchLogs(t *testing.T) {
 // The progress bar counts the bytes read against the logs' total and the
 // logs done; outside a terminal it prints plain lines, no escapes.
 func TestProgressShowsBytesAndLogs(t *testing.T) {
+	t.Parallel()
 	logs := t.TempDir()
 	synthLogs(t, logs, 2000, 2, false)
 	l, err := collect.FromDir(logs)
@@ -235,7 +241,7 @@ func TestProgressShowsBytesAndLogs(t *testing.T) {
 	}
 	var out strings.Builder
 	_, err = Run(context.Background(), Options{Logs: l, OutDir: t.TempDir(), Progress: NewProgress(&out, false),
-		Stats: stats.Options{Primary: "v1", Shadow: "v2"}})
+		Stats: stats.Options{Primary: "v1", Shadow: "v2"}, WriteReport: noReportFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
