@@ -20,6 +20,11 @@ const (
 	EnvPort            = "PORT"
 	EnvDebugRingSize   = "DEBUG_RING_SIZE"
 	EnvShutdownDelayMS = "SHUTDOWN_DELAY_MS"
+	// EnvRequestIDSeed seeds the ids the server makes for requests that
+	// carry no X-Request-Id, and with them which requests ERROR_RATE
+	// fails: tests set it so a run fails the same requests every time.
+	// Unset or 0: random ids, as in production.
+	EnvRequestIDSeed = "REQUEST_ID_SEED"
 )
 
 // Limits of the values the server accepts from its environment: a

@@ -38,6 +38,10 @@ type Config struct {
 	Bias      float64       // added to every output element (MODEL_BIAS)
 	Latency   time.Duration // injected before answering model routes (LATENCY_MS)
 	ErrorRate float64       // 0..1, share of model requests answered 500 (ERROR_RATE)
+	// RequestIDSeed seeds the ids made for requests that carry none, so
+	// the requests ERROR_RATE fails repeat from run to run
+	// (REQUEST_ID_SEED); 0 means random ids.
+	RequestIDSeed uint64
 
 	Host string // listen host (HOST); "" means all interfaces
 	Port int    // listen port (PORT)
@@ -127,6 +131,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			bad(modelapi.EnvErrorRate, "%q is not a number between 0 and 1", v)
 		}
 		cfg.ErrorRate = f
+	}
+	if v, ok := get(modelapi.EnvRequestIDSeed); ok {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			bad(modelapi.EnvRequestIDSeed, "%q is not an unsigned 64-bit integer", v)
+		}
+		cfg.RequestIDSeed = n
 	}
 	if v, ok := get(modelapi.EnvHost); ok {
 		cfg.Host = v

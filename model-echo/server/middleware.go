@@ -109,7 +109,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 
 	x.requestID = r.Header.Get(modelapi.HeaderRequestID)
 	if !validRequestID(x.requestID) {
-		x.requestID = newRequestID()
+		x.requestID = s.newRequestID()
 	}
 	h := w.Header()
 	h[modelapi.HeaderModelVersion] = s.versionHeader
@@ -225,10 +225,34 @@ func validRequestID(id string) bool {
 
 // newRequestID makes a random UUIDv4 like Envoy's. math/rand/v2's global
 // source is a per-thread ChaCha8 seeded from the OS: unique enough for ids
-// and much cheaper than a syscall per request.
-func newRequestID() string {
+// and much cheaper than a syscall per request. With a seed, the ids come
+// from it in the order requests arrive.
+func (s *Server) newRequestID() string {
+	if s.ids != nil {
+		return formatRequestID(s.ids.next())
+	}
+	return formatRequestID(rand.Uint64(), rand.Uint64())
+}
+
+// seededIDs is a seeded source of request ids, shared by all requests.
+type seededIDs struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+func newSeededIDs(seed uint64) *seededIDs {
+	return &seededIDs{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+func (g *seededIDs) next() (hi, lo uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.rng.Uint64(), g.rng.Uint64()
+}
+
+// formatRequestID spells 128 random bits as a UUIDv4.
+func formatRequestID(hi, lo uint64) string {
 	var b [16]byte
-	hi, lo := rand.Uint64(), rand.Uint64()
 	for i := 0; i < 8; i++ {
 		b[i], b[8+i] = byte(hi>>(56-8*i)), byte(lo>>(56-8*i))
 	}

@@ -45,6 +45,9 @@ type Server struct {
 	targetBody    []byte
 	targetLength  []string
 	targetDigest  string
+
+	// ids draws request ids when Config.RequestIDSeed is set; nil: random.
+	ids *seededIDs
 }
 
 // New builds a Server. Zero optional Config fields get their defaults; an
@@ -70,6 +73,9 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		targetDigest:      digest([]byte(cfg.Target)),
 		waitLatency:       sleepUnlessDone,
 		waitShutdownDelay: time.Sleep,
+	}
+	if cfg.RequestIDSeed != 0 {
+		s.ids = newSeededIDs(cfg.RequestIDSeed)
 	}
 	if logger.Enabled(context.Background(), slog.LevelInfo) {
 		s.reqLog = newRequestLog(logger, cfg, requestLogQueue)

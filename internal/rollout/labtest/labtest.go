@@ -87,8 +87,9 @@ func ModelEcho(t testing.TB) string {
 }
 
 // startProcess runs model-echo for a pod of v on a free 127.0.0.1 port
-// and waits until it is ready.
-func startProcess(t testing.TB, bin string, v Version, pod Pod) string {
+// and waits until it is ready. seed seeds the ids it gives requests, and
+// so which of them its ERROR_RATE fails.
+func startProcess(t testing.TB, bin string, v Version, pod Pod, seed uint64) string {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
@@ -100,6 +101,7 @@ func startProcess(t testing.TB, bin string, v Version, pod Pod) string {
 			modelapi.EnvPort+"="+strconv.Itoa(port),
 			modelapi.EnvLatencyMS+"="+strconv.FormatFloat(pod.LatencyMS, 'f', -1, 64),
 			modelapi.EnvErrorRate+"="+strconv.FormatFloat(pod.ErrorRate, 'f', -1, 64),
+			modelapi.EnvRequestIDSeed+"="+strconv.FormatUint(seed, 10),
 		)
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start model-echo %s: %v", v.Name, err)
@@ -183,8 +185,12 @@ func Start(t testing.TB, versions []Version, percent map[string]int, candidate, 
 		Versions: map[string]stacks.VersionOutput{}, Split: map[string]int{},
 	}
 	for _, v := range versions {
-		for _, pod := range v.pods() {
-			base, _ := url.Parse(startProcess(t, bin, v, pod))
+		for i, pod := range v.pods() {
+			// Seeded by the test, version and pod: the gate looks after
+			// whole batches, so the failures it counts at each look are
+			// the same on every run.
+			seed := seedOf(fmt.Sprintf("%s/%s/%d", t.Name(), v.Name, i)) | 1
+			base, _ := url.Parse(startProcess(t, bin, v, pod, seed))
 			p.backends[v.Name] = append(p.backends[v.Name], base)
 		}
 		host := v.Name + "-" + userHost

@@ -285,8 +285,11 @@ func start(t testing.TB, versions []Version, seed uint64) *Lab {
 		backends[i] = Backend{Name: v.Name, Target: v.Target}
 		for j := range max(v.Replicas, 1) {
 			name := fmt.Sprintf("model-%s-%d", v.Name, j)
+			// Request ids seeded by the lab's seed, version and pod, so
+			// the requests ERROR_RATE fails are the same on every run.
 			srv := server.New(server.Config{Target: v.Target, ModelName: "echo", Version: v.Name, Bias: v.Bias,
-				Latency: v.Latency, ErrorRate: v.ErrorRate, Hostname: name}, slog.New(slog.DiscardHandler))
+				Latency: v.Latency, ErrorRate: v.ErrorRate, Hostname: name,
+				RequestIDSeed: (seed*0x9e3779b97f4a7c15 + uint64(i)<<32 + uint64(j)) | 1}, slog.New(slog.DiscardHandler))
 			ts := httptest.NewServer(srv) // listens on 127.0.0.1
 			t.Cleanup(ts.Close)
 			pods[v.Name] = append(pods[v.Name], &Pod{Name: name, URL: ts.URL, Server: srv})
