@@ -55,6 +55,7 @@ type Proxy struct {
 	leak     float64 // share of user requests answered by the shadow
 	coldTill time.Time
 	coldHits int
+	coldHit  time.Time // when the first request was turned away cold
 	// podRng picks a pod of the chosen version, apart from rng so that
 	// the split a seed gives does not depend on how requests interleave.
 	podRng *rand.Rand
@@ -108,6 +109,15 @@ func (p *Proxy) ColdHits() int {
 	return p.coldHits
 }
 
+// ColdWindow is when the first request was turned away cold and when the
+// cold period ended: a client that started waiting with that request saw
+// at least till-first of cold start, however late it started.
+func (p *Proxy) ColdWindow() (first, till time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.coldHit, p.coldTill
+}
+
 // Disruption is how the proxy breaks one request.
 type Disruption int
 
@@ -154,7 +164,10 @@ func (p *Proxy) Wait() { p.copies.Wait() }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
-	if time.Now().Before(p.coldTill) {
+	if now := time.Now(); now.Before(p.coldTill) {
+		if p.coldHits == 0 {
+			p.coldHit = now
+		}
 		p.coldHits++
 		p.mu.Unlock()
 		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
