@@ -140,7 +140,9 @@ func TestAStackWithoutASmokeImageOrInClusterRoutingSaysWhichKey(t *testing.T) {
 func finishPods(t *testing.T, cs *fake.Clientset, status corev1.ContainerStatus) {
 	t.Helper()
 	go func() {
-		for range 200 {
+		// Until the Job appears, however long a loaded machine takes
+		// to create it (200 polls of 5 ms gave up after ~1 s).
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 			jobs, _ := cs.BatchV1().Jobs("models").List(context.Background(), metav1.ListOptions{})
 			if len(jobs.Items) == 1 {
 				status.Name = ContainerName
@@ -211,7 +213,9 @@ func TestAMissingSmokeImageFailsFastWithTheReason(t *testing.T) {
 func TestAJobThatFailsWithoutAPodSaysWhy(t *testing.T) {
 	cs := fake.NewClientset()
 	go func() {
-		for range 200 {
+		// Until the Job appears, however long a loaded machine takes
+		// to create it (200 polls of 5 ms gave up after ~1 s).
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 			jobs, _ := cs.BatchV1().Jobs("other").List(context.Background(), metav1.ListOptions{})
 			if len(jobs.Items) == 1 {
 				j := jobs.Items[0]

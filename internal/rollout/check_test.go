@@ -122,6 +122,11 @@ func TestChecksProbesEachVersionOnItsOwnHost(t *testing.T) {
 	check := func(o *stacks.Outputs) (*Report, error) {
 		s := gate.DefaultSettings
 		s.MinRequests, s.MaxRequests = 10, 20
+		// Latency is real (µs-scale) timing of one handler for both
+		// versions: at α 0.02 its criterion rolls back by chance up to
+		// 0.5% of runs; at 1e-5, ≤ 2.5e-6. Promote needs 595 answers, so
+		// 20 always end inconclusive.
+		s.Alpha = 1e-5
 		return Check(context.Background(), CheckOptions{Outputs: o, Settings: s, Path: "/", Concurrency: 4, SplitRequests: -1})
 	}
 	o := probeOutputs(t, func(w http.ResponseWriter, r *http.Request) {
