@@ -31,8 +31,8 @@ import (
 // ERROR_RATE are binomial: the success SLO misses a 3% (or 5%) failing
 // candidate with chance 9e-9 (1.8e-14) at any α from 0.02 to 1e-5, and
 // breaks before the errors criterion; exact, by dynamic programming over
-// the gate's looks (the lower boundary needs ~600 answers with almost no
-// failure).
+// the gate's looks (internal/gate's TestTheRealProcessVerdictsFailByChanceRarely;
+// the lower boundary needs ~600 answers with almost no failure).
 var noAlarm = []string{"--alpha", "1e-5"}
 
 func TestCheckPromotesACandidateAsGoodAsTheBaseline(t *testing.T) {
