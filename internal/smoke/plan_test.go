@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 func canaryVersions(shares ...float64) []Version {
@@ -96,5 +97,19 @@ func TestShadowPlanPowersThePrimarysBudgetOnly(t *testing.T) {
 	}
 	if s := pl.Summary(p); !strings.Contains(s, "v1 failing 5%") || strings.Contains(s, "a version failing") {
 		t.Errorf("shadow summary: %s", s)
+	}
+}
+
+// A settle window too short for the mirrored count to hold still is
+// refused up front rather than failing every shadow run.
+func TestParamsRefuseASettleTheCountCannotSettleIn(t *testing.T) {
+	p := DefaultParams
+	p.Settle = 1500 * time.Millisecond
+	if err := p.Check(); err == nil || !strings.Contains(err.Error(), "settle 1.5s must be at least 2s") {
+		t.Fatalf("Check() = %v", err)
+	}
+	p.Settle = 2 * time.Second
+	if err := p.Check(); err != nil {
+		t.Fatalf("a 2 s settle: %v", err)
 	}
 }

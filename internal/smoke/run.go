@@ -115,6 +115,10 @@ func (p Params) Check() error {
 		return fmt.Errorf("concurrency %d must be between 1 and 256", p.Concurrency)
 	case p.RequestTimeout <= 0 || p.WaitTimeout <= 0:
 		return fmt.Errorf("timeouts must be positive")
+	case p.Settle < 2*mirrorQuiet:
+		// Shorter, the count could settle only if it were final at the
+		// first reading.
+		return fmt.Errorf("settle %s must be at least %s: the mirrored count has to hold still for %s", p.Settle, 2*mirrorQuiet, mirrorQuiet)
 	case p.Retries < 0 || p.Retries > 10:
 		return fmt.Errorf("retries %d must be between 0 and 10", p.Retries)
 	case p.MaxErrorShare < 0 || p.MaxErrorShare >= 1:

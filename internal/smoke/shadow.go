@@ -149,7 +149,7 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 	// and the count held still, or until Settle.
 	iv := measure.AcceptInterval(reached, mirror, pl.TestAlpha)
 	after, count, settled, err := measure.WaitCount(ctx, pods, mirrored, inFlight, before, measure.CountWait{
-		Want: iv.Lo, Quiet: time.Second, Patience: 3 * time.Second, Deadline: p.Settle,
+		Want: iv.Lo, Quiet: mirrorQuiet, Patience: mirrorPatience, Deadline: p.Settle,
 	})
 	if err != nil {
 		r.check("shadow request counter", false, err.Error())
@@ -252,3 +252,10 @@ func compare(ctx context.Context, c *measure.Client, primHost, shadHost string, 
 	}
 	return cmp, foreign, nil
 }
+
+// The mirrored count has settled once it held still for mirrorQuiet at
+// the count a passing run needs, or for mirrorPatience short of it.
+const (
+	mirrorQuiet    = time.Second
+	mirrorPatience = 3 * time.Second
+)
