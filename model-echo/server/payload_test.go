@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -267,7 +268,15 @@ func TestPayloadSinkTroubleNeverReachesRequests(t *testing.T) {
 	defer hs.Close()
 	defer close(hanging.hold) // before hs.Close: let the handlers return
 	e2 := start(t, Config{PayloadLog: true, LoggerURL: hs.URL})
-	n := payloadPostQueue // twice the queue's events: it must overflow
+	// Fill the sink's queue (two events per exchange) the way the
+	// handlers feed the payload log, without the thousand HTTP requests
+	// that would take, then serve requests while it overflows.
+	fill := payloadPostQueue / 2
+	for i := 0; i < fill; i++ {
+		e2.srv.payload.log(payloadExchange{requestID: "fill-" + strconv.Itoa(i), start: time.Now(), status: 200,
+			input: []byte(benchInferBody), inputJSON: true, output: []byte(`{"model_name":"model-echo","outputs":[]}` + "\n")})
+	}
+	const n = 32 // requests while the queue is full
 	t0 := time.Now()
 	for i := 0; i < n; i++ {
 		if a := e2.do(t, "POST", "/v2/models/model-echo/infer", benchInferBody); a.status != 200 {
@@ -276,12 +285,12 @@ func TestPayloadSinkTroubleNeverReachesRequests(t *testing.T) {
 	}
 	took := time.Since(t0)
 	e2.srv.payload.flushLog() // stdout side only: the sink still hangs
-	if got := len(e2.logs.linesWith(t, "specversion")); got != 2*n {
-		t.Errorf("%d events on stdout, want %d", got, 2*n)
+	if got, want := len(e2.logs.linesWith(t, "specversion")), 2*(fill+n); got != want {
+		t.Errorf("%d events on stdout, want %d", got, want)
 	}
 	d := e2.srv.payload.droppedTotal(payloadQueueHTTP)
-	if d < float64(2*n-payloadPostQueue-payloadPostWorkers) {
-		t.Errorf("http drops = %v, want at least %d", d, 2*n-payloadPostQueue-payloadPostWorkers)
+	if want := 2*(fill+n) - payloadPostQueue - payloadPostWorkers; d < float64(want) {
+		t.Errorf("http drops = %v, want at least %d", d, want)
 	}
 	// The requests took no sink timeouts: far less than one 5 s POST.
 	if took > payloadPostTimeout {
