@@ -193,10 +193,12 @@ func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 func TestWaitCountWaitsForCopiesInFlight(t *testing.T) {
 	counter := measure.Series{Metric: "copies", Labels: map[string]string{"route": "infer"}}
 	busy := measure.Series{Metric: "busy", Labels: map[string]string{"route": "infer"}}
-	// A slow shadow: 7 copies in flight for 0.7 s, longer than the wait's
-	// patience with a counter that holds still, then all answered.
+	// A slow shadow: 7 copies in flight for 0.15 s, longer than the wait's
+	// patience with a counter that holds still, then all answered. No
+	// outcome depends on how late a reading comes: in-flight copies keep
+	// the wait open however long it takes to read them.
 	slow := func(d time.Duration) (float64, float64) {
-		if d < 700*time.Millisecond {
+		if d < 150*time.Millisecond {
 			return 0, 7
 		}
 		return 7, 0
@@ -206,7 +208,7 @@ func TestWaitCountWaitsForCopiesInFlight(t *testing.T) {
 		before, _ := measure.Read(context.Background(), s, counter, busy)
 		before.PerPod["p"] = 0
 		_, got, settled, err := measure.WaitCount(context.Background(), s, counter, busy, before, measure.CountWait{
-			Want: want, Quiet: 100 * time.Millisecond, Patience: 300 * time.Millisecond, Deadline: 5 * time.Second, Poll: 50 * time.Millisecond})
+			Want: want, Quiet: 20 * time.Millisecond, Patience: 50 * time.Millisecond, Deadline: 10 * time.Second, Poll: 5 * time.Millisecond})
 		if err != nil || !settled || got != 7 {
 			t.Errorf("want %d: counted %d (settled %v, %v), want all 7 copies", want, got, settled, err)
 		}
@@ -216,7 +218,7 @@ func TestWaitCountWaitsForCopiesInFlight(t *testing.T) {
 	before := measure.Reading{PerPod: map[string]float64{"p": 0}}
 	start := time.Now()
 	_, got, settled, err := measure.WaitCount(context.Background(), s, counter, busy, before, measure.CountWait{
-		Want: 5, Quiet: 100 * time.Millisecond, Patience: 200 * time.Millisecond, Deadline: 400 * time.Millisecond, Poll: 50 * time.Millisecond})
+		Want: 5, Quiet: 20 * time.Millisecond, Patience: 40 * time.Millisecond, Deadline: 80 * time.Millisecond, Poll: 5 * time.Millisecond})
 	if err != nil || settled || got != 3 || time.Since(start) > 2*time.Second {
 		t.Errorf("hung copies: %d settled=%v err=%v after %s", got, settled, err, time.Since(start))
 	}
