@@ -62,92 +62,46 @@ func (p *payloadExchange) size() int64 { return int64(len(p.input) + len(p.outpu
 // the log writer (stdout), and hands each event to the LOGGER_URL sender
 // when there is one.
 type payloadLog struct {
-	queue   chan payloadExchange
-	queued  atomic.Int64 // body bytes waiting in queue
-	flushes chan chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	closing sync.Once
+	q       *batchQueue[payloadExchange]
+	queued  atomic.Int64  // body bytes waiting in the queue
 	dropped atomic.Uint64 // events dropped at the log queue
-	warn    *slog.Logger
+	drops   dropReport
+	closing sync.Once
 
 	enc    payloadEncoder
 	w      io.Writer
 	sender *payloadSender // nil without LOGGER_URL
-
-	reported uint64
 }
 
-func newPayloadLog(w io.Writer, warn *slog.Logger, cfg Config) *payloadLog {
+// newPayloadLog does not start the background goroutine; run does.
+func newPayloadLog(w io.Writer, warn *slog.Logger, cfg Config, queue int) *payloadLog {
 	l := &payloadLog{
-		queue:   make(chan payloadExchange, payloadQueue),
-		flushes: make(chan chan struct{}),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		warn:    warn,
-		enc:     newPayloadEncoder(cfg.ModelName, cfg.Version),
-		w:       w,
+		drops: dropReport{warn: warn, msg: "payload events dropped: the payload log could not keep up"},
+		enc:   newPayloadEncoder(cfg.ModelName, cfg.Version),
+		w:     w,
 	}
 	if cfg.LoggerURL != "" {
 		l.sender = newPayloadSender(cfg.LoggerURL, warn)
 	}
+	l.q = newBatchQueue(queue, func(v payloadExchange) { l.emit(&v) }, l.batchDone)
 	return l
 }
 
 // log queues an exchange, or counts its two events as dropped.
 func (l *payloadLog) log(p payloadExchange) {
 	n := p.size()
-	if l.queued.Add(n) > payloadQueueBytes {
-		l.queued.Add(-n)
-		l.dropped.Add(2)
-		return
-	}
-	select {
-	case l.queue <- p:
-	default:
+	if l.queued.Add(n) > payloadQueueBytes || !l.q.offer(p) {
 		l.queued.Add(-n)
 		l.dropped.Add(2)
 	}
 }
 
-func (l *payloadLog) run() {
-	defer close(l.done)
-	pause := time.NewTimer(requestLogPause)
-	pause.Stop()
-	for {
-		select {
-		case p := <-l.queue:
-			l.emit(&p)
-			l.drain()
-			// Busy: let exchanges gather rather than being woken per request.
-			pause.Reset(requestLogPause)
-			select {
-			case <-pause.C:
-			case ack := <-l.flushes:
-				l.drain()
-				close(ack)
-			case <-l.stop:
-			}
-		case ack := <-l.flushes:
-			l.drain()
-			close(ack)
-		case <-l.stop:
-			l.drain()
-			return
-		}
-	}
-}
+func (l *payloadLog) run() { l.q.run() }
 
-func (l *payloadLog) drain() {
-	for n := len(l.queue); n > 0; n-- {
-		p := <-l.queue
-		l.emit(&p)
-	}
+// batchDone writes out the batch's events, then reports new drops.
+func (l *payloadLog) batchDone() {
 	l.writeOut()
-	if d := l.dropped.Load(); d > l.reported {
-		l.warn.Warn("payload events dropped: the payload log could not keep up", "dropped_total", d)
-		l.reported = d
-	}
+	l.drops.report(l.dropped.Load())
 }
 
 func (l *payloadLog) emit(p *payloadExchange) {
@@ -181,22 +135,14 @@ func (l *payloadLog) flush() {
 }
 
 // flushLog is flush without waiting for the sink.
-func (l *payloadLog) flushLog() {
-	ack := make(chan struct{})
-	select {
-	case l.flushes <- ack:
-		<-ack
-	case <-l.done:
-	}
-}
+func (l *payloadLog) flushLog() { l.q.flush() }
 
 // close writes what is queued, lets the sender deliver what it holds
 // (each POST is bounded by its timeout) and stops both. Exchanges logged
 // later are dropped and counted: after Close no request should arrive.
 func (l *payloadLog) close() {
 	l.closing.Do(func() {
-		close(l.stop)
-		<-l.done
+		l.q.close()
 		if l.sender != nil {
 			l.sender.close()
 		}

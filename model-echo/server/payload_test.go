@@ -137,8 +137,7 @@ const benchInferBody = `{"inputs":[{"name":"x","shape":[2],"datatype":"FP32","da
 func TestPayloadQueueFullDropsAndCounts(t *testing.T) {
 	t.Parallel()
 	var out logBuffer
-	l := newPayloadLog(&out, NewLogger(&out), Config{ModelName: "m", Version: "v"})
-	l.queue = make(chan payloadExchange, 2) // nothing consumes yet
+	l := newPayloadLog(&out, NewLogger(&out), Config{ModelName: "m", Version: "v"}, 2) // nothing consumes yet
 	for i := 0; i < 5; i++ {
 		l.log(payloadExchange{requestID: "r", status: 200, input: []byte(`{}`)})
 	}

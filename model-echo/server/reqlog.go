@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -31,36 +30,27 @@ const (
 // goroutine encodes and writes the lines in batches. Formatting on the
 // request path was most of model-echo's overhead over a bare handler.
 type requestLog struct {
-	queue   chan modelapi.RequestRecord
-	flushes chan chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	closing sync.Once
+	q       *batchQueue[modelapi.RequestRecord]
 	closed  atomic.Bool
 	dropped atomic.Uint64 // lines not logged because the queue was full
-	warn    *slog.Logger  // reports drops
+	drops   dropReport
 
 	// Exactly one of enc and h formats lines on the background goroutine.
 	// After Close, lines go synchronously through h.
 	enc *lineEncoder // our own JSON encoder, when the logger is NewLogger's
 	h   slog.Handler // the request logger's handler (model, version attached)
-
-	reported uint64 // drops already reported by warn
 }
 
 // newRequestLog does not start the background goroutine; run does.
 func newRequestLog(logger *slog.Logger, cfg Config, queue int) *requestLog {
 	l := &requestLog{
-		queue:   make(chan modelapi.RequestRecord, queue),
-		flushes: make(chan chan struct{}),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		warn:    logger,
-		h:       logger.With(slog.String("model", cfg.ModelName), slog.String("version", cfg.Version)).Handler(),
+		drops: dropReport{warn: logger, msg: "request log lines dropped: the log could not keep up"},
+		h:     logger.With(slog.String("model", cfg.ModelName), slog.String("version", cfg.Version)).Handler(),
 	}
 	if lh, ok := logger.Handler().(*lineHandler); ok {
 		l.enc = newLineEncoder(lh.w, cfg.ModelName, cfg.Version)
 	}
+	l.q = newBatchQueue(queue, func(v modelapi.RequestRecord) { l.emit(&v) }, l.batchDone)
 	return l
 }
 
@@ -70,76 +60,31 @@ func (l *requestLog) log(rec *modelapi.RequestRecord) {
 		l.h.Handle(context.Background(), slogRecord(rec))
 		return
 	}
-	select {
-	case l.queue <- *rec:
-	default:
+	if !l.q.offer(*rec) {
 		l.dropped.Add(1)
 	}
 }
 
-// Flush returns once every record queued before the call is written to
+func (l *requestLog) run() { l.q.run() }
+
+// flush returns once every record queued before the call is written to
 // the logger (the logger's writer may still buffer it: see LogWriter).
-func (l *requestLog) flush() {
-	ack := make(chan struct{})
-	select {
-	case l.flushes <- ack:
-		<-ack
-	case <-l.done:
-	}
-}
+func (l *requestLog) flush() { l.q.flush() }
 
 // close writes what is queued and stops the goroutine. Records logged
 // afterwards are written synchronously. Call it once the HTTP server has
 // stopped: a record queued concurrently with close may be lost.
 func (l *requestLog) close() {
-	l.closing.Do(func() {
-		l.closed.Store(true)
-		close(l.stop)
-		<-l.done
-	})
+	l.closed.Store(true)
+	l.q.close()
 }
 
-func (l *requestLog) run() {
-	defer close(l.done)
-	pause := time.NewTimer(requestLogPause)
-	pause.Stop()
-	for {
-		select {
-		case rec := <-l.queue: // idle until a request comes
-			l.emit(&rec)
-			l.drain()
-			// Busy: let records gather rather than being woken per request.
-			pause.Reset(requestLogPause)
-			select {
-			case <-pause.C:
-			case ack := <-l.flushes:
-				l.drain()
-				close(ack)
-			case <-l.stop: // handled below
-			}
-		case ack := <-l.flushes:
-			l.drain()
-			close(ack)
-		case <-l.stop:
-			l.drain()
-			return
-		}
-	}
-}
-
-// drain writes every queued record, then reports new drops.
-func (l *requestLog) drain() {
-	for n := len(l.queue); n > 0; n-- {
-		rec := <-l.queue
-		l.emit(&rec)
-	}
+// batchDone writes out the batch's lines, then reports new drops.
+func (l *requestLog) batchDone() {
 	if l.enc != nil {
 		l.enc.flush()
 	}
-	if d := l.dropped.Load(); d > l.reported {
-		l.warn.Warn("request log lines dropped: the log could not keep up", "dropped_total", d)
-		l.reported = d
-	}
+	l.drops.report(l.dropped.Load())
 }
 
 func (l *requestLog) emit(rec *modelapi.RequestRecord) {

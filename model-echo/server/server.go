@@ -183,7 +183,7 @@ func (s *Server) startPayloadLog(logger *slog.Logger) {
 	if lh, ok := logger.Handler().(*lineHandler); ok {
 		w = lh.w
 	}
-	s.payload = newPayloadLog(w, logger, s.cfg)
+	s.payload = newPayloadLog(w, logger, s.cfg, payloadQueue)
 	go s.payload.run()
 	for _, q := range []string{payloadQueueLog, payloadQueueHTTP} {
 		s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
