@@ -30,7 +30,8 @@
 // no lock, and returns how many answers it observed. ClientOptions.Transport
 // swaps the connection (e.g. a tunnel into the cluster).
 //
-// WaitReady and WaitAll poll hosts with Backoff until they answer 200,
+// WaitReady and WaitAll poll hosts with Backoff until an answer shows them
+// serving (smoke: GET / answered 200; the gate: any answer but a 5xx),
 // reporting the cold start seen.
 //
 // # Aggregating

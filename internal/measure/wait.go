@@ -3,6 +3,7 @@ package measure
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -38,21 +39,25 @@ type WaitResult struct {
 	Attempts    int           `json:"attempts"`
 	LastProblem string        `json:"last_problem,omitempty"`
 	OK          bool          `json:"ok"`
+	// Last is the last answer, the one that showed the host serving or,
+	// when the wait gave up, the last problem as it came.
+	Last Answer `json:"-"`
 }
 
 // ColdStart is the longer of the two views of a cold start.
 func (w WaitResult) ColdStart() time.Duration { return max(w.Ready, w.FirstAnswer) }
 
-// WaitReady sends GET / to host until it answers 200 or ctx ends, backing
-// off exponentially between attempts (each attempt is one request: the
-// client's own retries are not used here).
-func WaitReady(ctx context.Context, c *Client, host string, b Backoff) WaitResult {
-	res := WaitResult{Host: host}
+// WaitReady sends r until serving says its answer shows the host up, or
+// ctx ends, backing off exponentially between attempts (each attempt is
+// one request: the client's own retries are not used here).
+func WaitReady(ctx context.Context, c *Client, r Request, b Backoff, serving func(Answer) bool) WaitResult {
+	res := WaitResult{Host: r.Host}
 	start := time.Now()
 	for i := 0; ; i++ {
-		a := c.once(ctx, Get(host, "/"))
+		a := c.once(ctx, r)
 		res.Attempts++
-		if a.OK() {
+		res.Last = a
+		if serving(a) {
 			res.Ready, res.FirstAnswer, res.OK = time.Since(start), a.Latency, true
 			return res
 		}
@@ -69,19 +74,14 @@ func WaitReady(ctx context.Context, c *Client, host string, b Backoff) WaitResul
 	}
 }
 
-// WaitAll waits for every host at once, so the slowest cold start bounds
-// the wait instead of their sum.
-func WaitAll(ctx context.Context, c *Client, hosts []string, b Backoff) []WaitResult {
-	out := make([]WaitResult, len(hosts))
-	done := make(chan struct{})
-	for i, h := range hosts {
-		go func() {
-			out[i] = WaitReady(ctx, c, h, b)
-			done <- struct{}{}
-		}()
+// WaitAll waits for every request's host at once, so the slowest cold
+// start bounds the wait instead of their sum.
+func WaitAll(ctx context.Context, c *Client, reqs []Request, b Backoff, serving func(Answer) bool) []WaitResult {
+	out := make([]WaitResult, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Go(func() { out[i] = WaitReady(ctx, c, r, b, serving) })
 	}
-	for range hosts {
-		<-done
-	}
+	wg.Wait()
 	return out
 }

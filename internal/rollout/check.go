@@ -221,31 +221,24 @@ func wake(ctx context.Context, c *client, targets []target, request func(host st
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	took := make([]string, len(targets))
-	errs := make([]error, len(targets))
-	var wg sync.WaitGroup
+	reqs := make([]measure.Request, len(targets))
 	for i, t := range targets {
-		wg.Go(func() {
-			start := time.Now()
-			for attempt := 0; ; attempt++ {
-				a := c.Do(ctx, request(t.host))
-				if a.Status != 0 && !failed(a) {
-					took[i] = fmt.Sprintf("%s after %s", t.version, time.Since(start).Round(time.Millisecond))
-					if attempt > 0 {
-						took[i] += fmt.Sprintf(" (%d attempts)", attempt+1)
-					}
-					return
-				}
-				select {
-				case <-ctx.Done():
-					errs[i] = fmt.Errorf("%s (%s) gave no answer within %s (last: %s): the gate judges only what answers; raise --wake-timeout for a slow cold start", t.version, t.host, timeout, a.Problem())
-					return
-				case <-time.After(measure.DefaultBackoff.Delay(attempt)):
-				}
-			}
-		})
+		reqs[i] = request(t.host)
 	}
-	wg.Wait()
+	answered := func(a answer) bool { return a.Status != 0 && !failed(a) }
+	took := make([]string, len(targets))
+	var errs []error
+	for i, w := range measure.WaitAll(ctx, c, reqs, measure.DefaultBackoff, answered) {
+		t := targets[i]
+		if !w.OK {
+			errs = append(errs, fmt.Errorf("%s (%s) gave no answer within %s (last: %s): the gate judges only what answers; raise --wake-timeout for a slow cold start", t.version, t.host, timeout, w.Last.Problem()))
+			continue
+		}
+		took[i] = fmt.Sprintf("%s after %s", t.version, w.Ready.Round(time.Millisecond))
+		if w.Attempts > 1 {
+			took[i] += fmt.Sprintf(" (%d attempts)", w.Attempts)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return "", err
 	}

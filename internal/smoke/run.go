@@ -170,7 +170,11 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, p.WaitTimeout)
-	r.Wait = measure.WaitAll(wctx, c, hosts, p.Backoff)
+	reqs := make([]measure.Request, len(hosts))
+	for i, h := range hosts {
+		reqs[i] = measure.Get(h, "/")
+	}
+	r.Wait = measure.WaitAll(wctx, c, reqs, p.Backoff, measure.Answer.OK)
 	cancel()
 	for _, w := range r.Wait {
 		r.check("ready "+w.Host, w.OK, waitDetail(w))
