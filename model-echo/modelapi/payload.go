@@ -68,6 +68,9 @@ type PayloadEvent struct {
 	LatencyMicros   int64           `json:"latencyus,omitempty"`
 	Data            json.RawMessage `json:"data,omitempty"`
 	DataBase64      []byte          `json:"data_base64,omitempty"`
+	// Truncated: the body was cut at PayloadMaxBodyBytes (model-agent
+	// only; model-echo refuses bodies that large).
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // IsRequest and IsResponse tell the two event types apart.

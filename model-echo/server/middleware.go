@@ -209,19 +209,9 @@ func isMirrored(host string) bool {
 	return false
 }
 
-// validRequestID accepts what Envoy and typical clients send (UUIDs and
-// similar) and rejects anything that would be awkward in logs or headers.
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c <= ' ' || c > '~' || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
+// validRequestID is the contract's rule (modelapi.ValidRequestID), shared
+// with model-agent.
+func validRequestID(id string) bool { return modelapi.ValidRequestID(id) }
 
 // newRequestID makes a random UUIDv4 like Envoy's. math/rand/v2's global
 // source is a per-thread ChaCha8 seeded from the OS: unique enough for ids
@@ -251,25 +241,7 @@ func (g *seededIDs) next() (hi, lo uint64) {
 }
 
 // formatRequestID spells 128 random bits as a UUIDv4.
-func formatRequestID(hi, lo uint64) string {
-	var b [16]byte
-	for i := 0; i < 8; i++ {
-		b[i], b[8+i] = byte(hi>>(56-8*i)), byte(lo>>(56-8*i))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
-}
+func formatRequestID(hi, lo uint64) string { return modelapi.FormatRequestID(hi, lo) }
 
 // failureDraw maps a request id to [0,1) deterministically, so ERROR_RATE
 // fails the same requests on every run (and on primary and shadow alike).

@@ -1,0 +1,438 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+)
+
+// Agent is the proxy, its metrics, debug ring, readiness and payload log.
+// Create it with New; it is safe for concurrent use.
+type Agent struct {
+	cfg       Config
+	logger    *slog.Logger
+	upstream  *url.URL
+	transport *http.Transport
+	proxy     *httputil.ReverseProxy
+	labels    *http.ServeMux // matches paths to route labels; serves nothing
+	routes    map[string]*routeMetrics
+	metrics   *metrics
+	promHTTP  http.Handler
+	ring      *ring
+	payload   *payloadLog // nil unless Config.PayloadLog
+	stopping  atomic.Bool
+
+	versionHeader []string
+}
+
+// New builds an Agent; zero optional Config fields get their defaults.
+// logger nil discards logs; payload events go to stdout.
+func New(cfg Config, logger *slog.Logger) (*Agent, error) {
+	return NewWithPayloadWriter(cfg, logger, os.Stdout)
+}
+
+// NewWithPayloadWriter is New with the payload events written to w
+// (tests read them there).
+func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	up, _ := upstreamURL(cfg.Upstream) // checked by Validate
+	a := &Agent{
+		cfg: cfg, logger: logger, upstream: up,
+		labels:        http.NewServeMux(),
+		routes:        map[string]*routeMetrics{},
+		metrics:       newMetrics(cfg),
+		ring:          newRing(cfg.RingSize),
+		versionHeader: []string{cfg.Version},
+	}
+	a.transport = &http.Transport{
+		// Never a proxy from the environment: the model is in the pod.
+		DialContext:         (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true, // bodies pass as they are
+		// No ResponseHeaderTimeout: a slow model is the caller's to give up on.
+	}
+	a.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(a.upstream)
+			// The model sees the caller's Host: model-echo tells mirrored
+			// copies by it, and a server may route by it.
+			pr.Out.Host = pr.In.Host
+		},
+		Transport:      a.transport,
+		BufferPool:     bufferPool{},
+		ModifyResponse: a.stampAnswer,
+		ErrorHandler:   a.modelUnreachable,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	for _, p := range modelapi.Routes {
+		label := strings.TrimSuffix(p, "{$}")
+		a.labels.Handle(p, http.NotFoundHandler())
+		a.routes[label] = a.metrics.forRoute(cfg.Version, label)
+	}
+	a.routes[modelapi.RouteUnmatched] = a.metrics.forRoute(cfg.Version, modelapi.RouteUnmatched)
+	if cfg.PayloadLog {
+		a.startPayloadLog(w)
+	}
+	a.promHTTP = a.metrics.handler()
+	return a, nil
+}
+
+func (a *Agent) startPayloadLog(w io.Writer) {
+	a.payload = newPayloadLog(w, a.logger, a.cfg)
+	for _, q := range []string{queueLog, queueHTTP} {
+		a.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        modelapi.MetricPayloadDropped,
+			Help:        "Payload events dropped because a queue was full, by queue: log (no sink got them) or http (LOGGER_URL's).",
+			ConstLabels: prometheus.Labels{"queue": q},
+		}, func() float64 { return a.payload.droppedTotal(q) }))
+	}
+	a.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: modelapi.MetricPayloadPostFailures,
+		Help: "Payload events " + modelapi.EnvLoggerURL + " did not accept (transport error or non-2xx answer).",
+	}, a.payload.postFailures))
+}
+
+// Config returns the effective configuration.
+func (a *Agent) Config() Config { return a.cfg }
+
+// Registry is the agent's private Prometheus registry.
+func (a *Agent) Registry() *prometheus.Registry { return a.metrics.reg }
+
+// Records returns the debug ring, oldest first.
+func (a *Agent) Records() []modelapi.RequestRecord { return a.ring.snapshot(filter{}) }
+
+// FlushLogs returns once every request answered before the call is in
+// the payload log's writer (and posted, with LOGGER_URL).
+func (a *Agent) FlushLogs() {
+	if a.payload != nil {
+		a.payload.flush()
+	}
+}
+
+// Close writes the queued payload events and stops the background work;
+// Serve calls it after shutdown.
+func (a *Agent) Close() {
+	if a.payload != nil {
+		a.payload.close()
+	}
+	a.transport.CloseIdleConnections()
+}
+
+// label is the route label of a request: the contract's pattern its path
+// matches, never the raw path (a label per path would be unbounded).
+func (a *Agent) label(r *http.Request) string {
+	if r.URL.Path == "/" {
+		return modelapi.RouteRoot
+	}
+	_, pattern := a.labels.Handler(r)
+	if pattern == "" {
+		return modelapi.RouteUnmatched
+	}
+	return strings.TrimSuffix(pattern, "{$}")
+}
+
+// isInfra routes are counted but not recorded in the ring, as in
+// model-echo: probes, metrics and the ring itself.
+func isInfra(label string) bool {
+	switch label {
+	case modelapi.PathLive, modelapi.PathReady, modelapi.PathMetrics, modelapi.PathDebugRequests,
+		"/v2/models/{name}/ready", "/v2/models/{name}/versions/{version}/ready":
+		return true
+	}
+	return false
+}
+
+// ServeHTTP serves the agent's own routes (metrics, debug records,
+// readiness) and forwards everything else to the model.
+func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	label := a.label(r)
+	start := time.Now()
+	mirrored := isMirrored(r.Host)
+	rm := a.routes[label]
+	inFlight := rm.inFlight[b2i(mirrored)]
+	inFlight.Inc()
+	defer inFlight.Dec()
+
+	id := r.Header.Get(modelapi.HeaderRequestID)
+	if !modelapi.ValidRequestID(id) {
+		id = modelapi.FormatRequestID(rand.Uint64(), rand.Uint64())
+		r.Header[modelapi.HeaderRequestID] = []string{id} // the model gets it too
+	}
+	infer := modelapi.IsInferRoute(label)
+	logged := infer && a.payload != nil
+	keepOut := 0
+	switch {
+	case logged:
+		keepOut = modelapi.PayloadMaxBodyBytes
+	case infer:
+		keepOut = maxDigestBody // for the outputs digest
+	case label == modelapi.RouteRoot:
+		keepOut = maxRecordedOutput
+	}
+	x := &exchange{ResponseWriter: w, status: http.StatusOK, out: newCapture(keepOut)}
+	in := newCapture(0)
+	if logged {
+		in.limit = modelapi.PayloadMaxBodyBytes
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &teeBody{ReadCloser: r.Body, c: in}
+	}
+
+	defer func() {
+		// The proxy aborts the connection (panics with ErrAbortHandler)
+		// when the model's answer breaks off after it began: count it
+		// before passing the panic on.
+		p := recover()
+		if p != nil {
+			x.errMsg = "the model's answer broke off: " + fmt.Sprint(p)
+		}
+		a.account(r, rm, x, in, id, start, mirrored, logged)
+		if p != nil {
+			panic(p)
+		}
+	}()
+	switch label {
+	case modelapi.PathMetrics:
+		stamp(x.Header(), a.versionHeader, id)
+		a.promHTTP.ServeHTTP(x, r)
+	case modelapi.PathDebugRequests:
+		stamp(x.Header(), a.versionHeader, id)
+		a.handleDebugRequests(x, r)
+	case modelapi.PathReady:
+		stamp(x.Header(), a.versionHeader, id)
+		a.handleReady(x, r)
+	default:
+		// A model may answer while the body is still arriving (streaming
+		// models do): without full duplex, net/http would close the body
+		// once the answer starts.
+		http.NewResponseController(w).EnableFullDuplex()
+		a.proxy.ServeHTTP(x, r)
+	}
+}
+
+// Bounds of the answer bytes kept for the debug record when no payload
+// log wants them: an infer answer up to this size gets model-echo's
+// outputs digest (a larger one the digest of its bytes), and GET / up to
+// maxRecordedOutput is recorded as text.
+const (
+	maxDigestBody     = 64 << 10
+	maxRecordedOutput = 1 << 10
+)
+
+// account does what follows every answer: metrics, the debug record and
+// the payload log.
+func (a *Agent) account(r *http.Request, rm *routeMetrics, x *exchange, in *capture, id string, start time.Time, mirrored, logged bool) {
+	if r.Context().Err() != nil && x.status == http.StatusOK && !x.wroteHeader {
+		x.status = modelapi.StatusClientGone
+	}
+	elapsed := time.Since(start)
+	rm.counter(x.status).Inc()
+	rm.observe.Observe(elapsed.Seconds())
+	if mirrored {
+		rm.countMirrored(x.status)
+	}
+	if isInfra(rm.label) && !logged {
+		return
+	}
+	inDigest, input, inCut := in.result()
+	outDigest, output, outCut := x.out.result()
+	rec := modelapi.RequestRecord{
+		Time: start, RequestID: id, Model: a.cfg.ModelName, Version: a.cfg.Version,
+		Method: r.Method, Route: rm.label, Path: r.URL.Path, Host: r.Host, Mirrored: mirrored,
+		Status: x.status, InputDigest: inDigest, OutputDigest: outDigest, Error: x.errMsg,
+		LatencyMS: float64(elapsed.Microseconds()) / 1000,
+	}
+	if modelapi.IsInferRoute(rm.label) && !outCut && x.status == http.StatusOK {
+		if d, ok := outputsDigest(output); ok {
+			rec.OutputDigest = d
+		}
+	}
+	if rm.label == modelapi.RouteRoot && !outCut {
+		rec.Output = string(output)
+	}
+	a.ring.add(&rec)
+	if logged {
+		a.payload.log(payloadExchange{
+			requestID: id, mirrored: mirrored, start: start, latency: elapsed, status: x.status,
+			input: input, inCut: inCut, output: output, outCut: outCut,
+		})
+	}
+}
+
+// stampAnswer puts the contract's headers on the model's answer; they
+// replace any the model set.
+func (a *Agent) stampAnswer(resp *http.Response) error {
+	stamp(resp.Header, a.versionHeader, resp.Request.Header.Get(modelapi.HeaderRequestID))
+	return nil
+}
+
+func stamp(h http.Header, version []string, id string) {
+	h[modelapi.HeaderModelVersion] = version
+	h[modelapi.HeaderRequestID] = []string{id}
+}
+
+// modelUnreachable answers when the model gave no answer: 502 with a JSON
+// error saying why, or nothing when the caller left or timed out first
+// (recorded as modelapi.StatusClientGone).
+func (a *Agent) modelUnreachable(w http.ResponseWriter, r *http.Request, err error) {
+	x := w.(*exchange)
+	if r.Context().Err() != nil {
+		x.status, x.errMsg = modelapi.StatusClientGone, "the caller left before the model answered"
+		return
+	}
+	msg := fmt.Sprintf("model-agent: the model at %s gave no answer: %v", a.upstream.Host, unwrapURLError(err))
+	x.errMsg = msg
+	stamp(x.Header(), a.versionHeader, r.Header.Get(modelapi.HeaderRequestID))
+	writeJSON(x, http.StatusBadGateway, modelapi.ErrorResponse{Error: msg})
+	a.logger.Warn("model gave no answer", "request_id", r.Header.Get(modelapi.HeaderRequestID), "error", err.Error())
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// handleReady answers readiness by asking the model's own readiness path:
+// ready while the model says 2xx and the agent is not shutting down.
+func (a *Agent) handleReady(x *exchange, r *http.Request) {
+	if a.stopping.Load() {
+		writeJSON(x, http.StatusServiceUnavailable, readiness{Ready: false, Reason: "shutting down"})
+		return
+	}
+	if reason := a.modelReady(r.Context()); reason != "" {
+		writeJSON(x, http.StatusServiceUnavailable, readiness{Ready: false, Reason: reason})
+		return
+	}
+	writeJSON(x, http.StatusOK, readiness{Ready: true})
+}
+
+type readiness struct {
+	Ready  bool   `json:"ready"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// modelReady returns why the model is not ready, or "".
+func (a *Agent) modelReady(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.ReadinessTimeout)
+	defer cancel()
+	u := *a.upstream
+	u.Path = a.cfg.ReadinessPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp, err := a.transport.RoundTrip(req)
+	if err != nil {
+		return fmt.Sprintf("GET %s on the model: %v", a.cfg.ReadinessPath, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Sprintf("GET %s on the model answered %s", a.cfg.ReadinessPath, resp.Status)
+	}
+	return ""
+}
+
+// isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the
+// host, before the port when there is one.
+func isMirrored(host string) bool {
+	if strings.HasSuffix(host, modelapi.MirroredHostSuffix) {
+		return true
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		return strings.HasSuffix(host[:i], modelapi.MirroredHostSuffix)
+	}
+	return false
+}
+
+// bufferPool lends the proxy its copy buffers, so streaming a body costs
+// no allocation per request.
+type bufferPool struct{}
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
+
+// HTTPServer returns an http.Server for a. It has no read or write
+// timeout: bodies stream, and how long an answer may take is the caller's
+// to decide; only slow headers and idle connections are bounded.
+func (a *Agent) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           a,
+		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
+		IdleTimeout:       a.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// ListenAndServe listens on addr and serves until ctx is cancelled.
+func (a *Agent) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled, then: readiness false, wait
+// ShutdownDelay, let in-flight requests finish within ShutdownTimeout,
+// write the queued payload events. It returns nil after a clean shutdown.
+func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
+	hs := a.HTTPServer(ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	a.logger.Info("serving", "addr", ln.Addr().String(), "upstream", a.upstream.Host, "version", a.cfg.Version, "payload_log", a.cfg.PayloadLog)
+	select {
+	case err := <-errc:
+		a.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.stopping.Store(true)
+	if a.cfg.ShutdownDelay > 0 {
+		time.Sleep(a.cfg.ShutdownDelay)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		hs.Close()
+		err = fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("serve: %w", serr)
+	}
+	a.Close()
+	a.logger.Info("stopped")
+	return err
+}
