@@ -173,6 +173,8 @@ type ModelSettings struct {
 	// LoggerURL also POSTs those events to a KServe-compatible sink
 	// (LOGGER_URL); it needs payloadLog.
 	LoggerURL string `json:"loggerUrl,omitempty"`
+	// ModelServer: port, readinessPath and agent (agent.go).
+	ModelServer
 }
 
 // CanaryConfig is a Knative traffic split across model versions.

@@ -91,6 +91,7 @@ func (c *Config) SetDefaults() {
 	setString(&img.SmokeDockerfile, DefaultSmokeDockerfile)
 
 	setString(&c.Namespace, DefaultNamespace)
+	c.setModelServerDefaults()
 
 	if c.Canary != nil {
 		setString(&c.Canary.Service, DefaultServiceName)
@@ -108,8 +109,9 @@ func (c *Config) SetDefaults() {
 		setString(&c.Shadow.Host, fmt.Sprintf("%s.%s", c.Shadow.Service, kn.Domain))
 		setString(&c.Shadow.BindTo, BindBoth)
 		for i := range c.Shadow.Versions {
-			// The shadow report is made from these events.
-			setBool(&c.Shadow.Versions[i].PayloadLog, true)
+			// The shadow report is made from these events, where
+			// something in the pod can write them.
+			setBool(&c.Shadow.Versions[i].PayloadLog, c.Shadow.Versions[i].LogsPayloads())
 			if c.Shadow.Versions[i].Replicas == nil {
 				one := 1
 				c.Shadow.Versions[i].Replicas = &one

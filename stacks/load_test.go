@@ -244,7 +244,7 @@ func TestLoadMinimalStackFillsDefaults(t *testing.T) {
 }
 
 func TestLoadReportsDecodeProblemsAtTheirPath(t *testing.T) {
-	versionFields := "bias, env, errorRate, image, initialScale, latencyMs, loggerUrl, maxScale, minScale, name, payloadLog, percent, tag, target"
+	versionFields := "agent, bias, env, errorRate, image, initialScale, latencyMs, loggerUrl, maxScale, minScale, name, payloadLog, percent, port, readinessPath, tag, target"
 	tests := []struct {
 		name string
 		yaml string

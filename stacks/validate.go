@@ -46,7 +46,7 @@ func (c *Config) Validate() *FieldError {
 		errs = errs.Also(ErrUnknownValue(string(c.Strategy), key("strategy"), "strategy", "canary", "shadow"))
 	}
 	errs = errs.Also(c.Image.Validate().ViaField(key("image")))
-	errs = errs.Also(c.validateImageSource().ViaField(key("image")))
+	errs = errs.Also(c.validateImageSource().ViaField(key("image")), c.validateAgentImage().ViaField(key("image")))
 	return errs
 }
 
@@ -346,7 +346,7 @@ func (m *ModelSettings) Validate() *FieldError {
 	} else {
 		errs = errs.Also(checkDNS1123Label(m.Name, "name"))
 	}
-	if m.Target == "" {
+	if m.Target == "" && m.RunsModelEcho() {
 		errs = errs.Also(ErrMissingField("target", "what the version answers (TARGET)"))
 	}
 	if m.Image != "" {
@@ -362,7 +362,7 @@ func (m *ModelSettings) Validate() *FieldError {
 	if !(m.ErrorRate >= 0 && m.ErrorRate <= 1) {
 		errs = errs.Also(ErrOutOfBoundsValue(m.ErrorRate, 0, 1, "errorRate"))
 	}
-	errs = errs.Also(m.validatePayloadLog())
+	errs = errs.Also(m.validatePayloadLog(), m.validateModelServer())
 	for _, name := range sortedKeys(m.Env) {
 		switch {
 		case len(validation.IsEnvVarName(name)) > 0:
