@@ -141,7 +141,7 @@ func configurationSpec(service string, v CanaryVersion) pulumi.Map {
 	}
 	// Knative routes to the one declared port and probes it itself.
 	port := corev1.ContainerPortArgs{Name: pulumi.String("http1"), ContainerPort: pulumi.Int(ModelPort)}
-	container := modelContainer(service, v.ModelVersion, port, nil)
+	containers := versionContainers(service, v.ModelVersion, port, nil)
 	return pulumi.Map{
 		"template": pulumi.Map{
 			"metadata": pulumi.Map{
@@ -149,7 +149,7 @@ func configurationSpec(service string, v CanaryVersion) pulumi.Map {
 				"annotations": annotations,
 			},
 			"spec": pulumi.Map{
-				"containers": corev1.ContainerArray{container},
+				"containers": containers,
 			},
 		},
 	}

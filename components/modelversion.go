@@ -32,6 +32,9 @@ type ModelVersion struct {
 	// POSTs them to a KServe-compatible sink (LOGGER_URL).
 	PayloadLog bool
 	LoggerURL  string
+	// ModelServer says where the model listens and whether model-agent
+	// runs in front of it (agent.go).
+	ModelServer
 }
 
 // VersionLabel carries the version on pods, for Istio subsets, people
@@ -49,19 +52,17 @@ func modelContainer(modelName string, v ModelVersion, port corev1.ContainerPortA
 		Ports: corev1.ContainerPortArray{port},
 		ReadinessProbe: &corev1.ProbeArgs{
 			HttpGet: &corev1.HTTPGetActionArgs{
-				Path: pulumi.String(modelapi.PathReady),
+				Path: pulumi.String(v.readinessPath()),
 				Port: probePort,
 			},
 			PeriodSeconds: pulumi.Int(2),
 		},
-		Resources: &corev1.ResourceRequirementsArgs{
-			Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("16Mi")},
-			Limits:   pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("64Mi")},
-		},
+		Resources: v.resources(),
 		SecurityContext: &corev1.SecurityContextArgs{
 			RunAsNonRoot:             pulumi.Bool(true),
 			AllowPrivilegeEscalation: pulumi.Bool(false),
-			ReadOnlyRootFilesystem:   pulumi.Bool(true),
+			// An own model server may write caches and temp files.
+			ReadOnlyRootFilesystem: pulumi.Bool(!v.OwnServer),
 			Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
 			SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
@@ -71,11 +72,11 @@ func modelContainer(modelName string, v ModelVersion, port corev1.ContainerPortA
 // modelEnv sets model-echo's variables from the typed fields, then the
 // extras in a stable order so a re-run plans no change.
 func modelEnv(modelName string, v ModelVersion) corev1.EnvVarArray {
-	env := corev1.EnvVarArray{
-		envVar(modelapi.EnvTarget, v.Target),
-		envVar(modelapi.EnvModelName, modelName),
-		envVar(modelapi.EnvModelVersion, v.Name),
+	env := corev1.EnvVarArray{}
+	if v.Target != "" {
+		env = append(env, envVar(modelapi.EnvTarget, v.Target))
 	}
+	env = append(env, envVar(modelapi.EnvModelName, modelName), envVar(modelapi.EnvModelVersion, v.Name))
 	if v.Bias != 0 {
 		env = append(env, envVar(modelapi.EnvModelBias, strconv.FormatFloat(v.Bias, 'g', -1, 64)))
 	}
@@ -85,10 +86,10 @@ func modelEnv(modelName string, v ModelVersion) corev1.EnvVarArray {
 	if v.ErrorRate != 0 {
 		env = append(env, envVar(modelapi.EnvErrorRate, strconv.FormatFloat(v.ErrorRate, 'g', -1, 64)))
 	}
-	if v.PayloadLog {
+	if v.PayloadLog && !v.Agent { // with the agent, the agent logs
 		env = append(env, envVar(modelapi.EnvPayloadLog, "true"))
 	}
-	if v.LoggerURL != "" {
+	if v.LoggerURL != "" && !v.Agent {
 		env = append(env, envVar(modelapi.EnvLoggerURL, v.LoggerURL))
 	}
 	names := make([]string, 0, len(v.Env))

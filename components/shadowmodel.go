@@ -90,7 +90,7 @@ func NewShadowModel(ctx *pulumi.Context, name string, args *ShadowModelArgs, opt
 				// Istio reads the protocol from the port name.
 				Name:       pulumi.String("http"),
 				Port:       pulumi.Int(80),
-				TargetPort: pulumi.Int(ModelPort),
+				TargetPort: serviceTargetPort(args.Primary, args.Shadow),
 			}},
 		},
 	}, childOpts(comp, pulumi.DependsOn(workloads))...)
@@ -135,6 +135,18 @@ func NewShadowModel(ctx *pulumi.Context, name string, args *ShadowModelArgs, opt
 	})
 }
 
+// serviceTargetPort is the versions' serving port, or the port's name
+// where they serve on different ports (a model without the agent on its
+// own port beside one with it).
+func serviceTargetPort(versions ...ShadowVersion) pulumi.Input {
+	for _, v := range versions {
+		if v.servingPort() != ModelPort {
+			return pulumi.String("http")
+		}
+	}
+	return pulumi.Int(ModelPort)
+}
+
 func modelDeployment(ctx *pulumi.Context, comp *ShadowModel, args *ShadowModelArgs, v ShadowVersion) (*appsv1.Deployment, error) {
 	name := args.Service + "-" + v.Name
 	labels := versionLabels(args.Service, v.Name)
@@ -147,7 +159,7 @@ func modelDeployment(ctx *pulumi.Context, comp *ShadowModel, args *ShadowModelAr
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
 				Spec: &corev1.PodSpecArgs{
-					Containers: corev1.ContainerArray{modelContainer(args.Service, v.ModelVersion, port, pulumi.Int(ModelPort))},
+					Containers: versionContainers(args.Service, v.ModelVersion, port, pulumi.Int(ModelPort)),
 					SecurityContext: &corev1.PodSecurityContextArgs{
 						RunAsNonRoot:   pulumi.Bool(true),
 						SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},

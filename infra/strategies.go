@@ -168,6 +168,11 @@ func modelVersion(m stacks.ModelSettings, image pulumi.StringInput) components.M
 		Name: m.Name, Target: m.Target, Image: image,
 		Bias: m.Bias, LatencyMs: m.LatencyMs, ErrorRate: m.ErrorRate, Env: m.Env,
 		PayloadLog: m.PayloadLog != nil && *m.PayloadLog, LoggerURL: m.LoggerURL,
+		// The agent runs from the stack's image, which carries it.
+		ModelServer: components.ModelServer{
+			OwnServer: !m.RunsModelEcho(), Port: m.ModelPort(), ReadinessPath: m.ModelReadinessPath(),
+			Agent: m.AgentEnabled(), AgentImage: image,
+		},
 	}
 	if m.Image != "" {
 		v.Image = pulumi.String(m.Image)
