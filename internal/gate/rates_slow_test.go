@@ -44,6 +44,8 @@ func TestGateErrorRatesOverRepeatedRuns(t *testing.T) {
 		{"3% failing", with(func(v *simVersion) { v.errorRate = 0.03 }), base, 100, Promote, 1 - s.Power},
 		{"failing at the SLO's limit (1%)", with(func(v *simVersion) { v.errorRate = 0.01 }), base, 30, Promote, 1 - s.Power},
 		{"slower by the tolerance (+25%)", with(func(v *simVersion) { v.median = v.median * 5 / 4 }), base, 60, Promote, 1 - s.Power},
+		{"failing 0.2 points over a clean baseline (the errors limit)", with(func(v *simVersion) { v.errorRate = 0.002 }), base, 30, Promote, 1 - s.Power},
+		{"failing 0.5% over a clean baseline", with(func(v *simVersion) { v.errorRate = 0.005 }), base, 30, Promote, 1 - s.Power},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			counts := map[Verdict]int{}
