@@ -16,15 +16,15 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/gate"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
-	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
 func TestCheckRollsBackATwiceAsSlowCandidate(t *testing.T) {
 	t.Parallel()
-	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: 2 * baseLatencyMS})
 	// Only latency can break (no failures; answers ~20 ms against a
 	// 500 ms p99 SLO that noAlarm makes need ~20 slow answers): twice as
 	// slow is rolled back at the first look (340 of 340 runs, README).
@@ -36,7 +36,7 @@ func TestCheckRollsBackATwiceAsSlowCandidate(t *testing.T) {
 
 func TestCheckRollsBackACandidateFailing3Percent(t *testing.T) {
 	t.Parallel()
-	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.03})
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS, ErrorRate: 0.03})
 	// Chance failure ≤ 1e-5: the success SLO and the errors criterion
 	// together miss 3% with chance 9.4e-9 (whichever breaks first names
 	// the rollback); noAlarm keeps a latency false alarm from rolling
@@ -51,7 +51,7 @@ func TestFlagsOverrideTheStacksGate(t *testing.T) {
 	t.Parallel()
 	// Twice as slow is within a 200% tolerance: the latency criterion is
 	// met (the SLOs need more requests than this budget to be met).
-	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: 2 * baseLatencyMS})
 	// Inconclusive for certain (the SPRTs need 595 clean answers to be
 	// met); a false rollback ≤ 1e-5 (noAlarm).
 	code, out, _ := rollout2(t, checkArgs(outputs, append([]string{"--max-latency-increase", "2", "--max-error-increase", "0.5", "--max-requests", "150", "--split-requests", "-1", "--json"}, noAlarm...)...)...)
@@ -71,7 +71,7 @@ func TestFlagsOverrideTheStacksGate(t *testing.T) {
 
 func TestCheckOutOfBudgetIsInconclusiveAndSaysHowManyMore(t *testing.T) {
 	t.Parallel()
-	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.004})
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS, ErrorRate: 0.004})
 	// A rollback within 150 requests from 0.4% failures: 2.4e-24 by the
 	// SLO or errors criterion (exact; 1.3e-8 at α 0.02), ≤ 1e-5 by a
 	// false alarm (noAlarm); the projection always finds a number.
@@ -83,7 +83,7 @@ func TestCheckOutOfBudgetIsInconclusiveAndSaysHowManyMore(t *testing.T) {
 
 func TestATagHostAnsweredByAnotherVersionIsAnErrorNotEvidence(t *testing.T) {
 	t.Parallel()
-	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	l.Misroute("v2", "v1")
 	code, out, errOut := rollout2(t, checkArgs(outputs, "--split-requests", "-1")...)
 	if code != rollout.ExitError || !strings.Contains(errOut, `own host v2-model.models.example.com was answered by version "v1"`) {
@@ -93,7 +93,7 @@ func TestATagHostAnsweredByAnotherVersionIsAnErrorNotEvidence(t *testing.T) {
 
 func TestAnswersThatNameNoVersionAreSaidSo(t *testing.T) {
 	t.Parallel()
-	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	l.StripVersionHeader()
 	// Inconclusive for certain at 120 requests; a false rollback ≤ 1e-5.
 	code, out, errOut := rollout2(t, checkArgs(outputs, append([]string{"--split-requests", "50", "--max-requests", "120"}, noAlarm...)...)...)
@@ -112,7 +112,7 @@ func TestAnswersThatNameNoVersionAreSaidSo(t *testing.T) {
 
 func TestASplitOtherThanTheDeployedOneIsAnError(t *testing.T) {
 	t.Parallel()
-	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	l.SetWeights(map[string]int{"v1": 50, "v2": 50})
 	code, _, errOut := rollout2(t, checkArgs(outputs)...)
 	if code != rollout.ExitError || !strings.Contains(errOut, "split is not the deployed one") {
@@ -125,7 +125,7 @@ func TestASplitOtherThanTheDeployedOneIsAnError(t *testing.T) {
 // candidate failing (rollback), not as a wrong split (could not judge).
 func TestACandidateFailingMostOfItsShareIsRolledBackNotCalledAWrongSplit(t *testing.T) {
 	t.Parallel()
-	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.6})
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS, ErrorRate: 0.6})
 	code, out, errOut := rollout2(t, checkArgs(outputs)...)
 	if code != rollout.ExitRollback || !strings.Contains(out, "split on the user host: v1") {
 		t.Fatalf("exit %d, want 1 (rollback) with the split counted\n%s\n%s", code, out, errOut)
@@ -137,7 +137,7 @@ func TestACandidateFailingMostOfItsShareIsRolledBackNotCalledAWrongSplit(t *test
 // unconfirmed, and the candidate's own host shows it failing.
 func TestACandidateTheMeshFailsIsRolledBackWithTheSplitUnconfirmed(t *testing.T) {
 	t.Parallel()
-	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	l.FailInMesh("v2", 0.6)
 	code, out, errOut := rollout2(t, checkArgs(outputs)...)
 	if code != rollout.ExitRollback || !strings.Contains(out, "so it is unconfirmed rather than wrong") {
@@ -148,7 +148,7 @@ func TestACandidateTheMeshFailsIsRolledBackWithTheSplitUnconfirmed(t *testing.T)
 // A wrong split stays an error when failures cannot explain it.
 func TestAWrongSplitWithAFewMeshFailuresIsStillAnError(t *testing.T) {
 	t.Parallel()
-	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	l.SetWeights(map[string]int{"v1": 70, "v2": 30})
 	l.FailInMesh("v1", 0.02)
 	code, _, errOut := rollout2(t, checkArgs(outputs)...)
@@ -161,7 +161,7 @@ func TestAWrongSplitWithAFewMeshFailuresIsStillAnError(t *testing.T) {
 // gateway's port is probed and split-checked the same way.
 func TestHostsWithAPortAreProbedAndSplitChecked(t *testing.T) {
 	t.Parallel()
-	l, _ := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	l, _ := lab(t, labtest.ProcessVersion{LatencyMS: 2 * baseLatencyMS})
 	l.HostsWithPort(t)
 	outputs := filepath.Join(t.TempDir(), "outputs.json")
 	l.WriteOutputs(t, outputs)
@@ -176,7 +176,7 @@ func TestHostsWithAPortAreProbedAndSplitChecked(t *testing.T) {
 func TestFlagsOverrideTheCandidateAndBaseline(t *testing.T) {
 	t.Parallel()
 	// Judged the other way round, the faster v1 is the candidate.
-	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: 2 * baseLatencyMS})
 	// Inconclusive for certain at 120 requests; a false rollback ≤ 1e-5.
 	code, out, _ := rollout2(t, checkArgs(outputs, append([]string{"--candidate", "v1", "--baseline", "v2", "--max-requests", "120", "--split-requests", "-1", "--json"}, noAlarm...)...)...)
 	var rep rollout.Report
@@ -197,7 +197,7 @@ func TestFlagsOverrideTheCandidateAndBaseline(t *testing.T) {
 // how long it took, instead of judging the held requests as slow answers.
 func TestAColdStartIsWokenNotJudged(t *testing.T) {
 	t.Parallel()
-	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	l.ColdStart("v2", 2*time.Second)
 	// A held request would take up to 2 s: the p99 SLO at 1 s still
 	// counts every request held over half the cold start (at 32 in flight
@@ -216,7 +216,7 @@ func TestAColdStartIsWokenNotJudged(t *testing.T) {
 
 func TestAHostThatNeverAnswersIsAnError(t *testing.T) {
 	t.Parallel()
-	l, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	l.FailInMesh("v2", 1)
 	code, _, errOut := rollout2(t, checkArgs(outputs, "--wake-timeout", "1s", "--split-requests", "-1")...)
 	if code != rollout.ExitError || !strings.Contains(errOut, "v2 (v2-model.models.example.com) gave no answer within 1s (last: HTTP 503") {
@@ -229,7 +229,7 @@ func TestAHostThatNeverAnswersIsAnError(t *testing.T) {
 // that says so rather than evidence.
 func TestAModelThatOnlyAnswersInferenceIsProbedWithABody(t *testing.T) {
 	t.Parallel()
-	_, outputs := lab(t, labtest.Version{LatencyMS: 2 * baseLatencyMS})
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: 2 * baseLatencyMS})
 	infer := modelapi.InferPath("model-echo")
 	body := filepath.Join(t.TempDir(), "request.json")
 	os.WriteFile(body, []byte(`{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]}]}`), 0o644)
@@ -248,7 +248,7 @@ func TestAModelThatOnlyAnswersInferenceIsProbedWithABody(t *testing.T) {
 // as the program exports it, sets every threshold.
 func TestTheOutputsRolloutBlockSetsTheGate(t *testing.T) {
 	t.Parallel()
-	l, _ := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	l, _ := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	f := func(v float64) *float64 { return &v }
 	minRequests := 20
 	l.Outputs.Rollout.Gate = stacks.GateConfig{

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/kubeclient"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/measure"
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/server"
 )
@@ -146,8 +146,8 @@ func TestIngressPodsFindsEveryReplica(t *testing.T) {
 }
 
 func TestKubePodsReadsEveryPodThroughTheAPIServer(t *testing.T) {
-	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "p"},
-		smoketest.Version{Name: "v2", Target: "s", Replicas: 2}, 0, 1)
+	lab := labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "p"},
+		labtest.Version{Name: "v2", Target: "s", Replicas: 2}, 0, 1)
 	calls := lab.KubeAPI(t)
 	cs, err := kubeclient.New(kubeclient.Source{Kubeconfig: lab.Outputs.Kubeconfig})
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/gate"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
-	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
 )
 
 // benchScenarios are the candidates the README's figures are measured on:
@@ -15,12 +15,12 @@ import (
 // equal to the baseline, twice as slow, or failing 3% of requests.
 var benchScenarios = []struct {
 	name      string
-	candidate labtest.Version
+	candidate labtest.ProcessVersion
 	want      gate.Verdict
 }{
-	{"equal", labtest.Version{LatencyMS: 20}, gate.Promote},
-	{"2x-slower", labtest.Version{LatencyMS: 40}, gate.Rollback},
-	{"3pct-failing", labtest.Version{LatencyMS: 20, ErrorRate: 0.03}, gate.Rollback},
+	{"equal", labtest.ProcessVersion{LatencyMS: 20}, gate.Promote},
+	{"2x-slower", labtest.ProcessVersion{LatencyMS: 40}, gate.Rollback},
+	{"3pct-failing", labtest.ProcessVersion{LatencyMS: 20, ErrorRate: 0.03}, gate.Rollback},
 }
 
 // BenchmarkGate runs the whole gate at default settings, one judgement per
@@ -36,7 +36,7 @@ func BenchmarkGate(b *testing.B) {
 		b.Run(sc.name, func(b *testing.B) {
 			cand := sc.candidate
 			cand.Name = "v2"
-			lab := labtest.Start(b, []labtest.Version{{Name: "v1", LatencyMS: 20}, cand},
+			lab := labtest.StartProcesses(b, []labtest.ProcessVersion{{Name: "v1", LatencyMS: 20}, cand},
 				map[string]int{"v1": 90, "v2": 10}, "v2", "v1")
 			opts := rollout.CheckOptions{
 				Outputs: lab.Outputs, Source: "bench", Settings: rollout.SettingsFromOutputs(lab.Outputs),

@@ -1,12 +1,4 @@
-// Package smoketest runs a rollout lab in process for tests: real
-// model-echo servers on 127.0.0.1 (one per pod, several pods per version
-// when asked) behind a small proxy that routes by Host header the way the
-// lab's ingress does (a weighted split for canary, a primary plus
-// asynchronous mirror for shadow), each request to a random pod of the
-// chosen version. KubeAPI adds a stand-in Kubernetes API server that lists
-// those pods and proxies to them. Its knobs can also make the proxy
-// misbehave, so tests can prove the smoke test notices.
-package smoketest
+package labtest
 
 import (
 	"bytes"
@@ -202,7 +194,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		mirror = p.rng.Float64() < p.mirror
 	case r.Host == p.UserHost:
-		target = p.pick()
+		target = weightedPick(p.rng, p.order, p.weights)
 	default:
 		target = p.hosts[r.Host]
 	}
@@ -246,21 +238,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // pick draws a version by weight; p.mu is held.
-func (p *Proxy) pick() string {
-	total := 0.0
-	for _, n := range p.order {
-		total += p.weights[n]
-	}
-	x := p.rng.Float64() * total
-	for _, n := range p.order {
-		if x < p.weights[n] {
-			return n
-		}
-		x -= p.weights[n]
-	}
-	return ""
-}
-
 func (p *Proxy) forward(version, method, host, uri string, hdr http.Header, body []byte) (*http.Response, error) {
 	p.mu.Lock()
 	pods := p.backends[version]
