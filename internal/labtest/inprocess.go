@@ -60,6 +60,9 @@ type Proxy struct {
 	header       string
 	headerRoutes map[string]string // header value → version
 	headerMirror bool
+	// ingressFailures makes a version's 5xx on the user host the
+	// ingress's own 503, which names no version.
+	ingressFailures bool
 
 	client *http.Client
 	copies sync.WaitGroup
@@ -151,6 +154,16 @@ func (p *Proxy) MirrorHeaderRoutes(on bool) {
 	p.headerMirror = on
 }
 
+// AnswerFailuresAtTheIngress makes a version's failures on the user host
+// come back as the ingress's own 503 without X-Model-Version, as a live
+// ingress (Envoy, Knative's activator) answers for a failing pod; on a
+// version's own host its answers pass through.
+func (p *Proxy) AnswerFailuresAtTheIngress(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ingressFailures = on
+}
+
 // Wait blocks until every mirrored copy in flight is delivered.
 func (p *Proxy) Wait() { p.copies.Wait() }
 
@@ -179,6 +192,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target, mirror := "", false
+	ingressFailures := p.ingressFailures && r.Host == p.UserHost
 	byHeader := ""
 	if p.header != "" {
 		byHeader = p.headerRoutes[r.Header.Get(p.header)]
@@ -230,6 +244,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
+	if ingressFailures && resp.StatusCode >= 500 {
+		io.Copy(io.Discard, resp.Body)
+		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+		return
+	}
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}

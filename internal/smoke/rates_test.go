@@ -47,6 +47,11 @@ func TestFalseAlarmAndMissRatesOverRepeatedRuns(t *testing.T) {
 		{"90/10 canary served as 85/15", true, canary(map[string]int{"v1": 90, "v2": 10}, map[string]float64{"v1": 85, "v2": 15}, 0)},
 		{"1% leak to a 0% version (100/0 served as 99/1)", true, canary(map[string]int{"v1": 100, "v2": 0}, map[string]float64{"v1": 99, "v2": 1}, 0)},
 		{"10% canary failing 5% of its requests", true, canary(map[string]int{"v1": 90, "v2": 10}, nil, 0.05)},
+		{"10% canary failing 5%, its user-host failures answered by the ingress (no version)", true, func(t *testing.T, seed uint64) *labtest.Lab {
+			lab := canary(map[string]int{"v1": 90, "v2": 10}, nil, 0.05)(t, seed)
+			lab.Proxy.AnswerFailuresAtTheIngress(true)
+			return lab
+		}},
 		{"correct 50% shadow, 2 pods per version, counted through the ingress", false, func(t *testing.T, seed uint64) *labtest.Lab {
 			return labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "primary", Replicas: 2},
 				labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Replicas: 2}, 50, seed)
