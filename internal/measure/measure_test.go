@@ -55,7 +55,7 @@ func TestSendStopsWhenObserveSaysSo(t *testing.T) {
 	if n < 50 || n > 54 || n != calls {
 		t.Fatalf("observed %d answers (calls %d), want 50 plus at most the 4 in flight", n, calls)
 	}
-	if v := tally.Version("v1"); v.Requests != n || v.OK != n || len(v.Latencies) != n || v.Latency(.99) <= 0 {
+	if v := tally.Version("v1"); v.Requests != n || v.OK != n || len(v.Latencies) != n || v.InterpolatedLatency(.99) <= 0 {
 		t.Errorf("tally %+v", v)
 	}
 }

@@ -212,6 +212,7 @@ func pct(x float64) string {
 // ciLevels says at which confidence the table's bounds are: anytime-valid,
 // each bound at the level of the decision it drives.
 func ciLevels(s gate.Settings) string {
-	return fmt.Sprintf("CI: anytime-valid bounds at the levels the verdicts use: the side that promotes at %.3g%% (power), the side that rolls back at %.4g%% (α %.3g over %d criteria)",
-		100*s.Power, 100*(1-s.Alpha/gate.Criteria), s.Alpha, gate.Criteria)
+	return fmt.Sprintf("CI: anytime-valid bounds at the levels the verdicts use: the side that promotes at %.3g%% (power), the side that rolls back at %.4g%% (α %.3g over %d criteria). "+
+		"Sample p50/p95/p99: the measured answers' quantiles (lower order statistic), for reading; the p99 SLO is judged on the count of answers over %s",
+		100*s.Power, 100*(1-s.Alpha/gate.Criteria), s.Alpha, gate.Criteria, s.MaxP99)
 }

@@ -245,7 +245,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nshadow comparison (joined by request id): %d of %d mirrored records joined, answers agreed on %d (%.1f%%)\n",
 			c.Joined, c.Mirrored, c.Agreed, c.AgreementPct)
 		if c.Joined > 0 {
-			fmt.Fprintf(&b, "latency ms: primary p50 %.2f p95 %.2f | shadow p50 %.2f p95 %.2f | shadow-primary p50 %+.2f p95 %+.2f\n",
+			fmt.Fprintf(&b, "latency ms (interpolated quantiles): primary p50 %.2f p95 %.2f | shadow p50 %.2f p95 %.2f | shadow-primary p50 %+.2f p95 %+.2f\n",
 				c.PrimaryP50, c.PrimaryP95, c.ShadowP50, c.ShadowP95, c.DiffP50, c.DiffP95)
 		}
 	}
