@@ -267,3 +267,36 @@ func TestTheOutputsRolloutBlockSetsTheGate(t *testing.T) {
 		t.Fatalf("settings %+v, want the outputs' %+v", rep.Settings, want)
 	}
 }
+
+// The case on real processes: a candidate failing 0.5% of requests
+// against a clean baseline is rolled back once its sample shows it (a few
+// thousand requests per version), never promoted. Chance failure ≤ 1e-5:
+// not rolled back within the budget with chance 2.4e-14 (exact, by
+// dynamic programming: internal/gate's TestTheRealProcessVerdictsFailByChanceRarely),
+// a latency false alarm first ≤ 2.5e-6 (noAlarm).
+func TestCheckRollsBackACandidateFailingHalfAPercentOverACleanBaseline(t *testing.T) {
+	t.Parallel()
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS, ErrorRate: 0.005})
+	code, out, errOut := rollout2(t, checkArgs(outputs, append([]string{"--split-requests", "-1"}, noAlarm...)...)...)
+	if code != rollout.ExitRollback || !brokenOnFailures.MatchString(out) {
+		t.Fatalf("exit %d, want 1 (rollback) on errors vs baseline\n%s\n%s", code, out, errOut)
+	}
+}
+
+// A slow platform, not a slow candidate: both versions answer in 700 ms
+// against a 500 ms p99 SLO. Both break it, so the verdict is inconclusive
+// (exit 3) and says so, instead of rolling the candidate back. Certain:
+// every answer is slow, and both SPRTs cross at the first look (19 slow
+// answers suffice at noAlarm's α); latency is equal, so no comparison
+// breaks before (≤ 2.5e-6, noAlarm).
+func TestCheckSaysBothVersionsBreakTheP99SLOWhenThePlatformIsSlow(t *testing.T) {
+	t.Parallel()
+	l := labtest.StartProcesses(t, []labtest.ProcessVersion{{Name: "v1", LatencyMS: 700}, {Name: "v2", LatencyMS: 700}},
+		map[string]int{"v1": 90, "v2": 10}, "v2", "v1")
+	outputs := filepath.Join(t.TempDir(), "outputs.json")
+	l.WriteOutputs(t, outputs)
+	code, out, errOut := rollout2(t, checkArgs(outputs, append([]string{"--concurrency", "32", "--split-requests", "-1"}, noAlarm...)...)...)
+	if code != rollout.ExitInconclusive || !strings.Contains(out, "both versions break the p99 SLO") || !strings.Contains(out, "platform problem") {
+		t.Fatalf("exit %d, want 3 (inconclusive) naming the p99 SLO both versions break\n%s\n%s", code, out, errOut)
+	}
+}

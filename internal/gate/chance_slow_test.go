@@ -31,6 +31,13 @@ func TestTheRealProcessVerdictsFailByChanceRarely(t *testing.T) {
 			t.Errorf("%s: missed with chance %.2g, want ≤ 1e-6", sc.name, miss)
 		}
 	}
+	// TestCheckRollsBackACandidateFailingHalfAPercentOverACleanBaseline:
+	// 0.5% failing against none, rolled back within the budget.
+	if p := 1 - rollbackChance(s, 0.005, budget); p > 1e-4 {
+		t.Errorf("0.5%% failing over a clean baseline: not rolled back within %d requests with chance %.2g, want ≤ 1e-4", budget, p)
+	} else {
+		t.Logf("0.5%% failing over a clean baseline: not rolled back within %d requests with chance %.2g", budget, p)
+	}
 	// TestCheckOutOfBudgetIsInconclusiveAndSaysHowManyMore: 0.4% failing,
 	// 150 requests, must not be rolled back.
 	if p := rollbackChance(s, 0.004, 150); p > 1e-6 {
