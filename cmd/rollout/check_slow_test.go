@@ -27,7 +27,7 @@ func TestCheckRollsBackATwiceAsSlowCandidate(t *testing.T) {
 	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: 2 * baseLatencyMS})
 	// Only latency can break (no failures; answers ~20 ms against a
 	// 500 ms p99 SLO that noAlarm makes need ~20 slow answers): twice as
-	// slow is rolled back at the first look (340 of 340 runs, README).
+	// slow is rolled back at the first look (all of 300 simulated and 40 real-process runs, docs/rollout.md).
 	code, out, errOut := rollout2(t, checkArgs(outputs, append([]string{"--split-requests", "-1"}, noAlarm...)...)...)
 	if code != rollout.ExitRollback || !strings.Contains(out, "BROKEN   latency vs baseline") {
 		t.Fatalf("exit %d, want 1 (rollback) on latency\n%s\n%s", code, out, errOut)

@@ -16,7 +16,7 @@ import (
 // and Bernoulli failures, a fresh seed per run. A rate fails the test only
 // when the runs show it beyond its bound with p < 0.001 (a one-sided exact
 // binomial test), so the test is not flaky and still catches a gate whose
-// false alarms or misses are inflated. The README's figures come from the
+// false alarms or misses are inflated. docs/rollout.md's figures come from the
 // benchmarks (more runs); this keeps them true on every `make test`.
 func TestGateErrorRatesOverRepeatedRuns(t *testing.T) {
 	s := DefaultSettings

@@ -21,7 +21,7 @@ import (
 // and broken ones (every pass is a miss, wanted <= 1 - power). Each
 // scenario's count must stay under the 99.9% quantile of the binomial
 // count those rates allow. SMOKE_RATE_RUNS sets the runs per scenario
-// (default 10); README.md's figures come from a run with more.
+// (default 10); docs/smoke.md's figures come from a run with more.
 func TestFalseAlarmAndMissRatesOverRepeatedRuns(t *testing.T) {
 	runs := 10
 	if v, err := strconv.Atoi(os.Getenv("SMOKE_RATE_RUNS")); err == nil && v > 0 {
