@@ -170,9 +170,10 @@ func duckDBType(f parquet.Field) string {
 	return "unknown " + f.Type().String()
 }
 
-// The README's table of pairs.parquet's columns is the file's schema: the
-// same names in the same order, DuckDB's types and which may be null.
-func TestReadmeTablesTheParquetColumns(t *testing.T) {
+// The docs' table of pairs.parquet's columns (docs/shadow-report.md) is
+// the file's schema: the same names in the same order, DuckDB's types and
+// which may be null.
+func TestDocsTableTheParquetColumns(t *testing.T) {
 	dir := t.TempDir()
 	writeRows(t, dir)
 	file, err := os.Open(filepath.Join(dir, ParquetFile))
@@ -194,7 +195,7 @@ func TestReadmeTablesTheParquetColumns(t *testing.T) {
 		schema = append(schema, f.Name()+" | "+duckDBType(f)+" | "+null)
 	}
 
-	readme, err := os.ReadFile("../../../README.md")
+	readme, err := os.ReadFile("../../../docs/shadow-report.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,6 +217,6 @@ func TestReadmeTablesTheParquetColumns(t *testing.T) {
 		}
 	}
 	if !reflect.DeepEqual(documented, schema) {
-		t.Fatalf("README's pairs.parquet table:\n  %s\nthe file's schema:\n  %s", strings.Join(documented, "\n  "), strings.Join(schema, "\n  "))
+		t.Fatalf("docs/shadow-report.md's pairs.parquet table:\n  %s\nthe file's schema:\n  %s", strings.Join(documented, "\n  "), strings.Join(schema, "\n  "))
 	}
 }
