@@ -307,3 +307,23 @@ func TestASharedSLOBreakDoesNotHideTheCandidatesOwnFault(t *testing.T) {
 		t.Fatalf("both failing 5%%, candidate 2x slower: %s (%s), want rollback on latency", r.Verdict, r.Reason)
 	}
 }
+
+// While the baseline's own failure rate is over the budget but its test
+// still open, the candidate's break of the same SLO is not yet its own:
+// held, and inconclusive if the budget ends so (12 of 400 against 8 of
+// 400: the candidate's SPRT crosses, the baseline's does not yet, and the
+// difference is not significant).
+func TestACandidatesSLOBreakIsHeldWhileTheBaselinesOwnRateIsOverTheBudget(t *testing.T) {
+	t.Parallel()
+	r := judgeCounts(DefaultSettings, 12, 400, 8, 400, false)
+	if c := criterion(r, CritSuccess); r.Verdict != Undecided || c.State != Undecided || !strings.Contains(c.Detail, "held") {
+		t.Fatalf("verdict %s, success SLO %s (%s): want held, no rollback", r.Verdict, c.State, c.Detail)
+	}
+	if r := judgeCounts(DefaultSettings, 12, 400, 8, 400, true); r.Verdict != Inconclusive || !strings.Contains(r.Reason, "possibly a platform problem") {
+		t.Fatalf("at the budget: %s (%s), want inconclusive naming a possible platform problem", r.Verdict, r.Reason)
+	}
+	// Against a baseline inside its budget the same candidate is rolled back.
+	if r := judgeCounts(DefaultSettings, 12, 400, 1, 400, false); r.Verdict != Rollback || criterion(r, CritSuccess).State != Rollback {
+		t.Fatalf("12/400 against 1/400: %s (%s), want rollback on the success SLO", r.Verdict, r.Reason)
+	}
+}
