@@ -36,6 +36,17 @@ type Pair struct {
 	InputJSON bool
 	Primary   Side
 	Shadow    Side
+	// IDReused: another user request carried the same id while this one
+	// was open, or had carried it shortly before (a client reusing
+	// X-Request-Id). Each event went to the request that arrived nearest
+	// it, and one that fits neither was left out (Counts.Unattributed),
+	// so no row holds two requests; but which copy answered which request
+	// is a guess, so the pair is never compared.
+	IDReused bool
+	// earlier is when the previous request with this id arrived (reused
+	// ids only): an event nearer to it than to this pair is not this
+	// pair's.
+	earlier time.Time
 }
 
 // Match says which sides a pair has.
@@ -72,7 +83,7 @@ func (p *Pair) Complete() bool {
 // Counts are the events the joiner did not pair, by reason.
 type Counts struct {
 	// Duplicates are events for a side that already had that event: a
-	// request id reused within the window.
+	// request logged twice at the same time, or a second answer.
 	Duplicates int64 `json:"duplicateEvents"`
 	// DirectToShadow are the shadow's events that are not mirrored copies
 	// (requests sent to the shadow's own host).
@@ -84,6 +95,11 @@ type Counts struct {
 	OtherVersions int64 `json:"otherVersionEvents"`
 	// Late are events that arrived after their pair was given up.
 	Late int64 `json:"lateEvents"`
+	// Unattributed are events of a reused request id that arrived nearer
+	// the earlier request with that id than the one waiting for them (the
+	// answer of the earlier request, say): left out rather than joined to
+	// the wrong request.
+	Unattributed int64 `json:"unattributedEvents"`
 }
 
 // Joiner pairs events. It is not safe for concurrent use.
@@ -95,7 +111,7 @@ type Joiner struct {
 	open   map[string]*Pair
 	order  []entry // open pairs by first event, oldest first (may hold done ones)
 	head   int
-	done   map[string]time.Time // ids given up recently, to count late events
+	done   map[string]doneRecord // ids given up recently: late events, reused ids
 	doneQ  []entry
 	doneHd int
 	now    time.Time
@@ -106,6 +122,13 @@ type entry struct {
 	id   string
 	at   time.Time
 	pair *Pair
+}
+
+// doneRecord remembers a finished pair: when (for forgetting it) and when
+// each side's request arrived (unix ns, 0 for none), to tell a repeated
+// log line from a new request reusing the id.
+type doneRecord struct {
+	at, primaryRequest, shadowRequest int64
 }
 
 // DefaultWindow is how long a pair waits for its missing events: far more
@@ -120,7 +143,7 @@ func New(primary, shadow string, window time.Duration, emit func(*Pair)) *Joiner
 	}
 	return &Joiner{
 		primary: primary, shadow: shadow, window: window, emit: emit,
-		open: map[string]*Pair{}, done: map[string]time.Time{},
+		open: map[string]*Pair{}, done: map[string]doneRecord{},
 	}
 }
 
@@ -152,34 +175,35 @@ func (j *Joiner) Add(ev *events.Event) {
 		j.expire()
 	}
 	p := j.open[ev.ID]
-	if p == nil {
-		if _, gone := j.done[ev.ID]; gone {
-			j.counts.Late++
+	switch {
+	case p == nil:
+		if p = j.reopen(ev, primary); p == nil {
 			return
 		}
-		p = &Pair{ID: ev.ID, Time: ev.Time}
-		j.open[ev.ID] = p
-		j.order = append(j.order, entry{ev.ID, ev.Time, p})
+	case p.IDReused && !p.fits(ev):
+		j.counts.Unattributed++
+		return
 	}
 	side := &p.Shadow
 	if primary {
 		side = &p.Primary
 	}
-	if ev.Response {
-		if side.Answered {
-			j.counts.Duplicates++
+	if (ev.Response && side.Answered) || (!ev.Response && side.Requested) {
+		if p = j.clash(p, side, ev, primary); p == nil {
 			return
 		}
+		side = &p.Shadow
+		if primary {
+			side = &p.Primary
+		}
+	}
+	if ev.Response {
 		side.Answered, side.Status, side.Latency = true, ev.Status, ev.Latency
 		side.Output, side.OutputJSON = ev.Body, ev.BodyJSON
 		if !side.Requested {
-			side.Time = ev.Time.Add(-ev.Latency)
+			side.Time = arrival(ev)
 		}
 	} else {
-		if side.Requested {
-			j.counts.Duplicates++
-			return
-		}
 		side.Requested, side.Time = true, ev.Time
 		// The user's input is the primary's; a copy's stands in for it.
 		if primary || p.Input == nil {
@@ -199,7 +223,110 @@ func (j *Joiner) Add(ev *events.Event) {
 	}
 }
 
-// expire gives up the pairs whose first event is a window behind.
+// arrival is when the request an event belongs to reached its server.
+func arrival(ev *events.Event) time.Time {
+	if ev.Response {
+		return ev.Time.Add(-ev.Latency)
+	}
+	return ev.Time
+}
+
+// fits reports ev nearer to this pair's request than to the earlier one
+// with the same id.
+func (p *Pair) fits(ev *events.Event) bool {
+	at := arrival(ev)
+	return absDuration(at.Sub(p.Time)) <= absDuration(at.Sub(p.earlier))
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// start opens a pair for ev.
+func (j *Joiner) start(ev *events.Event) *Pair {
+	p := &Pair{ID: ev.ID, Time: arrival(ev)}
+	j.open[ev.ID] = p
+	j.order = append(j.order, entry{ev.ID, ev.Time, p})
+	return p
+}
+
+// reopen opens a pair for an event whose id has no open pair. An id
+// finished recently is either a late event of that request (counted) or,
+// when a side that had logged its request logs another, a new request
+// reusing the id; a repeated log line (the same request at the same time)
+// is a duplicate.
+func (j *Joiner) reopen(ev *events.Event, primary bool) *Pair {
+	d, gone := j.done[ev.ID]
+	if !gone {
+		return j.start(ev)
+	}
+	seen := d.shadowRequest
+	if primary {
+		seen = d.primaryRequest
+	}
+	switch {
+	case ev.Response || seen == 0:
+		j.counts.Late++
+		return nil
+	case seen == ev.Time.UnixNano():
+		j.counts.Duplicates++
+		return nil
+	}
+	p := j.start(ev)
+	p.IDReused, p.earlier = true, time.Unix(0, seen)
+	return p
+}
+
+// clash handles an event for a side that already has one of its kind.
+// A request event at another time is a new request reusing the id: the
+// open pair is given up (flagged) and a pair opened for the new request,
+// taking along the other side's events when they arrived nearer it. A
+// repeated request line, or a second answer, is a duplicate. It returns
+// the pair ev goes to, or nil.
+func (j *Joiner) clash(p *Pair, side *Side, ev *events.Event, primary bool) *Pair {
+	if ev.Response || side.Time.Equal(ev.Time) {
+		j.counts.Duplicates++
+		return nil
+	}
+	earlier := side.Time
+	p.IDReused = true
+	j.finishAt(ev.ID, p, false)
+	np := j.start(ev)
+	np.IDReused, np.earlier = true, earlier
+	other, moved := &p.Shadow, &np.Shadow
+	if !primary {
+		other, moved = &p.Primary, &np.Primary
+	}
+	hasEvents := other.Requested || other.Answered
+	if hasEvents && absDuration(other.Time.Sub(ev.Time)) < absDuration(other.Time.Sub(earlier)) {
+		*moved, *other = *other, Side{}
+		if !primary { // p's input was the moved primary's
+			np.Input, np.InputJSON, p.Input = p.Input, p.InputJSON, nil
+		}
+		p.Time, np.Time = p.arrived(), np.arrived()
+	}
+	j.emit(p)
+	return np
+}
+
+// arrived is when the user request arrived: the primary's request, else
+// the earliest arrival either side logged.
+func (p *Pair) arrived() time.Time {
+	if p.Primary.Requested {
+		return p.Primary.Time
+	}
+	var at time.Time
+	for _, s := range []*Side{&p.Primary, &p.Shadow} {
+		if (s.Requested || s.Answered) && (at.IsZero() || s.Time.Before(at)) {
+			at = s.Time
+		}
+	}
+	return at
+}
+
 func (j *Joiner) expire() {
 	limit := j.now.Add(-j.window)
 	for j.head < len(j.order) && j.order[j.head].at.Before(limit) {
@@ -219,7 +346,7 @@ func (j *Joiner) expire() {
 		e := j.doneQ[j.doneHd]
 		j.doneQ[j.doneHd] = entry{}
 		j.doneHd++
-		if at, ok := j.done[e.id]; ok && at.Equal(e.at) {
+		if d, ok := j.done[e.id]; ok && d.at == e.at.UnixNano() {
 			delete(j.done, e.id)
 		}
 	}
@@ -229,11 +356,24 @@ func (j *Joiner) expire() {
 	}
 }
 
-func (j *Joiner) finish(id string, p *Pair) {
+func (j *Joiner) finish(id string, p *Pair) { j.finishAt(id, p, true) }
+
+// finishAt closes p and remembers it a while (late events, reused ids);
+// emit says whether to hand it on now.
+func (j *Joiner) finishAt(id string, p *Pair, emit bool) {
 	delete(j.open, id)
-	j.done[id] = j.now
+	d := doneRecord{at: j.now.UnixNano()}
+	if p.Primary.Requested {
+		d.primaryRequest = p.Primary.Time.UnixNano()
+	}
+	if p.Shadow.Requested {
+		d.shadowRequest = p.Shadow.Time.UnixNano()
+	}
+	j.done[id] = d
 	j.doneQ = append(j.doneQ, entry{id: id, at: j.now})
-	j.emit(p)
+	if emit {
+		j.emit(p)
+	}
 }
 
 // Close gives up every open pair, oldest first.
