@@ -35,14 +35,16 @@ func HTML(d *Document, pngs map[string][]byte) ([]byte, error) {
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":        pct,
-	"ci":         ciPct,
-	"ms":         ciMs,
-	"num":        num,
-	"stamp":      stamp,
-	"deref":      func(f *float64) float64 { return *f },
-	"deref_bool": func(b *bool) bool { return b != nil && *b },
-	"gate":       gateVerdict,
+	"pct":                pct,
+	"ci":                 ciPct,
+	"ms":                 ciMs,
+	"num":                num,
+	"stamp":              stamp,
+	"deref":              func(f *float64) float64 { return *f },
+	"deref_bool":         func(b *bool) bool { return b != nil && *b },
+	"gate":               gateVerdict,
+	"mirrorTest":         mirrorTest,
+	"missingPrimaryLogs": missingPrimaryLogs,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Shadow report: {{.D.Primary}} vs {{.D.Shadow}}</title>
@@ -67,12 +69,13 @@ td:first-child,th:first-child{text-align:left}.plots img{max-width:32%;margin-ri
 <tr><td>shadow only (unmatched copies)</td><td>{{.ShadowOnly}}</td></tr>
 <tr><td>primary: request without response / response without request</td><td>{{.PrimaryWithoutResponse}} / {{.PrimaryWithoutRequest}}</td></tr>
 <tr><td>shadow: request without response / response without request</td><td>{{.ShadowWithoutResponse}} / {{.ShadowWithoutRequest}}</td></tr>
+<tr><td>id reused (not compared)</td><td>{{.IDReused}}</td></tr>
 </table>{{end}}
 
 <h2>Mirrored share</h2>
-{{with .D.Mirror}}<p>Observed {{pct .Observed.Estimate}} ({{.Copies}} copies), {{pct $.D.Confidence}} CI {{ci .Observed}}.
-{{if .Configured}}Configured {{pct (deref .Configured)}}: {{printf "%.0f" .ExpectedCopies}} copies expected, {{printf "%.0f" .MissingCopies}} missing;
-score test p = {{printf "%.3g" .PValue}} at α = {{.Alpha}}; detectable shift {{pct .DetectableShift}} at power {{.Power}}.{{end}}</p>
+{{with .D.Mirror}}<p>Observed {{pct .Observed.Estimate}} ({{.Copies}} copies of {{.Requests}} requests the primary logged), {{pct $.D.Confidence}} CI {{ci .Observed}}.
+{{if .CopiesWithoutPrimary}}{{missingPrimaryLogs .}}{{end}}
+{{if .Configured}}{{mirrorTest .}}{{end}}</p>
 <p><small>{{.Test}}</small></p>{{end}}
 
 <h2>Agreement</h2>
