@@ -40,6 +40,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"ms":                 ciMs,
 	"num":                num,
 	"stamp":              stamp,
+	"stampPtr":           stampPtr,
 	"deref":              func(f *float64) float64 { return *f },
 	"deref_bool":         func(b *bool) bool { return b != nil && *b },
 	"gate":               gateVerdict,
@@ -55,7 +56,7 @@ td:first-child,th:first-child{text-align:left}.plots img{max-width:32%;margin-ri
 .fail{color:#b00;font-weight:bold}.pass{color:#070;font-weight:bold}small{color:#666}
 </style></head><body>
 <h1>Shadow report: {{.D.Primary}} (primary) vs {{.D.Shadow}} (shadow)</h1>
-<p><small>Source: {{.D.Source}}. Requests from {{stamp .D.From}} to {{stamp .D.To}}. Generated {{stamp .D.Generated}}.</small></p>
+<p><small>Source: {{.D.Source}}. Requests from {{stampPtr .D.From}} to {{stampPtr .D.To}}. Generated {{stamp .D.Generated}}.</small></p>
 <ul>{{range .Verdicts}}<li>{{.}}</li>{{end}}</ul>
 {{with .D.Agreement}}{{if .MinAgreement}}<p class="{{if deref_bool .GatePassed}}pass{{else}}fail{{end}}">Gate --min-agreement {{deref .MinAgreement}}:
 {{gate .}}.</p>{{end}}{{end}}

@@ -18,7 +18,7 @@ func Markdown(d *Document) string {
 	conf := pct(s.Confidence)
 	p("# Shadow report: %s (primary) vs %s (shadow)\n\n", s.Primary, s.Shadow)
 	p("Source: %s. Requests from %s to %s. Generated %s by %s.\n\n",
-		d.Source, stamp(s.From), stamp(s.To), stamp(d.Generated), d.Tool)
+		d.Source, stampPtr(s.From), stampPtr(s.To), stamp(d.Generated), d.Tool)
 	for _, l := range verdicts(d) {
 		p("- %s\n", l)
 	}
@@ -260,4 +260,11 @@ func stamp(t time.Time) string {
 		return "n/a"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+func stampPtr(t *time.Time) string {
+	if t == nil {
+		return "n/a"
+	}
+	return stamp(*t)
 }

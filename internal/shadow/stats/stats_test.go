@@ -340,6 +340,9 @@ func TestSummaryJSONHoldsEveryFieldThatApplies(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
 		}
 	}
+	if full["from"] != "2026-01-01T00:00:01Z" || full["to"] != "2026-01-01T00:00:02Z" {
+		t.Errorf("from %v, to %v", full["from"], full["to"])
+	}
 	for _, key := range []string{"outputs", "agreementOverTime"} {
 		if v, ok := full[key].([]any); !ok || (key == "outputs" && len(v) != 0) {
 			t.Errorf("%s = %#v, want a list (empty for outputs)", key, full[key])
@@ -347,7 +350,7 @@ func TestSummaryJSONHoldsEveryFieldThatApplies(t *testing.T) {
 	}
 
 	none := summaryJSON(t, Options{Primary: "v1", Shadow: "v2"})
-	for _, key := range []string{"mirror.configured", "mirror.expectedCopies", "mirror.missingCopies", "mirror.pValue",
+	for _, key := range []string{"from", "to", "mirror.configured", "mirror.expectedCopies", "mirror.missingCopies", "mirror.pValue",
 		"mirror.log10PValue", "mirror.consistent", "mirror.detectableShift", "agreement.minAgreement",
 		"agreement.gatePassed", "agreement.passingRate"} {
 		if v, ok := at(none, strings.Split(key, ".")...); ok {

@@ -30,17 +30,19 @@ type Options struct {
 
 // Summary is what summary.json holds and the reports render.
 type Summary struct {
-	Primary    string    `json:"primary"`
-	Shadow     string    `json:"shadow"`
-	From       time.Time `json:"from"`
-	To         time.Time `json:"to"`
-	Confidence float64   `json:"confidence"`
-	Requests   Requests  `json:"requests"`
-	Mirror     Mirror    `json:"mirror"`
-	Agreement  Agreement `json:"agreement"`
-	Outputs    []Output  `json:"outputs"`
-	Latency    Latency   `json:"latencyMs"`
-	Errors     Errors    `json:"errors"`
+	Primary string `json:"primary"`
+	Shadow  string `json:"shadow"`
+	// From and To are the first and last user request's arrival; absent
+	// when there is none.
+	From       *time.Time `json:"from,omitempty"`
+	To         *time.Time `json:"to,omitempty"`
+	Confidence float64    `json:"confidence"`
+	Requests   Requests   `json:"requests"`
+	Mirror     Mirror     `json:"mirror"`
+	Agreement  Agreement  `json:"agreement"`
+	Outputs    []Output   `json:"outputs"`
+	Latency    Latency    `json:"latencyMs"`
+	Errors     Errors     `json:"errors"`
 	// AgreementOverTime bins the compared pairs by arrival.
 	AgreementOverTime []TimeBin `json:"agreementOverTime"`
 }
@@ -115,7 +117,7 @@ type Agreement struct {
 	// probability Power at this many pairs (absent without a gate or
 	// without a compared pair).
 	PassingRate *float64 `json:"passingRate,omitempty"`
-	Power       float64 `json:"power"`
+	Power       float64  `json:"power"`
 }
 
 // Output is the absolute difference of one named output over compared pairs.
@@ -381,8 +383,11 @@ func (a *Accumulator) Summary() (*Summary, *Series) {
 	o := a.opts
 	alpha := complement(o.Confidence)
 	s := &Summary{
-		Primary: o.Primary, Shadow: o.Shadow, From: a.from, To: a.to, Confidence: o.Confidence,
+		Primary: o.Primary, Shadow: o.Shadow, Confidence: o.Confidence,
 		Requests: a.req, Outputs: []Output{},
+	}
+	if a.req.Seen > 0 {
+		s.From, s.To = &a.from, &a.to
 	}
 	s.Mirror = a.mirror(alpha)
 
