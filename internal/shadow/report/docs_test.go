@@ -34,7 +34,7 @@ func everyField() *Document {
 		Inputs: Inputs{
 			Logs:       []LogInput{{Name: "a", Error: "stream reset"}},
 			WindowFrom: &at, WindowTo: &at,
-			Pods: []collect.Pod{{Name: "p", Version: "v1"}},
+			Pods:  []collect.Pod{{Name: "p", Version: "v1"}},
 			Lines: events.Counts{Lines: 1},
 		},
 		Files: Files{Pairs: "pairs.jsonl", Parquet: "pairs.parquet"},
