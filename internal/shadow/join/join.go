@@ -38,14 +38,16 @@ type Pair struct {
 	Shadow    Side
 	// IDReused: another user request carried the same id while this one
 	// was open, or had carried it shortly before (a client reusing
-	// X-Request-Id). Each event went to the request that arrived nearest
-	// it, and one that fits neither was left out (Counts.Unattributed),
-	// so no row holds two requests; but which copy answered which request
-	// is a guess, so the pair is never compared.
+	// X-Request-Id). Which copy belongs to which of them the logs cannot
+	// say (Istio mirrors asynchronously: request 1's copy can arrive
+	// after request 2), so such a pair holds no copy: the shadow's events
+	// of the id are left out (Counts.Unattributed) and no row holds two
+	// requests. The primary's own events go to the request that arrived
+	// nearest them.
 	IDReused bool
-	// earlier is when the previous request with this id arrived (reused
-	// ids only): an event nearer to it than to this pair is not this
-	// pair's.
+	// earlier is when the previous request with this id reached the
+	// primary (reused ids only): a response nearer to it than to this
+	// pair is not this pair's.
 	earlier time.Time
 }
 
@@ -95,10 +97,10 @@ type Counts struct {
 	OtherVersions int64 `json:"otherVersionEvents"`
 	// Late are events that arrived after their pair was given up.
 	Late int64 `json:"lateEvents"`
-	// Unattributed are events of a reused request id that arrived nearer
-	// the earlier request with that id than the one waiting for them (the
-	// answer of the earlier request, say): left out rather than joined to
-	// the wrong request.
+	// Unattributed are events of a reused request id that cannot be
+	// given to one request: every copy the shadow logged of it, and the
+	// primary's events nearer the earlier request with that id than the
+	// one waiting. Left out rather than joined to the wrong request.
 	Unattributed int64 `json:"unattributedEvents"`
 }
 
@@ -180,7 +182,7 @@ func (j *Joiner) Add(ev *events.Event) {
 		if p = j.reopen(ev, primary); p == nil {
 			return
 		}
-	case p.IDReused && !p.fits(ev):
+	case p.IDReused && (!primary || !p.fits(ev)):
 		j.counts.Unattributed++
 		return
 	}
@@ -231,8 +233,8 @@ func arrival(ev *events.Event) time.Time {
 	return ev.Time
 }
 
-// fits reports ev nearer to this pair's request than to the earlier one
-// with the same id.
+// fits reports the primary's event ev nearer to this pair's request than
+// to the earlier one with the same id.
 func (p *Pair) fits(ev *events.Event) bool {
 	at := arrival(ev)
 	return absDuration(at.Sub(p.Time)) <= absDuration(at.Sub(p.earlier))
@@ -256,8 +258,8 @@ func (j *Joiner) start(ev *events.Event) *Pair {
 // reopen opens a pair for an event whose id has no open pair. An id
 // finished recently is either a late event of that request (counted) or,
 // when a side that had logged its request logs another, a new request
-// reusing the id; a repeated log line (the same request at the same time)
-// is a duplicate.
+// reusing the id: the primary's opens a flagged pair, a copy is left out;
+// a repeated log line (the same request at the same time) is a duplicate.
 func (j *Joiner) reopen(ev *events.Event, primary bool) *Pair {
 	d, gone := j.done[ev.ID]
 	if !gone {
@@ -274,42 +276,51 @@ func (j *Joiner) reopen(ev *events.Event, primary bool) *Pair {
 	case seen == ev.Time.UnixNano():
 		j.counts.Duplicates++
 		return nil
+	case !primary:
+		j.counts.Unattributed++
+		return nil
 	}
 	p := j.start(ev)
 	p.IDReused, p.earlier = true, time.Unix(0, seen)
 	return p
 }
 
-// clash handles an event for a side that already has one of its kind.
-// A request event at another time is a new request reusing the id: the
-// open pair is given up (flagged) and a pair opened for the new request,
-// taking along the other side's events when they arrived nearer it. A
-// repeated request line, or a second answer, is a duplicate. It returns
-// the pair ev goes to, or nil.
+// clash handles an event for a side that already has one of its kind. A
+// request event at another time means the id is reused: the open pair is
+// flagged and loses its copy; a second request at the primary gives that
+// pair up and opens one of its own, a second copy is left out. A repeated
+// request line, or a second answer, is a duplicate. It returns the pair
+// ev goes to, or nil.
 func (j *Joiner) clash(p *Pair, side *Side, ev *events.Event, primary bool) *Pair {
 	if ev.Response || side.Time.Equal(ev.Time) {
 		j.counts.Duplicates++
 		return nil
 	}
+	j.dropCopy(p)
+	if !primary {
+		j.counts.Unattributed++
+		return nil
+	}
 	earlier := side.Time
-	p.IDReused = true
-	j.finishAt(ev.ID, p, false)
+	j.finish(ev.ID, p)
 	np := j.start(ev)
 	np.IDReused, np.earlier = true, earlier
-	other, moved := &p.Shadow, &np.Shadow
-	if !primary {
-		other, moved = &p.Primary, &np.Primary
-	}
-	hasEvents := other.Requested || other.Answered
-	if hasEvents && absDuration(other.Time.Sub(ev.Time)) < absDuration(other.Time.Sub(earlier)) {
-		*moved, *other = *other, Side{}
-		if !primary { // p's input was the moved primary's
-			np.Input, np.InputJSON, p.Input = p.Input, p.InputJSON, nil
-		}
-		p.Time, np.Time = p.arrived(), np.arrived()
-	}
-	j.emit(p)
 	return np
+}
+
+// dropCopy flags p as a reused id's and leaves out its copy's events.
+func (j *Joiner) dropCopy(p *Pair) {
+	p.IDReused = true
+	for _, logged := range []bool{p.Shadow.Requested, p.Shadow.Answered} {
+		if logged {
+			j.counts.Unattributed++
+		}
+	}
+	if !p.Primary.Requested { // the input was the copy's
+		p.Input, p.InputJSON = nil, false
+	}
+	p.Shadow = Side{}
+	p.Time = p.arrived()
 }
 
 // arrived is when the user request arrived: the primary's request, else
@@ -356,11 +367,10 @@ func (j *Joiner) expire() {
 	}
 }
 
-func (j *Joiner) finish(id string, p *Pair) { j.finishAt(id, p, true) }
-
-// finishAt closes p and remembers it a while (late events, reused ids);
-// emit says whether to hand it on now.
-func (j *Joiner) finishAt(id string, p *Pair, emit bool) {
+// finish closes p, hands it on and remembers it a while (late events,
+// reused ids). A pair left with no event (a reused id's copy that was all
+// it had) is no request and is not handed on.
+func (j *Joiner) finish(id string, p *Pair) {
 	delete(j.open, id)
 	d := doneRecord{at: j.now.UnixNano()}
 	if p.Primary.Requested {
@@ -371,9 +381,14 @@ func (j *Joiner) finishAt(id string, p *Pair, emit bool) {
 	}
 	j.done[id] = d
 	j.doneQ = append(j.doneQ, entry{id: id, at: j.now})
-	if emit {
+	if !p.empty() {
 		j.emit(p)
 	}
+}
+
+// empty reports a pair with no event left.
+func (p *Pair) empty() bool {
+	return !p.Primary.Requested && !p.Primary.Answered && !p.Shadow.Requested && !p.Shadow.Answered
 }
 
 // Close gives up every open pair, oldest first.
@@ -382,7 +397,9 @@ func (j *Joiner) Close() {
 		e := j.order[j.head]
 		if p, ok := j.open[e.id]; ok && p == e.pair {
 			delete(j.open, e.id)
-			j.emit(p)
+			if !p.empty() {
+				j.emit(p)
+			}
 		}
 	}
 	j.order, j.head = nil, 0

@@ -66,7 +66,7 @@ func Markdown(d *Document) string {
 		p("\n")
 	}
 	if s.Requests.IDReused > 0 {
-		p("\n%d requests shared their id with another request (`id_reused`) and are not compared.\n", s.Requests.IDReused)
+		p("\n%d requests shared their id with another request (`id_reused`): they hold no copy (whose it is the logs cannot say) and are not compared.\n", s.Requests.IDReused)
 	}
 	p("\nAgree: the same status and, for 200, every output element within the tolerance. Test: %s.\n", a.Test)
 
@@ -138,7 +138,7 @@ func verdicts(d *Document) []string {
 		out = append(out, missingPrimaryLogs(m))
 	}
 	if n := s.Requests.IDReused; n > 0 {
-		out = append(out, fmt.Sprintf("%d requests reused another request's id (id_reused): kept in the data, not compared.", n))
+		out = append(out, fmt.Sprintf("%d requests reused another request's id (id_reused): kept in the data without copies, not compared.", n))
 	}
 	e := s.Errors
 	out = append(out, fmt.Sprintf("Errors %s (primary) vs %s (shadow).", pct(e.Primary.Rate.Estimate), pct(e.Shadow.Rate.Estimate)))

@@ -259,25 +259,27 @@ func TestCopiesWithoutAPrimaryRecordAreNotOverMirroring(t *testing.T) {
 	}
 }
 
-// A reused id's pair is counted by that name and never compared.
+// A reused id's pair is counted by that name, never compared, and no
+// trial of the mirrored share (its copies are left out by the join).
 func TestReusedIDPairsAreCountedAndNotCompared(t *testing.T) {
 	a := NewAccumulator(Options{Primary: "v1", Shadow: "v2"})
 	for i := 0; i < 10; i++ {
-		p := pairOf(i, true)
-		if i < 3 {
-			p.IDReused = true
-			p.Shadow.Output = []byte(`{"outputs":[{"name":"o","data":[7]}]}`) // another request's answer
-		}
+		p := pairOf(i, i >= 3)
+		p.IDReused = i < 3
 		v := Judge(p, 0)
 		if v.Compared != (i >= 3) {
 			t.Fatalf("pair %d (reused %v) compared %v", i, p.IDReused, v.Compared)
 		}
 		a.Add(p, v)
 	}
+	// Judge leaves a reused pair uncompared even with both answers.
+	if p := pairOf(0, true); func() bool { p.IDReused = true; return Judge(p, 0).Compared }() {
+		t.Errorf("a reused pair with both answers was compared")
+	}
 	s, _ := a.Summary()
-	if s.Requests.IDReused != 3 || s.Agreement.Compared != 7 || s.Agreement.Agreeing != 7 || s.Mirror.Copies != 10 {
-		t.Errorf("requests %+v, agreement %d of %d, copies %d; want 3 reused, 7 of 7 agreeing, 10 copies",
-			s.Requests, s.Agreement.Agreeing, s.Agreement.Compared, s.Mirror.Copies)
+	if s.Requests.IDReused != 3 || s.Agreement.Compared != 7 || s.Agreement.Agreeing != 7 || s.Mirror.Copies != 7 || s.Mirror.Requests != 7 {
+		t.Errorf("requests %+v, agreement %d of %d, %d copies of %d; want 3 reused, 7 of 7 agreeing, 7 copies of 7",
+			s.Requests, s.Agreement.Agreeing, s.Agreement.Compared, s.Mirror.Copies, s.Mirror.Requests)
 	}
 }
 

@@ -63,7 +63,7 @@ type Requests struct {
 	ShadowWithoutResponse  int64 `json:"shadowWithoutResponse"`
 	ShadowWithoutRequest   int64 `json:"shadowWithoutRequest"`
 	// IDReused are requests whose id another request carried too (rows
-	// with id_reused): kept, but never compared.
+	// with id_reused): kept, but without a copy and never compared.
 	IDReused int64 `json:"idReused"`
 }
 
@@ -72,7 +72,9 @@ type Requests struct {
 type Mirror struct {
 	// Configured share (0-1).
 	Configured *float64 `json:"configured,omitempty"`
-	// Requests are the user requests the primary logged: the trials.
+	// Requests are the user requests the primary logged, but for those
+	// whose id was reused (their copies cannot be told apart): the
+	// trials.
 	Requests int64 `json:"requests"`
 	// Observed is Copies / Requests with its Wilson interval.
 	Observed Interval `json:"observed"`
@@ -222,6 +224,9 @@ type Accumulator struct {
 	latS     []float64
 	errP     int64
 	errS     int64
+	// mirrorTrials and mirrorCopies: requests the primary logged (ids not
+	// reused) and those mirrored.
+	mirrorTrials, mirrorCopies int64
 	diffs    []float64
 	times    []int64 // arrival of compared pairs, unix ns
 	agrees   []bool
@@ -279,8 +284,15 @@ func (a *Accumulator) Add(p *join.Pair, v Verdict) {
 	}
 	half(p.Primary, &a.req.PrimaryWithoutResponse, &a.req.PrimaryWithoutRequest)
 	half(p.Shadow, &a.req.ShadowWithoutResponse, &a.req.ShadowWithoutRequest)
-	if p.IDReused {
+	hasPrimary := p.Primary.Requested || p.Primary.Answered
+	switch {
+	case p.IDReused:
 		a.req.IDReused++
+	case hasPrimary:
+		a.mirrorTrials++
+		if p.Match() == join.Paired {
+			a.mirrorCopies++
+		}
 	}
 	if a.from.IsZero() || p.Time.Before(a.from) {
 		a.from = p.Time
@@ -333,17 +345,17 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // is a Bernoulli trial (Istio draws per request), so copies ~
 // Binomial(requests, share). Copies without a primary record are no
 // trial: their requests are missing from the primary's logs, and counting
-// them as mirrored would bias the share up.
+// them as mirrored would bias the share up. Requests whose id was reused
+// are none either: their copies are left out (join.Pair.IDReused).
 func (a *Accumulator) mirror(alpha float64) Mirror {
 	o := a.opts
-	requests := a.req.Seen - a.req.ShadowOnly
-	copies := a.req.Paired
+	requests, copies := a.mirrorTrials, a.mirrorCopies
 	m := Mirror{
 		Requests: requests, Copies: copies, CopiesWithoutPrimary: a.req.ShadowOnly,
 		Observed: Wilson(copies, requests, o.Confidence),
 		Alpha:    alpha, Power: o.Power,
 		Test: "Wilson score interval; two-sided score test of the configured share " +
-			"(over the requests the primary logged)",
+			"(over the requests the primary logged, ids not reused)",
 	}
 	if o.MirrorPercent == nil {
 		return m
