@@ -227,10 +227,10 @@ type Accumulator struct {
 	// mirrorTrials and mirrorCopies: requests the primary logged (ids not
 	// reused) and those mirrored.
 	mirrorTrials, mirrorCopies int64
-	diffs    []float64
-	times    []int64 // arrival of compared pairs, unix ns
-	agrees   []bool
-	from, to time.Time
+	diffs                      []float64
+	times                      []int64 // arrival of compared pairs, unix ns
+	agrees                     []bool
+	from, to                   time.Time
 }
 
 // NewAccumulator starts a summary; zero options get defaults.
