@@ -23,11 +23,11 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/dataset"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/events"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/stats"
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
@@ -187,9 +187,9 @@ func runLab(t *testing.T, bin string, c labConfig) lab {
 	shadow := startEcho(t, bin, filepath.Join(logs, shadowPod), 0,
 		"TARGET=v2", "MODEL_VERSION=v2", fmt.Sprintf("ERROR_RATE=%g", truthShadowErrors),
 		fmt.Sprintf("MODEL_BIAS=%g", truthBias), fmt.Sprintf("LATENCY_MS=%d", truthLatencyMs))
-	l := smoketest.NewShadowProxy(t,
-		smoketest.Backend{Name: "v1", Target: "v1", URL: primaryA.url, MorePods: []string{primaryB.url}},
-		smoketest.Backend{Name: "v2", Target: "v2", URL: shadow.url}, configuredMirror, c.seed)
+	l := labtest.NewShadowProxy(t,
+		labtest.Backend{Name: "v1", Target: "v1", URL: primaryA.url, MorePods: []string{primaryB.url}},
+		labtest.Backend{Name: "v2", Target: "v2", URL: shadow.url}, configuredMirror, c.seed)
 	l.Proxy.SetMirror(c.realMirror)
 
 	client := &http.Client{Timeout: 10 * time.Second}
