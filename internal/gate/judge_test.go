@@ -86,7 +86,9 @@ func TestAKayentaRollbackNeedsTheShiftAboveTheTolerance(t *testing.T) {
 	// 10% slower is significant, but within the 25% tolerance: promote.
 	slower := simBase
 	slower.median = 22 * time.Millisecond
-	r := runSim(t, DefaultSettings, slower, simBase, 4)
+	s := DefaultSettings
+	s.MaxRequests = 1000 // the latency criterion is met long before
+	r := runSim(t, s, slower, simBase, 4)
 	if c := criterion(r, CritLatency); c.State != Promote {
 		t.Fatalf("latency %s (%s), want met: 10%% slower is inside the tolerance", c.State, c.Detail)
 	}
@@ -107,6 +109,9 @@ func TestAnInconclusiveRunSaysHowManyMoreRequestsWouldDecide(t *testing.T) {
 	t.Parallel()
 	s := DefaultSettings
 	s.MaxRequests = 200
+	// The SLO's projection, at the old 1-point errors margin (the 0.2-point
+	// default would need thousands more requests to decide).
+	s.MaxErrorIncrease = 0.01
 	// 0.2% failures: within the SLO, but 200 requests cannot show it.
 	cand := simBase
 	cand.errorRate = 0.002
