@@ -129,3 +129,15 @@ func TestTheProgramRefusesAnExistingClusterOnTheLabPassphraseBeforeRegistering(t
 		t.Errorf("registered %d resources before refusing", len(got))
 	}
 }
+
+// hack/lib/pulumi-env.sh gives stacks the same passphrase this package
+// refuses on an existing cluster.
+func TestTheShellsLabPassphraseIsTheOneTheProgramRefuses(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "hack", "lib", "pulumi-env.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "\nMODELROLLOUTS_LAB_PASSPHRASE="+LabPassphrase+"\n") {
+		t.Errorf("hack/lib/pulumi-env.sh does not set MODELROLLOUTS_LAB_PASSPHRASE=%s", LabPassphrase)
+	}
+}
