@@ -48,10 +48,10 @@ pulumi_cli() { command -v pulumi 2>/dev/null || true; }
 # need_pinned_cli : the pinned CLI is missing (none on PATH, or another
 # version); record where it comes from unless that answers.
 need_pinned_cli() {
-  local found="not installed" cli; cli="$(pulumi_cli)"
+  local found="not installed" cli dir; cli="$(pulumi_cli)"; dir="$(pulumi_cli_dir)"
   [[ -n "$cli" ]] && found="$cli is $(pulumi version 2>/dev/null || echo 'of no known version')"
   need_host "the Pulumi CLI $PULUMI_CLI_VERSION ($found)" "$PULUMI_RELEASES_URL/" \
-    "run hack/ci/install-pulumi.sh elsewhere (it checks the release's sha256) and copy $(pulumi_cli_dir) to the same path here"
+    "run hack/ci/install-pulumi.sh elsewhere (it checks the release's sha256) and copy ${dir/#"$HOME"/\~} to the same path here"
 }
 
 preflight() {
