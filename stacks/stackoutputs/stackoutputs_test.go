@@ -1,4 +1,4 @@
-package stackoutputs
+package stackoutputs_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/modelrollouts/modelrollouts/stacks"
+	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs"
+	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs/stackoutputstest"
 )
 
 const canaryOutputs = `{"strategy":"canary","namespace":"lab","ingressUrl":"http://127.0.0.1:8080",
@@ -16,58 +18,17 @@ const canaryOutputs = `{"strategy":"canary","namespace":"lab","ingressUrl":"http
 
 const kubeconfigText = "apiVersion: v1\nkind: Config\nclusters: []\n"
 
-// fakePulumi writes a stand-in for the pulumi CLI: `stack output --json`
-// prints the outputs with the kubeconfig as "[secret]", `stack output
-// kubeconfig --show-secrets` the kubeconfig itself, as the real one does
-// for a stack it finds in $PULUMI_BACKEND_URL; each run's arguments and
-// backend/passphrase go to a log. Only stacks listed in the backend's
-// folder exist.
-func fakePulumi(t *testing.T) (bin, log string) {
-	t.Helper()
-	dir := t.TempDir()
-	log = filepath.Join(dir, "log")
-	bin = filepath.Join(dir, "pulumi")
-	script := `#!/bin/sh
-echo "$* | backend=$PULUMI_BACKEND_URL passphrase=$PULUMI_CONFIG_PASSPHRASE" >> ` + log + `
-stack=""; prev=""
-for a in "$@"; do [ "$prev" = "--stack" ] && stack="$a"; prev="$a"; done
-state="${PULUMI_BACKEND_URL#file://}"
-if [ ! -e "$state/$stack" ]; then echo "error: no stack named '$stack' found" >&2; exit 255; fi
-case "$1 $2 $3 $4" in
-"stack output --json --stack") cat <<'JSON'
-` + canaryOutputs + `
-JSON
-;;
-"stack output kubeconfig --show-secrets") [ -e "$state/$stack.nokubeconfig" ] && { echo "error: current stack does not have output property 'kubeconfig'" >&2; exit 255; }
-printf '%s' '` + kubeconfigText + `' ;;
-*) echo "unexpected: $*" >&2; exit 3 ;;
-esac
-`
-	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return bin, log
-}
+type Source = stackoutputs.Source
 
-// project makes a project folder with Pulumi.yaml and a file backend
-// holding the named stacks.
-func project(t *testing.T, stackNames ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: modelrollouts\nruntime: go\n"), 0o644)
-	os.MkdirAll(filepath.Join(dir, StateDir), 0o755)
-	for _, s := range stackNames {
-		os.WriteFile(filepath.Join(dir, StateDir, s), nil, 0o644)
-	}
-	return dir
-}
+var (
+	Load       = stackoutputs.Load
+	Decode     = stackoutputs.Decode
+	Kubeconfig = stackoutputs.Kubeconfig
+	StateDir   = stackoutputs.StateDir
+)
 
-func unsetBackendEnv(t *testing.T) {
-	t.Helper()
-	for _, k := range []string{"PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} {
-		t.Setenv(k, "") // restored after the test
-		os.Unsetenv(k)
-	}
+func devProject(t *testing.T) string {
+	return stackoutputstest.Project(t, map[string]stackoutputstest.Stack{"dev": {Outputs: canaryOutputs, Kubeconfig: kubeconfigText}})
 }
 
 func TestLoadOutputsFile(t *testing.T) {
@@ -115,25 +76,26 @@ func TestTheSecretPlaceholderIsNoKubeconfig(t *testing.T) {
 
 // `--stack dev` as the README types it, without the sourced environment:
 // the CLI looks in the project's .pulumi-state with the lab's passphrase,
-// as make does, not in the user's default backend.
+// as make does, not in the user's default backend; the kubeconfig is
+// asked for on purpose, apart from the outputs.
 func TestStackIsReadFromTheProjectsBackendLikeMake(t *testing.T) {
-	unsetBackendEnv(t)
-	bin, log := fakePulumi(t)
-	dir := project(t, "dev")
-	o, err := Load(context.Background(), Source{Stack: "dev", Cwd: dir, Pulumi: bin})
+	log := stackoutputstest.Install(t)
+	dir := devProject(t)
+	o, err := Load(context.Background(), Source{Stack: "dev", Cwd: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Host != "model.lab.example.com" || o.Kubeconfig != "" {
 		t.Errorf("host %q kubeconfig %q", o.Host, o.Kubeconfig)
 	}
-	kc, err := Kubeconfig(context.Background(), Source{Stack: "dev", Cwd: dir, Pulumi: bin}, o)
+	kc, err := Kubeconfig(context.Background(), Source{Stack: "dev", Cwd: dir}, o)
 	if err != nil || kc != strings.TrimSpace(kubeconfigText) {
 		t.Errorf("kubeconfig %q, %v", kc, err)
 	}
 	got, _ := os.ReadFile(log)
-	want := "stack output --json --stack dev --non-interactive --cwd " + dir + " | backend=file://" + filepath.Join(dir, StateDir) + " passphrase=" + LabPassphrase + "\n" +
-		"stack output kubeconfig --show-secrets --stack dev --non-interactive --cwd " + dir + " | backend=file://" + filepath.Join(dir, StateDir) + " passphrase=" + LabPassphrase + "\n"
+	env := " | backend=file://" + filepath.Join(dir, StateDir) + " passphrase=" + stackoutputs.LabPassphrase + "\n"
+	want := "stack output --json --stack dev --non-interactive --cwd " + dir + env +
+		"stack output kubeconfig --show-secrets --stack dev --non-interactive --cwd " + dir + env
 	if string(got) != want {
 		t.Errorf("pulumi ran as\n%s\nwant\n%s", got, want)
 	}
@@ -142,13 +104,12 @@ func TestStackIsReadFromTheProjectsBackendLikeMake(t *testing.T) {
 // From a subfolder, without --cwd, the project is the folder above with
 // Pulumi.yaml.
 func TestStackIsFoundFromASubfolder(t *testing.T) {
-	unsetBackendEnv(t)
-	bin, log := fakePulumi(t)
-	dir := project(t, "dev")
+	log := stackoutputstest.Install(t)
+	dir := devProject(t)
 	sub := filepath.Join(dir, "cmd", "rollout")
 	os.MkdirAll(sub, 0o755)
 	t.Chdir(sub)
-	if _, err := Load(context.Background(), Source{Stack: "dev", Pulumi: bin}); err != nil {
+	if _, err := Load(context.Background(), Source{Stack: "dev"}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(log); !strings.Contains(string(got), "backend=file://"+filepath.Join(dir, StateDir)+" ") {
@@ -159,12 +120,11 @@ func TestStackIsFoundFromASubfolder(t *testing.T) {
 // PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE win, as in
 // hack/lib/pulumi-env.sh; an empty passphrase set on purpose stays empty.
 func TestTheUsersBackendAndPassphraseWin(t *testing.T) {
-	unsetBackendEnv(t)
-	bin, log := fakePulumi(t)
-	other := project(t, "dev")
+	log := stackoutputstest.Install(t)
+	other := devProject(t)
 	t.Setenv("PULUMI_BACKEND_URL", "file://"+filepath.Join(other, StateDir))
 	t.Setenv("PULUMI_CONFIG_PASSPHRASE", "")
-	if _, err := Load(context.Background(), Source{Stack: "dev", Cwd: project(t), Pulumi: bin}); err != nil {
+	if _, err := Load(context.Background(), Source{Stack: "dev", Cwd: stackoutputstest.Project(t, nil)}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(log); !strings.HasSuffix(string(got), "backend=file://"+filepath.Join(other, StateDir)+" passphrase=\n") {
@@ -175,13 +135,12 @@ func TestTheUsersBackendAndPassphraseWin(t *testing.T) {
 // A stack that is not there is named with the backend looked in and what
 // to do, whether the backend folder exists or not.
 func TestAMissingStackSaysWhichBackendItLookedIn(t *testing.T) {
-	unsetBackendEnv(t)
-	bin, _ := fakePulumi(t)
-	withState := project(t, "shadow")
+	stackoutputstest.Install(t)
+	withState := stackoutputstest.Project(t, map[string]stackoutputstest.Stack{"shadow": {Outputs: canaryOutputs}})
 	noState := t.TempDir()
 	os.WriteFile(filepath.Join(noState, "Pulumi.yaml"), []byte("name: modelrollouts\n"), 0o644)
 	for _, dir := range []string{withState, noState} {
-		_, err := Load(context.Background(), Source{Stack: "dev", Cwd: dir, Pulumi: bin})
+		_, err := Load(context.Background(), Source{Stack: "dev", Cwd: dir})
 		for _, want := range []string{`no stack "dev"`, "the project's backend file://" + filepath.Join(dir, StateDir), "PULUMI_BACKEND_URL is not set", "make up STACK=dev"} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: err %v lacks %q", dir, err, want)
@@ -189,23 +148,22 @@ func TestAMissingStackSaysWhichBackendItLookedIn(t *testing.T) {
 		}
 	}
 	t.Setenv("PULUMI_BACKEND_URL", "file://"+filepath.Join(withState, StateDir))
-	_, err := Load(context.Background(), Source{Stack: "dev", Cwd: noState, Pulumi: bin})
+	_, err := Load(context.Background(), Source{Stack: "dev", Cwd: noState})
 	if err == nil || !strings.Contains(err.Error(), "backend file://"+filepath.Join(withState, StateDir)+" (PULUMI_BACKEND_URL)") {
 		t.Errorf("err %v does not name the user's backend", err)
 	}
 }
 
-// A stack without a kubeconfig output (an existing cluster) has none;
-// other CLI failures keep the CLI's words.
+// A stack without a kubeconfig output (an existing cluster) has none; an
+// absent CLI says so.
 func TestKubeconfigOfAStackWithoutOne(t *testing.T) {
-	unsetBackendEnv(t)
-	bin, _ := fakePulumi(t)
-	dir := project(t, "cloud", "cloud.nokubeconfig")
-	kc, err := Kubeconfig(context.Background(), Source{Stack: "cloud", Cwd: dir, Pulumi: bin}, &stacks.Outputs{})
+	stackoutputstest.Install(t)
+	dir := stackoutputstest.Project(t, map[string]stackoutputstest.Stack{"cloud": {Outputs: canaryOutputs}})
+	kc, err := Kubeconfig(context.Background(), Source{Stack: "cloud", Cwd: dir}, &stacks.Outputs{})
 	if err != nil || kc != "" {
 		t.Errorf("kubeconfig %q, %v; want none", kc, err)
 	}
-	_, err = Load(context.Background(), Source{Stack: "dev", Cwd: dir, Pulumi: filepath.Join(t.TempDir(), "absent")})
+	_, err = Load(context.Background(), Source{Stack: "cloud", Cwd: dir, Pulumi: filepath.Join(t.TempDir(), "absent")})
 	if err == nil || !strings.Contains(err.Error(), "pulumi CLI is not on PATH") {
 		t.Errorf("an absent CLI: %v", err)
 	}
