@@ -49,7 +49,7 @@ type Report struct {
 	Unreachable string `json:"ingress_unreachable,omitempty"`
 
 	Pass    bool          `json:"pass"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	Elapsed time.Duration `json:"-"` // elapsed_ms, see MarshalJSON
 }
 
 // Check is one pass/fail statement with its evidence.
