@@ -131,6 +131,7 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 		successF  = fs.Float64("min-success-rate", 0, "override the gate's success-rate SLO (0.99 = 99% non-5xx)")
 		p99F      = fs.Duration("max-p99", 0, "override the gate's p99 latency SLO, e.g. 500ms")
 		increaseF = fs.Float64("max-latency-increase", 0, "override how much slower than the baseline the candidate may be (0.25 = 25%)")
+		errIncF   = fs.Float64("max-error-increase", 0, "override how many points more often than the baseline the candidate may fail (0.2 = 0.2 points of failure rate)")
 		minReqF   = fs.Int("min-requests", 0, "override the requests per version before any verdict")
 		alphaF    = fs.Float64("alpha", 0, "override the gate's false-alarm rate")
 		powerF    = fs.Float64("power", 0, "override the gate's power")
@@ -171,6 +172,7 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	override(&opts.Settings.MinSuccessRate, *successF)
 	override(&opts.Settings.MaxP99, *p99F)
 	override(&opts.Settings.MaxLatencyIncrease, *increaseF)
+	override(&opts.Settings.MaxErrorIncrease, *errIncF/100) // points to a rate
 	override(&opts.Settings.MinRequests, *minReqF)
 	override(&opts.Settings.Alpha, *alphaF)
 	override(&opts.Settings.Power, *powerF)

@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
-	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
@@ -35,8 +36,12 @@ import (
 // the lower boundary needs ~600 answers with almost no failure).
 var noAlarm = []string{"--alpha", "1e-5"}
 
+// brokenOnFailures is a rollback on a failing candidate's criteria: the
+// success SLO or errors vs baseline, whichever crosses first.
+var brokenOnFailures = regexp.MustCompile(`BROKEN   (success-rate SLO|errors vs baseline)`)
+
 func TestCheckPromotesACandidateAsGoodAsTheBaseline(t *testing.T) {
-	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	// Chance failure ≤ 1e-5 (noAlarm).
 	code, out, errOut := rollout2(t, checkArgs(outputs, noAlarm...)...)
 	if code != rollout.ExitPromote {
@@ -57,7 +62,7 @@ func TestCheckPromotesACandidateAsGoodAsTheBaseline(t *testing.T) {
 }
 
 func TestCheckThenAdvanceWritesTheNextStepAndThePR(t *testing.T) {
-	_, outputs := lab(t, labtest.Version{LatencyMS: baseLatencyMS})
+	_, outputs := lab(t, labtest.ProcessVersion{LatencyMS: baseLatencyMS})
 	// Chance failure ≤ 1e-5 (noAlarm).
 	code, verdict, errOut := rollout2(t, checkArgs(outputs, append([]string{"--json"}, noAlarm...)...)...)
 	if code != rollout.ExitPromote {
@@ -119,20 +124,20 @@ func TestCheckThenAdvanceWritesTheNextStepAndThePR(t *testing.T) {
 // median is a slow answer's by a sixth of the pairs: rolled back at the
 // first look; only latency can break, so no other criterion pre-empts it.
 func TestSeveralPodsPerVersion(t *testing.T) {
-	fine := labtest.Pod{LatencyMS: baseLatencyMS}
+	fine := labtest.ProcessPod{LatencyMS: baseLatencyMS}
 	for _, tc := range []struct {
 		name      string
-		candidate []labtest.Pod
+		candidate []labtest.ProcessPod
 		want      int
-		broken    string
+		broken    *regexp.Regexp
 	}{
-		{"all pods equal", []labtest.Pod{fine, fine}, rollout.ExitPromote, ""},
-		{"one pod failing 10%", []labtest.Pod{fine, {LatencyMS: baseLatencyMS, ErrorRate: 0.1}}, rollout.ExitRollback, "BROKEN   success-rate SLO"},
-		{"two pods of three 3x slower", []labtest.Pod{fine, {LatencyMS: 3 * baseLatencyMS}, {LatencyMS: 3 * baseLatencyMS}}, rollout.ExitRollback, "BROKEN   latency vs baseline"},
+		{"all pods equal", []labtest.ProcessPod{fine, fine}, rollout.ExitPromote, regexp.MustCompile(`met      errors vs baseline`)},
+		{"one pod failing 10%", []labtest.ProcessPod{fine, {LatencyMS: baseLatencyMS, ErrorRate: 0.1}}, rollout.ExitRollback, brokenOnFailures},
+		{"two pods of three 3x slower", []labtest.ProcessPod{fine, {LatencyMS: 3 * baseLatencyMS}, {LatencyMS: 3 * baseLatencyMS}}, rollout.ExitRollback, regexp.MustCompile(`BROKEN   latency vs baseline`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := labtest.Start(t, []labtest.Version{
-				{Name: "v1", Pods: []labtest.Pod{fine, fine, fine}},
+			l := labtest.StartProcesses(t, []labtest.ProcessVersion{
+				{Name: "v1", Pods: []labtest.ProcessPod{fine, fine, fine}},
 				{Name: "v2", Pods: tc.candidate},
 			}, map[string]int{"v1": 90, "v2": 10}, "v2", "v1")
 			l.HostsWithPort(t)
@@ -142,7 +147,7 @@ func TestSeveralPodsPerVersion(t *testing.T) {
 			// 5% overall is missed with chance 1e-14); the seeded router
 			// gives the split the same counts on every run.
 			code, out, errOut := rollout2(t, checkArgs(outputs, noAlarm...)...)
-			if code != tc.want || !strings.Contains(out, tc.broken) || !strings.Contains(out, "split on the user host: v1") {
+			if code != tc.want || !tc.broken.MatchString(out) || !strings.Contains(out, "split on the user host: v1") {
 				t.Fatalf("exit %d, want %d (%q)\n%s\n%s", code, tc.want, tc.broken, out, errOut)
 			}
 		})
@@ -170,11 +175,11 @@ func TestTheDevStackClimbsItsLadderOnePRPerStep(t *testing.T) {
 		}
 		return st.Status.Percents
 	}
-	step := func(candidate labtest.Version, action string) string {
+	step := func(candidate labtest.ProcessVersion, action string) string {
 		t.Helper()
 		p := percents()
 		candidate.Name = "v2"
-		l := labtest.Start(t, []labtest.Version{{Name: "v1", LatencyMS: baseLatencyMS}, candidate}, p, "v2", "v1")
+		l := labtest.StartProcesses(t, []labtest.ProcessVersion{{Name: "v1", LatencyMS: baseLatencyMS}, candidate}, p, "v2", "v1")
 		outputs := filepath.Join(t.TempDir(), "outputs.json")
 		l.WriteOutputs(t, outputs)
 		// Six checks, each failing by chance ≤ 1e-5 (noAlarm): ≤ 6e-5.
@@ -190,7 +195,7 @@ func TestTheDevStackClimbsItsLadderOnePRPerStep(t *testing.T) {
 	}
 	var titles []string
 	for range len(stacks.DefaultSteps) {
-		titles = append(titles, step(labtest.Version{LatencyMS: baseLatencyMS}, "advance"))
+		titles = append(titles, step(labtest.ProcessVersion{LatencyMS: baseLatencyMS}, "advance"))
 	}
 	want := []string{"v2 0% → 5%", "v2 5% → 10%", "v2 10% → 25%", "v2 25% → 50%", "v2 50% → 100%"}
 	for i, w := range want {
@@ -206,7 +211,7 @@ func TestTheDevStackClimbsItsLadderOnePRPerStep(t *testing.T) {
 	if code, _, errOut := rollout2(t, "advance", "--stack", "dev", "--cwd", dir, "--no-evidence"); code != rollout.ExitError || !strings.Contains(errOut, "top of its ladder") {
 		t.Fatalf("advance past the top: exit %d %s", code, errOut)
 	}
-	if title := step(labtest.Version{LatencyMS: baseLatencyMS, ErrorRate: 0.05}, "rollback"); !strings.HasSuffix(title, "roll back v2 (100% → 0%)") {
+	if title := step(labtest.ProcessVersion{LatencyMS: baseLatencyMS, ErrorRate: 0.05}, "rollback"); !strings.HasSuffix(title, "roll back v2 (100% → 0%)") {
 		t.Fatalf("rollback PR %q", title)
 	}
 	if p := percents(); p["v1"] != 100 || p["v2"] != 0 {

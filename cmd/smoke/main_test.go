@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/cli/clitest"
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 )
 
-func writeOutputs(t *testing.T, lab *smoketest.Lab) string {
+func writeOutputs(t *testing.T, lab *labtest.Lab) string {
 	t.Helper()
 	b, err := json.Marshal(lab.Outputs)
 	if err != nil {
@@ -30,7 +30,7 @@ func writeOutputs(t *testing.T, lab *smoketest.Lab) string {
 
 func TestCommandPassesCorrectCanaryAsJSON(t *testing.T) {
 	t.Parallel()
-	lab := smoketest.NewCanary(t, []smoketest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
+	lab := labtest.NewCanary(t, []labtest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
 		map[string]int{"v1": 90, "v2": 10}, 1)
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--json", "--wake-timeout", "5s"}, &out, &errb, false)
@@ -52,7 +52,7 @@ func TestCommandPassesCorrectCanaryAsJSON(t *testing.T) {
 
 func TestCommandFailsWrongSplit(t *testing.T) {
 	t.Parallel()
-	lab := smoketest.NewCanary(t, []smoketest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
+	lab := labtest.NewCanary(t, []labtest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
 		map[string]int{"v1": 90, "v2": 10}, 2)
 	lab.Proxy.SetWeights(map[string]float64{"v1": 80, "v2": 20})
 	var out, errb bytes.Buffer
@@ -103,7 +103,7 @@ func TestHelpListsTheExitStatuses(t *testing.T) {
 
 func TestCommandRefusesAMeshOnlyStackFromOutside(t *testing.T) {
 	t.Parallel()
-	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one"}, smoketest.Version{Name: "v2", Target: "two"}, 50, 3)
+	lab := labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "one"}, labtest.Version{Name: "v2", Target: "two"}, 50, 3)
 	lab.Outputs.BindTo = "mesh"
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab)}, &out, &errb, false); code != 2 {
@@ -116,7 +116,7 @@ func TestCommandRefusesAMeshOnlyStackFromOutside(t *testing.T) {
 
 func TestCommandFromTheClusterNeedsInClusterRouting(t *testing.T) {
 	t.Parallel()
-	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one"}, smoketest.Version{Name: "v2", Target: "two"}, 50, 4)
+	lab := labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "one"}, labtest.Version{Name: "v2", Target: "two"}, 50, 4)
 	lab.Outputs.BindTo = "gateway"
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--from-cluster"}, &out, &errb, false)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/stacks"
 	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs/stackoutputstest"
 )
@@ -21,8 +21,8 @@ import (
 // used to take "[secret]" for a kubeconfig and fail on every kind stack.
 func TestStackShadowPassesWithTheKubeconfigShownAsSecret(t *testing.T) {
 	log := stackoutputstest.Install(t)
-	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one", Replicas: 2},
-		smoketest.Version{Name: "v2", Target: "two", Bias: 0.5, Replicas: 2}, 50, 601)
+	lab := labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "one", Replicas: 2},
+		labtest.Version{Name: "v2", Target: "two", Bias: 0.5, Replicas: 2}, 50, 601)
 	lab.Outputs.Kubeconfig = stacks.SecretPlaceholder
 	b, err := json.Marshal(lab.Outputs)
 	if err != nil {
@@ -45,8 +45,8 @@ func TestStackShadowPassesWithTheKubeconfigShownAsSecret(t *testing.T) {
 // kubernetes), into memory: a secret the outputs hid is not an error.
 func TestPodsThroughKubernetesFetchTheSecretKubeconfigOnPurpose(t *testing.T) {
 	log := stackoutputstest.Install(t)
-	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one", Replicas: 2},
-		smoketest.Version{Name: "v2", Target: "two", Bias: 0.5, Replicas: 2}, 50, 602)
+	lab := labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "one", Replicas: 2},
+		labtest.Version{Name: "v2", Target: "two", Bias: 0.5, Replicas: 2}, 50, 602)
 	lab.KubeAPI(t)
 	kubeconfig := lab.Outputs.Kubeconfig
 	lab.Outputs.Kubeconfig = stacks.SecretPlaceholder

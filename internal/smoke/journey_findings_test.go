@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
@@ -17,9 +17,9 @@ import (
 // STACK=shadow` failed on every kind stack. It now counts the shadow's two
 // pods through the ingress.
 func TestShadowWithTheKubeconfigPrintedAsSecretIsCountedThroughTheIngress(t *testing.T) {
-	prim := smoketest.Version{Name: "v1", Target: "primary", Replicas: 2}
-	shad := smoketest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Replicas: 2}
-	lab := smoketest.NewShadow(t, prim, shad, 50, 501)
+	prim := labtest.Version{Name: "v1", Target: "primary", Replicas: 2}
+	shad := labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Replicas: 2}
+	lab := labtest.NewShadow(t, prim, shad, 50, 501)
 	lab.Outputs.Kubeconfig = stacks.SecretPlaceholder
 	r := run(t, lab, fast())
 	if !r.Pass {
@@ -31,7 +31,7 @@ func TestShadowWithTheKubeconfigPrintedAsSecretIsCountedThroughTheIngress(t *tes
 // host, three times each, and no hint of what to do. It now names the
 // unreachable ingress once, with `make up` and `make diagnose`.
 func TestAnUnreachableIngressIsNamedOnceWithAHint(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 90, "v2": 10}, 502)
+	lab := labtest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 90, "v2": 10}, 502)
 	lab.Outputs.IngressURL = "http://127.0.0.1:1" // nothing listens on port 1
 	p := fast()
 	p.WaitTimeout = 500 * time.Millisecond
