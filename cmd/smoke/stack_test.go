@@ -13,6 +13,8 @@ import (
 	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs/stackoutputstest"
 )
 
+// The lab's seed fixes its picks, so 300 user requests pass every time.
+//
 // `go run ./cmd/smoke --stack shadow` from the project, as the README
 // types it, without the sourced environment: the outputs come from the
 // project's .pulumi-state (where `make up` wrote them), the kubeconfig in
@@ -31,7 +33,7 @@ func TestStackShadowPassesWithTheKubeconfigShownAsSecret(t *testing.T) {
 	dir := stackoutputstest.Project(t, map[string]stackoutputstest.Stack{"shadow": {Outputs: string(b), Kubeconfig: "not: a cluster of this test"}})
 	t.Chdir(dir)
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"--stack", "shadow", "--wake-timeout", "5s", "--progress=false"}, &out, &errb, false); code != 0 {
+	if code := run(context.Background(), []string{"--stack", "shadow", "--wake-timeout", "5s", "--n", "300", "--progress=false"}, &out, &errb, false); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
 	}
 	calls, _ := os.ReadFile(log)
@@ -53,7 +55,7 @@ func TestPodsThroughKubernetesFetchTheSecretKubeconfigOnPurpose(t *testing.T) {
 	b, _ := json.Marshal(lab.Outputs)
 	dir := stackoutputstest.Project(t, map[string]stackoutputstest.Stack{"shadow": {Outputs: string(b), Kubeconfig: kubeconfig}})
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"--stack", "shadow", "--cwd", dir, "--pods", "kubernetes", "--wake-timeout", "5s", "--progress=false"}, &out, &errb, false)
+	code := run(context.Background(), []string{"--stack", "shadow", "--cwd", dir, "--pods", "kubernetes", "--wake-timeout", "5s", "--n", "300", "--progress=false"}, &out, &errb, false)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
 	}
