@@ -176,6 +176,13 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 	}
 	r.Wait = measure.WaitAll(wctx, c, reqs, p.Backoff, measure.Answer.OK)
 	cancel()
+	if problem := unreachable(r.Wait); problem != "" {
+		// One cause, said once: not the same dial error for every host.
+		r.Unreachable = problem
+		r.check("ingress reachable", false, o.IngressURL+": "+problem)
+		r.finish()
+		return r, nil
+	}
 	for _, w := range r.Wait {
 		r.check("ready "+w.Host, w.OK, waitDetail(w))
 	}
@@ -203,6 +210,22 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 	}
 	r.finish()
 	return r, nil
+}
+
+// unreachable is the error every host's wait ended with when none got
+// an HTTP answer at all (the ingress is down or the address is wrong);
+// "" when any host answered something.
+func unreachable(waits []WaitResult) string {
+	problem := ""
+	for _, w := range waits {
+		if w.OK || w.Last.Status != 0 || w.Last.Err == nil {
+			return ""
+		}
+		if problem == "" {
+			problem = w.Last.Err.Error()
+		}
+	}
+	return problem
 }
 
 func waitDetail(w WaitResult) string {
