@@ -17,29 +17,73 @@ func (c *Config) Validate() *FieldError {
 	errs = errs.Also(c.Platform.Validate().ViaField(key("platform")))
 	errs = errs.Also(c.validateGatewayOnKind().ViaField(key("platform"), "istio"))
 	errs = errs.Also(checkDNS1123Label(c.Namespace, CurrentField).ViaField(key("namespace")))
-	switch c.Strategy {
-	case StrategyCanary:
-		if c.Canary == nil {
-			errs = errs.Also(ErrGeneric("required when strategy is canary", key("canary")))
-		} else {
-			errs = errs.Also(c.Canary.Validate().ViaField(key("canary")))
-			errs = errs.Also(c.validateTagHeaderRouting().ViaField(key("canary")))
-		}
-	case StrategyShadow:
-		if c.Shadow == nil {
-			errs = errs.Also(ErrGeneric("required when strategy is shadow", key("shadow")))
-		} else {
-			errs = errs.Also(c.Shadow.Validate().ViaField(key("shadow")))
-			errs = errs.Also(c.validateShadowHost().ViaField(key("shadow")))
-		}
-	case "":
-		errs = errs.Also(ErrMissingField(key("strategy"), "canary or shadow"))
+	switch blockErrs, err := ByStrategy[*FieldError](c.Strategy, strategyBlock{c}); {
+	case c.Strategy == "":
+		errs = errs.Also(ErrMissingField(key("strategy"), orList(StrategyNames())))
+	case err != nil:
+		errs = errs.Also(ErrUnknownValue(string(c.Strategy), key("strategy"), "strategy", StrategyNames()...))
 	default:
-		errs = errs.Also(ErrUnknownValue(string(c.Strategy), key("strategy"), "strategy", "canary", "shadow"))
+		errs = errs.Also(blockErrs, c.validateOtherBlocks())
 	}
 	errs = errs.Also(c.Image.Validate().ViaField(key("image")))
 	errs = errs.Also(c.validateImageSource().ViaField(key("image")))
 	return errs
+}
+
+// strategyBlock checks the block of the stack's strategy: the config key
+// named after it, which the strategy requires.
+type strategyBlock struct{ c *Config }
+
+func (b strategyBlock) Canary() *FieldError {
+	if b.c.Canary == nil {
+		return ErrGeneric("required when strategy is canary", key("canary"))
+	}
+	return b.c.Canary.Validate().Also(b.c.validateTagHeaderRouting()).ViaField(key("canary"))
+}
+
+func (b strategyBlock) Shadow() *FieldError {
+	if b.c.Shadow == nil {
+		return ErrGeneric("required when strategy is shadow", key("shadow"))
+	}
+	return b.c.Shadow.Validate().Also(b.c.validateShadowHost()).ViaField(key("shadow"))
+}
+
+// validateOtherBlocks reports the block of a strategy the stack does not
+// use: nothing would deploy it, and a reader (or the review) could take it
+// for what runs.
+func (c *Config) validateOtherBlocks() *FieldError {
+	set := perStrategy[bool]{c.Canary != nil, c.Shadow != nil}
+	var errs *FieldError
+	for _, s := range Strategies {
+		if s != c.Strategy && set.of(s) {
+			errs = errs.Also(ErrGeneric(fmt.Sprintf("applies only when strategy is %s, and strategy is %s: remove the block or change strategy", s, c.Strategy), key(string(s))))
+		}
+	}
+	return errs
+}
+
+// strategyModels are the settings of the strategy's versions, none when
+// its block is unset.
+type strategyModels struct{ c *Config }
+
+func (m strategyModels) Canary() []ModelSettings {
+	var models []ModelSettings
+	if m.c.Canary != nil {
+		for _, v := range m.c.Canary.Versions {
+			models = append(models, v.ModelSettings)
+		}
+	}
+	return models
+}
+
+func (m strategyModels) Shadow() []ModelSettings {
+	var models []ModelSettings
+	if m.c.Shadow != nil {
+		for _, v := range m.c.Shadow.Versions {
+			models = append(models, v.ModelSettings)
+		}
+	}
+	return models
 }
 
 // validateGatewayOnKind is at platform.istio: kind's host reaches the
@@ -87,7 +131,7 @@ func (c *Config) validateImageSource() *FieldError {
 	var errs *FieldError
 	// Only Knative resolves tags; the shadow's Deployments run the loaded
 	// image from any repository name.
-	if c.Cluster.Type == ClusterKind && c.Strategy == StrategyCanary {
+	if c.Cluster.Type == ClusterKind && c.Strategy.RunsOnKnative() {
 		if registry, ok := imageRegistry(img.Repository); ok && !oneOf(registry, c.Platform.Knative.SkipTagResolution) {
 			errs = errs.Also(ErrGeneric(fmt.Sprintf("%q is not in a registry Knative skips tag resolution for (%s): the revision would never become ready",
 				img.Repository, strings.Join(c.Platform.Knative.SkipTagResolution, ", ")), "repository"))
@@ -100,17 +144,7 @@ func (c *Config) validateImageSource() *FieldError {
 }
 
 func (c *Config) everyVersionHasImage() bool {
-	var models []ModelSettings
-	if c.Canary != nil && c.Strategy == StrategyCanary {
-		for _, ver := range c.Canary.Versions {
-			models = append(models, ver.ModelSettings)
-		}
-	}
-	if c.Shadow != nil && c.Strategy == StrategyShadow {
-		for _, ver := range c.Shadow.Versions {
-			models = append(models, ver.ModelSettings)
-		}
-	}
+	models, _ := ByStrategy[[]ModelSettings](c.Strategy, strategyModels{c})
 	for _, m := range models {
 		if m.Image == "" {
 			return false
@@ -162,6 +196,3 @@ func oneOf(s string, allowed []string) bool {
 	}
 	return false
 }
-
-// String renders a strategy for messages.
-func (s Strategy) String() string { return string(s) }
