@@ -64,7 +64,7 @@ func TestRollbackAndStatus(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "v2 at 10% — step 2 of 5 on 5 → [10] → 25 → 50 → 100") || !strings.Contains(out, "next: 25%") {
 		t.Fatalf("status exit %d:\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = rollout2(t, "rollback", "--stack", "dev", "--cwd", dir)
+	code, out, errOut = rollout2(t, "rollback", "--stack", "dev", "--cwd", dir, "--no-evidence")
 	if code != 0 || !strings.Contains(out, "rollout(dev): roll back v2 (10% → 0%)") || !strings.Contains(out, "No gate evidence was attached") {
 		t.Fatalf("rollback exit %d:\n%s%s", code, out, errOut)
 	}

@@ -163,7 +163,7 @@ func TestSeveralPodsPerVersion(t *testing.T) {
 func TestTheDevStackClimbsItsLadderOnePRPerStep(t *testing.T) {
 	dir, path := copyDevStack(t)
 	original, _ := os.ReadFile(path)
-	if code, _, errOut := rollout2(t, "rollback", "--stack", "dev", "--cwd", dir); code != 0 {
+	if code, _, errOut := rollout2(t, "rollback", "--stack", "dev", "--cwd", dir, "--no-evidence"); code != 0 {
 		t.Fatalf("rollback to start from 0%%: %s", errOut)
 	}
 	percents := func() map[string]int {
@@ -209,7 +209,7 @@ func TestTheDevStackClimbsItsLadderOnePRPerStep(t *testing.T) {
 	if string(atTop) != wantTop {
 		t.Fatalf("at the top the file is\n%s\nwant only the two percents changed:\n%s", atTop, wantTop)
 	}
-	if code, _, errOut := rollout2(t, "advance", "--stack", "dev", "--cwd", dir); code != rollout.ExitError || !strings.Contains(errOut, "top of its ladder") {
+	if code, _, errOut := rollout2(t, "advance", "--stack", "dev", "--cwd", dir, "--no-evidence"); code != rollout.ExitError || !strings.Contains(errOut, "top of its ladder") {
 		t.Fatalf("advance past the top: exit %d %s", code, errOut)
 	}
 	if title := step(labtest.ProcessVersion{LatencyMS: baseLatencyMS, ErrorRate: 0.05}, "rollback"); !strings.HasSuffix(title, "roll back v2 (100% → 0%)") {

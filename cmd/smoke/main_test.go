@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/cli/clitest"
 	"github.com/modelrollouts/modelrollouts/internal/labtest"
 )
 
@@ -32,7 +33,7 @@ func TestCommandPassesCorrectCanaryAsJSON(t *testing.T) {
 	lab := labtest.NewCanary(t, []labtest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
 		map[string]int{"v1": 90, "v2": 10}, 1)
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--json", "--wait-timeout", "5s"}, &out, &errb, false)
+	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--json", "--wake-timeout", "5s"}, &out, &errb, false)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
@@ -91,9 +92,12 @@ func TestHelpListsTheExitStatuses(t *testing.T) {
 		t.Fatalf("--help exited %d", code)
 	}
 	for _, want := range []string{"exit status:", "  0  pass", "  1  fail", "  2  the run could not be made"} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("--help lacks %q:\n%s", want, errb.String())
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help lacks %q:\n%s", want, out.String())
 		}
+	}
+	if problems := clitest.Problems("smoke", out.String()); len(problems) > 0 || errb.Len() > 0 {
+		t.Errorf("-h breaks the convention: %q; stderr %q", problems, errb.String())
 	}
 }
 

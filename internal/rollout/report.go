@@ -40,7 +40,7 @@ type Report struct {
 	Split            *SplitCheck   `json:"split,omitempty"`
 	// Notes are caveats a reader must see (answers without a version).
 	Notes   []string      `json:"notes,omitempty"`
-	Elapsed time.Duration `json:"elapsedNs"`
+	Elapsed time.Duration `json:"-"` // elapsedMs, see MarshalJSON
 }
 
 // SplitCheck is the user host's split measured against the deployed one.

@@ -44,8 +44,12 @@ type Report struct {
 	Shadow    *Comparison  `json:"shadow_comparison,omitempty"`
 	Checks    []Check      `json:"checks"`
 
+	// Unreachable is set when no host got any HTTP answer: the ingress
+	// itself is down or wrong, and nothing else was checked.
+	Unreachable string `json:"ingress_unreachable,omitempty"`
+
 	Pass    bool          `json:"pass"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	Elapsed time.Duration `json:"-"` // elapsed_ms, see MarshalJSON
 }
 
 // Check is one pass/fail statement with its evidence.
@@ -184,6 +188,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
+// UnreachableHint is what to do when the ingress does not answer.
+const UnreachableHint = `Is the lab up? ` + "`make up STACK=<stack>`" + ` creates or repairs it; ` +
+	"`make diagnose STACK=<stack>`" + ` saves the cluster's state and logs into diagnostics/<stack>/.
+An existing cluster's address is cluster.ingressUrl in Pulumi.<stack>.yaml.
+`
+
 // WriteText writes the human report: readiness, the table, the checks and
 // the verdict.
 func (r *Report) WriteText(w io.Writer) error {
@@ -193,6 +203,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		src = " (" + r.Source + ")"
 	}
 	fmt.Fprintf(&b, "smoke: %s rollout%s via %s, Host %s\n", r.Strategy, src, r.Ingress, r.Host)
+	if r.Unreachable != "" {
+		fmt.Fprintf(&b, "\nFAIL (%s): no answer from the ingress %s on any host (%d tried): %s\n%s",
+			r.Elapsed.Round(time.Millisecond), r.Ingress, len(r.Wait), r.Unreachable, UnreachableHint)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	for _, wr := range r.Wait {
 		if wr.OK {
 			fmt.Fprintf(&b, "ready: %-40s cold start %s (%s, first answer %s)\n",

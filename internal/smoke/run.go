@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -176,6 +177,13 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 	}
 	r.Wait = measure.WaitAll(wctx, c, reqs, p.Backoff, measure.Answer.OK)
 	cancel()
+	if problem := unreachable(r.Wait); problem != "" {
+		// One cause, said once: not the same dial error for every host.
+		r.Unreachable = problem
+		r.check("ingress reachable", false, o.IngressURL+": "+problem)
+		r.finish()
+		return r, nil
+	}
 	for _, w := range r.Wait {
 		r.check("ready "+w.Host, w.OK, waitDetail(w))
 	}
@@ -184,15 +192,8 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 		return r, nil
 	}
 
-	switch o.Strategy {
-	case stacks.StrategyCanary:
-		err = runCanary(ctx, c, o, p, prog, r)
-	case stacks.StrategyShadow:
-		err = runShadow(ctx, c, o, p, prog, r)
-	default:
-		err = fmt.Errorf("strategy %q has no smoke test", o.Strategy)
-	}
-	if err != nil {
+	checkErr, err := stacks.ByStrategy[error](o.Strategy, strategyRun{ctx, c, o, p, prog, r})
+	if err = errors.Join(err, checkErr); err != nil {
 		return nil, err
 	}
 	if hasHeaderRoutes(o) {
@@ -204,6 +205,35 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 	r.finish()
 	return r, nil
 }
+
+// unreachable is the error every host's wait ended with when none got
+// an HTTP answer at all (the ingress is down or the address is wrong);
+// "" when any host answered something.
+func unreachable(waits []WaitResult) string {
+	problem := ""
+	for _, w := range waits {
+		if w.OK || w.Last.Status != 0 || w.Last.Err == nil {
+			return ""
+		}
+		if problem == "" {
+			problem = w.Last.Err.Error()
+		}
+	}
+	return problem
+}
+
+// strategyRun sends the strategy's own checks and adds them to r.
+type strategyRun struct {
+	ctx  context.Context
+	c    *measure.Client
+	o    *stacks.Outputs
+	p    Params
+	prog *Progress
+	r    *Report
+}
+
+func (s strategyRun) Canary() error { return runCanary(s.ctx, s.c, s.o, s.p, s.prog, s.r) }
+func (s strategyRun) Shadow() error { return runShadow(s.ctx, s.c, s.o, s.p, s.prog, s.r) }
 
 func waitDetail(w WaitResult) string {
 	if !w.OK {
