@@ -74,7 +74,7 @@ test-unit:
 
 ## test-istio: the shadow's routing as istiod translates it (test/istio, its own Go
 ## module so Istio's dependencies stay out of the program's): go vet and tests;
-## the first build compiles istio.io/istio and the Pulumi SDKs (see README), later ~2 min.
+## the first build compiles istio.io/istio and the Pulumi SDKs (see docs/testing.md), later ~2 min.
 test-istio:
 	cd test/istio && $(GO) vet ./... && $(GO) test -count=1 ./...
 

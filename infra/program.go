@@ -34,6 +34,9 @@ func Program(ctx *pulumi.Context) error {
 			return err
 		}
 	}
+	if err := refuseLabPassphrase(cfg, filepath.Join(root, "Pulumi."+ctx.Stack()+".yaml")); err != nil {
+		return err
+	}
 	outputs, err := Deploy(ctx, cfg, root, WithClusterClient(func() (k8sclient.Interface, error) {
 		return kubeclient.New(kubeclient.Source{Path: cfg.Cluster.Kubeconfig, Context: cfg.Cluster.Context})
 	}))
