@@ -166,6 +166,9 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	if err != nil {
 		return fail(stderr, c.Name, err)
 	}
+	if refused, err := refuseUnapplied(src, o, stdout, *asJSON); refused || err != nil {
+		return rollout.ExitInconclusive, err
+	}
 	maxRequests := opts.Settings.MaxRequests
 	opts.Settings = rollout.SettingsFromOutputs(o)
 	opts.Settings.MaxRequests = maxRequests

@@ -17,7 +17,7 @@ import (
 )
 
 // The slow tier (go test -tags slow, run by make test): verdicts that
-// need the gate's full evidence, several hundred requests per version.
+// need the gate's full evidence, up to a few thousand requests per version.
 
 // noAlarm runs a check at α 1e-5 where the test is not about the gate's
 // false alarms. Latency here is real timing, so only the gate's own
@@ -25,15 +25,16 @@ import (
 // anytime-valid at α/4); at the default α 0.02 a test expecting promote
 // failed by chance up to 2% of runs (measured 0 in 340), at 1e-5 at most
 // 1e-5 per check. Power, and so the promote side, is unchanged: equal
-// versions still promote after the ~600 clean answers the SLO SPRTs need
-// whatever α, within a budget that grows to the fixed N at α 1e-5 (10607).
-// A rollback on a criterion the test names can no longer be pre-empted
-// by another criterion's false alarm (chance ≤ 2.5e-6). Failures from
-// ERROR_RATE are binomial: the success SLO misses a 3% (or 5%) failing
-// candidate with chance 9e-9 (1.8e-14) at any α from 0.02 to 1e-5, and
-// breaks before the errors criterion; exact, by dynamic programming over
-// the gate's looks (internal/gate's TestTheRealProcessVerdictsFailByChanceRarely;
-// the lower boundary needs ~600 answers with almost no failure).
+// versions still promote after the ~2,300 clean answers the errors
+// criterion needs to show the candidate within 0.2 points of the baseline
+// (the SLO SPRTs need ~600) whatever α, within a budget that grows to the
+// fixed N at α 1e-5 (19256). A rollback on a criterion the test names can
+// no longer be pre-empted by another criterion's false alarm (chance
+// ≤ 2.5e-6). Failures from ERROR_RATE are binomial: the success SLO and
+// the errors criterion together miss a 3% (or 5%) failing candidate with
+// chance 9.4e-9 (1.8e-14) at α 1e-5, whichever of the two breaks first;
+// exact, by dynamic programming over the gate's looks (internal/gate's
+// TestTheRealProcessVerdictsFailByChanceRarely).
 var noAlarm = []string{"--alpha", "1e-5"}
 
 // brokenOnFailures is a rollback on a failing candidate's criteria: the

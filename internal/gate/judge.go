@@ -371,9 +371,11 @@ func (j *Judge) errorCriterion() CriterionResult {
 	d := j.errorDiff()
 	c.Detail = fmt.Sprintf("candidate %d of %d failed, baseline %d of %d; difference %+.3g points (%+.3g to %+.3g)",
 		f.kc, f.nc, f.kb, f.nb, 100*d.Estimate, 100*d.Lo, 100*d.Hi)
-	if p := f.signTestP(); c.State == Promote && p < s.Alpha {
+	p := f.signTestP()
+	c.Detail += fmt.Sprintf("; exact sign test at this size p = %.2g", p)
+	if c.State == Promote && p < s.Alpha {
 		c.State, c.vetoed = Undecided, true
-		c.Detail += fmt.Sprintf("; not promoted: an exact sign test at this size finds the candidate failing more often (p = %.2g < α %.3g)", p, s.Alpha)
+		c.Detail += fmt.Sprintf(": not promoted, the candidate fails more often at α %.3g", s.Alpha)
 	}
 	pc := (float64(f.kc) + 0.5) / (float64(f.nc) + 1)
 	pb := (float64(f.kb) + 0.5) / (float64(f.nb) + 1)

@@ -86,7 +86,9 @@ func TestAKayentaRollbackNeedsTheShiftAboveTheTolerance(t *testing.T) {
 	// 10% slower is significant, but within the 25% tolerance: promote.
 	slower := simBase
 	slower.median = 22 * time.Millisecond
-	r := runSim(t, DefaultSettings, slower, simBase, 4)
+	s := DefaultSettings
+	s.MaxRequests = 1000 // the latency criterion is met long before
+	r := runSim(t, s, slower, simBase, 4)
 	if c := criterion(r, CritLatency); c.State != Promote {
 		t.Fatalf("latency %s (%s), want met: 10%% slower is inside the tolerance", c.State, c.Detail)
 	}
@@ -107,6 +109,9 @@ func TestAnInconclusiveRunSaysHowManyMoreRequestsWouldDecide(t *testing.T) {
 	t.Parallel()
 	s := DefaultSettings
 	s.MaxRequests = 200
+	// The SLO's projection, at the old 1-point errors margin (the 0.2-point
+	// default would need thousands more requests to decide).
+	s.MaxErrorIncrease = 0.01
 	// 0.2% failures: within the SLO, but 200 requests cannot show it.
 	cand := simBase
 	cand.errorRate = 0.002
@@ -305,5 +310,25 @@ func TestASharedSLOBreakDoesNotHideTheCandidatesOwnFault(t *testing.T) {
 	worse.median *= 2
 	if r := runSim(t, DefaultSettings, worse, both, 8); r.Verdict != Rollback || criterion(r, CritLatency).State != Rollback {
 		t.Fatalf("both failing 5%%, candidate 2x slower: %s (%s), want rollback on latency", r.Verdict, r.Reason)
+	}
+}
+
+// While the baseline's own failure rate is over the budget but its test
+// still open, the candidate's break of the same SLO is not yet its own:
+// held, and inconclusive if the budget ends so (12 of 400 against 8 of
+// 400: the candidate's SPRT crosses, the baseline's does not yet, and the
+// difference is not significant).
+func TestACandidatesSLOBreakIsHeldWhileTheBaselinesOwnRateIsOverTheBudget(t *testing.T) {
+	t.Parallel()
+	r := judgeCounts(DefaultSettings, 12, 400, 8, 400, false)
+	if c := criterion(r, CritSuccess); r.Verdict != Undecided || c.State != Undecided || !strings.Contains(c.Detail, "held") {
+		t.Fatalf("verdict %s, success SLO %s (%s): want held, no rollback", r.Verdict, c.State, c.Detail)
+	}
+	if r := judgeCounts(DefaultSettings, 12, 400, 8, 400, true); r.Verdict != Inconclusive || !strings.Contains(r.Reason, "possibly a platform problem") {
+		t.Fatalf("at the budget: %s (%s), want inconclusive naming a possible platform problem", r.Verdict, r.Reason)
+	}
+	// Against a baseline inside its budget the same candidate is rolled back.
+	if r := judgeCounts(DefaultSettings, 12, 400, 1, 400, false); r.Verdict != Rollback || criterion(r, CritSuccess).State != Rollback {
+		t.Fatalf("12/400 against 1/400: %s (%s), want rollback on the success SLO", r.Verdict, r.Reason)
 	}
 }

@@ -36,8 +36,8 @@ func TestGateErrorRatesOverRepeatedRuns(t *testing.T) {
 		bound float64
 	}{
 		// False alarms: a candidate as good as its baseline rolled back.
-		{"equal versions", base, base, 100, Rollback, s.Alpha},
-		{"equal versions both failing 0.5% (the SLO's good point)", halfBudget, halfBudget, 30, Rollback, s.Alpha},
+		{"equal versions", base, base, 60, Rollback, s.Alpha},
+		{"equal versions both failing 0.5% (the SLO's good point)", halfBudget, halfBudget, 20, Rollback, s.Alpha},
 		// Misses: a bad candidate promoted (power: rolled back, or at
 		// worst not promoted).
 		{"2x slower", with(func(v *simVersion) { v.median *= 2 }), base, 200, Promote, 1 - s.Power},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -191,15 +192,8 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 		return r, nil
 	}
 
-	switch o.Strategy {
-	case stacks.StrategyCanary:
-		err = runCanary(ctx, c, o, p, prog, r)
-	case stacks.StrategyShadow:
-		err = runShadow(ctx, c, o, p, prog, r)
-	default:
-		err = fmt.Errorf("strategy %q has no smoke test", o.Strategy)
-	}
-	if err != nil {
+	checkErr, err := stacks.ByStrategy[error](o.Strategy, strategyRun{ctx, c, o, p, prog, r})
+	if err = errors.Join(err, checkErr); err != nil {
 		return nil, err
 	}
 	if hasHeaderRoutes(o) {
@@ -227,6 +221,19 @@ func unreachable(waits []WaitResult) string {
 	}
 	return problem
 }
+
+// strategyRun sends the strategy's own checks and adds them to r.
+type strategyRun struct {
+	ctx  context.Context
+	c    *measure.Client
+	o    *stacks.Outputs
+	p    Params
+	prog *Progress
+	r    *Report
+}
+
+func (s strategyRun) Canary() error { return runCanary(s.ctx, s.c, s.o, s.p, s.prog, s.r) }
+func (s strategyRun) Shadow() error { return runShadow(s.ctx, s.c, s.o, s.p, s.prog, s.r) }
 
 func waitDetail(w WaitResult) string {
 	if !w.OK {
