@@ -56,7 +56,7 @@ var (
 		{Code: rollout.ExitPromote, Meaning: "promote: the candidate meets every criterion"},
 		{Code: rollout.ExitRollback, Meaning: "rollback: the candidate breaks a criterion"},
 		{Code: rollout.ExitError, Meaning: "the check could not be made (bad flags, no outputs, an unmeasurable version)"},
-		{Code: rollout.ExitInconclusive, Meaning: "inconclusive: the requests ran out before a verdict"},
+		{Code: rollout.ExitInconclusive, Meaning: "inconclusive: the requests ran out before a verdict, a limit both versions break, or the deployed split is not the step the stack file names (not applied)"},
 	}
 	exitEdit = []cli.ExitCode{
 		{Code: 0, Meaning: "done (the file written, unless --dry-run; the PR title and body on stdout)"},
@@ -166,8 +166,10 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	if err != nil {
 		return fail(stderr, c.Name, err)
 	}
-	if refused, err := refuseUnapplied(src, o, stdout, *asJSON); refused || err != nil {
-		return rollout.ExitInconclusive, err
+	if refused, err := refuseUnapplied(src, o, stdout, *asJSON); err != nil {
+		return fail(stderr, c.Name, err)
+	} else if refused {
+		return rollout.ExitInconclusive
 	}
 	maxRequests := opts.Settings.MaxRequests
 	opts.Settings = rollout.SettingsFromOutputs(o)
