@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,15 +36,20 @@ type Options struct {
 
 // Gateway routes HTTP requests by the API server's objects.
 type Gateway struct {
-	opts   Options
-	mu     sync.Mutex
-	rng    *rand.Rand
-	table  *table
-	counts Counts
-	copies sync.WaitGroup
-	client *http.Client
-	stop   context.CancelFunc
-	done   chan struct{}
+	opts Options
+	mu   sync.Mutex
+	// routing draws the splits and the mirror decisions; other draws the
+	// request ids and the pods. Apart, a given seed routes the k-th
+	// request the same way however concurrent requests interleave.
+	routing   *rand.Rand
+	other     *rand.Rand
+	exchanges map[string]*Exchange
+	table     *table
+	counts    Counts
+	copies    sync.WaitGroup
+	client    *http.Client
+	stop      context.CancelFunc
+	done      chan struct{}
 }
 
 // Counts is what the gateway saw: requests per Host as sent (port and
@@ -68,8 +74,9 @@ func Start(ctx context.Context, opts Options) (*Gateway, error) {
 		opts.Log = io.Discard
 	}
 	g := &Gateway{
-		opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		counts: Counts{Requests: map[string]int{}, Answered: map[string]int{}, Mirrored: map[string]int{}, MirrorAnswered: map[string]int{}},
+		opts: opts, routing: rand.New(rand.NewPCG(opts.Seed, 1)), other: rand.New(rand.NewPCG(opts.Seed, 2)),
+		exchanges: map[string]*Exchange{},
+		counts:    Counts{Requests: map[string]int{}, Answered: map[string]int{}, Mirrored: map[string]int{}, MirrorAnswered: map[string]int{}},
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		done: make(chan struct{}),
@@ -139,7 +146,7 @@ func (g *Gateway) snapshot() *table {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("X-Request-Id") == "" {
 		g.mu.Lock()
-		id := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", g.rng.Uint32(), g.rng.Uint32()&0xffff, g.rng.Uint32()&0xfff, g.rng.Uint32()&0xfff, g.rng.Uint64()&0xffffffffffff)
+		id := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", g.other.Uint32(), g.other.Uint32()&0xffff, g.other.Uint32()&0xfff, g.other.Uint32()&0xfff, g.other.Uint64()&0xffffffffffff)
 		g.mu.Unlock()
 		r.Header.Set("X-Request-Id", id)
 	}
@@ -177,14 +184,61 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
 	g.mu.Lock()
 	g.counts.Answered[resp.Header.Get("X-Model-Version")]++
+	if isInfer(r.URL.Path) {
+		g.exchange(r.Header.Get("X-Request-Id"), r.Host).Primary = &Answer{Version: resp.Header.Get("X-Model-Version"), Status: resp.StatusCode, Body: answer}
+	}
 	g.mu.Unlock()
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
+	w.Write(answer)
+}
+
+// An Exchange is one inference request the gateway routed: what the user
+// got and, when it was mirrored, what the copy got (nobody sees it).
+type Exchange struct {
+	Host            string
+	Primary, Mirror *Answer
+	Mirrored        bool // a copy was sent
+}
+
+// An Answer is an upstream's reply.
+type Answer struct {
+	Version string
+	Status  int
+	Body    []byte
+}
+
+// Exchanges returns the inference requests by request id, once every
+// mirrored copy in flight has been answered.
+func (g *Gateway) Exchanges() map[string]Exchange {
+	g.copies.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]Exchange{}
+	for id, e := range g.exchanges {
+		out[id] = *e
+	}
+	return out
+}
+
+// exchange is the record of request id; g.mu is held.
+func (g *Gateway) exchange(id, host string) *Exchange {
+	e := g.exchanges[id]
+	if e == nil {
+		e = &Exchange{Host: host}
+		g.exchanges[id] = e
+	}
+	return e
+}
+
+// isInfer is the Open Inference Protocol's infer path, /v2/models/NAME/infer.
+func isInfer(path string) bool {
+	return strings.HasPrefix(path, "/v2/models/") && strings.HasSuffix(path, "/infer")
 }
 
 // activate holds the request while the revision scales from zero.
@@ -212,13 +266,19 @@ func (g *Gateway) sendCopy(r *http.Request, body []byte, dst destination) {
 	g.counts.Mirrored[dst.version]++
 	pick := ""
 	if len(eps) > 0 {
-		pick = eps[g.rng.IntN(len(eps))]
+		pick = eps[g.other.IntN(len(eps))]
 	}
 	g.mu.Unlock()
 	if pick == "" {
 		return
 	}
 	copyReq := r.Clone(context.WithoutCancel(r.Context()))
+	id, infer := r.Header.Get("X-Request-Id"), isInfer(r.URL.Path)
+	if infer {
+		g.mu.Lock()
+		g.exchange(id, r.Host).Mirrored = true
+		g.mu.Unlock()
+	}
 	g.copies.Add(1)
 	go func() {
 		defer g.copies.Done()
@@ -226,10 +286,13 @@ func (g *Gateway) sendCopy(r *http.Request, body []byte, dst destination) {
 		if err != nil {
 			return
 		}
-		io.Copy(io.Discard, resp.Body)
+		answer, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		g.mu.Lock()
 		g.counts.MirrorAnswered[dst.version]++
+		if infer {
+			g.exchange(id, r.Host).Mirror = &Answer{Version: resp.Header.Get("X-Model-Version"), Status: resp.StatusCode, Body: answer}
+		}
 		g.mu.Unlock()
 	}()
 }
@@ -245,13 +308,13 @@ func shadowHost(host string) string {
 func (g *Gateway) draw() float64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.rng.Float64()
+	return g.routing.Float64()
 }
 
 func (g *Gateway) pick(endpoints []string) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return endpoints[g.rng.IntN(len(endpoints))]
+	return endpoints[g.other.IntN(len(endpoints))]
 }
 
 var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te", "Trailer"}
