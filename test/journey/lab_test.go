@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -211,10 +212,11 @@ func (l *lab) pointStackAtLab(ingressURL string) {
 	set := func(key, value string) {
 		expect(l.t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack %s --path %s %s", s, key, shellQuote(value)))
 	}
-	if cfg.Cluster.Type == stacks.ClusterKind {
-		expect(l.t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config rm --stack %s --path cluster.name", s))
-	} else {
-		expect(l.t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config rm --stack %s --path cluster.context", s))
+	// The other cluster type's keys would be refused at their key.
+	for _, key := range clusterKeys(l.t, s) {
+		if key != "type" {
+			expect(l.t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config rm --stack %s --path cluster.%s", s, key))
+		}
 	}
 	set("cluster.type", "existing")
 	set("cluster.kubeconfig", l.cluster.Kubeconfig)
@@ -231,6 +233,29 @@ func (l *lab) pointStackAtLab(ingressURL string) {
 		l.t.Fatalf("the stack file after pointing it at the lab: %v", err)
 	}
 	l.standInPlatform(cfg)
+}
+
+// clusterKeys are the keys of the stack file's cluster block.
+func clusterKeys(t *testing.T, stack string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(tier.checkout, "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, err := stacks.ParseStackFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cluster map[string]any
+	if err := json.Unmarshal([]byte(values["cluster"]), &cluster); err != nil {
+		t.Fatalf("the cluster block of Pulumi.%s.yaml: %v", stack, err)
+	}
+	var keys []string
+	for k := range cluster {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

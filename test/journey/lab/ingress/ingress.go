@@ -16,8 +16,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Activator scales a revision up from zero (the knative stand-in).
+// Activator is the knative stand-in's autoscaler: Served records a request
+// a revision served (what the autoscaler's metrics would show), Activate
+// scales a revision up from zero.
 type Activator interface {
+	Served(namespace, revision string)
 	Activate(namespace, revision string)
 }
 
@@ -171,8 +174,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.sendCopy(r, body, *d.mirror)
 	}
 	endpoints := d.target.endpoints(t)
-	if len(endpoints) == 0 && d.target.revision != "" && g.opts.Activator != nil {
-		endpoints = g.activate(r.Context(), d.target)
+	if d.target.revision != "" && g.opts.Activator != nil {
+		g.opts.Activator.Served(d.target.namespace, d.target.revision)
+		if len(endpoints) == 0 {
+			endpoints = g.activate(r.Context(), d.target)
+		}
 	}
 	if len(endpoints) == 0 {
 		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)

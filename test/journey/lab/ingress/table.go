@@ -63,8 +63,9 @@ type vs struct {
 
 type httpRoute struct {
 	Match []struct {
-		Headers map[string]stringMatch `json:"headers"`
-		URI     *stringMatch           `json:"uri"`
+		Headers   map[string]stringMatch `json:"headers"`
+		URI       *stringMatch           `json:"uri"`
+		Authority *stringMatch           `json:"authority"`
 	} `json:"match"`
 	Route []struct {
 		Destination istioDestination `json:"destination"`
@@ -385,6 +386,10 @@ func matches(hr httpRoute, r *http.Request) bool {
 		}
 		if m.URI != nil {
 			ok = ok && m.URI.matches(r.URL.Path, true)
+		}
+		if m.Authority != nil {
+			// :authority as Envoy sees it: with any port the caller sent.
+			ok = ok && m.Authority.matches(r.Host, true)
 		}
 		if ok {
 			return true

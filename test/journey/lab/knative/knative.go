@@ -82,12 +82,18 @@ func Start(ctx context.Context, opts Options) *Reconciler {
 // Stop ends the reconciling.
 func (r *Reconciler) Stop() { r.stop(); <-r.done }
 
-// Activate records a request for a revision, as Knative's activator does
-// for a revision scaled to zero: it is scaled to at least one pod now.
-func (r *Reconciler) Activate(namespace, revision string) {
+// Served records a request the revision served: it stays scaled up for
+// IdleToZero more.
+func (r *Reconciler) Served(namespace, revision string) {
 	r.mu.Lock()
 	r.lastActive[namespace+"/"+revision] = time.Now()
 	r.mu.Unlock()
+}
+
+// Activate records a request for a revision, as Knative's activator does
+// for a revision scaled to zero: it is scaled to at least one pod now.
+func (r *Reconciler) Activate(namespace, revision string) {
+	r.Served(namespace, revision)
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -196,17 +202,20 @@ func (r *Reconciler) reconcileConfiguration(ctx context.Context, c *unstructured
 	if err != nil {
 		return rev, false, err
 	}
-	dep, err := r.ensureDeployment(ctx, revObj, template)
+	if _, err := r.ensureDeployment(ctx, revObj, template); err != nil {
+		return rev, false, err
+	}
+	readyPods, err := r.readyPods(ctx, ns, rev)
 	if err != nil {
 		return rev, false, err
 	}
-	// Ready once the revision has served from a ready pod (Knative keeps it
-	// Ready when it later scales to zero).
-	ready := conditionTrue(revObj.Object, "Ready") || dep.Status.ReadyReplicas > 0
+	// Ready once the revision has had a ready pod (Knative keeps it Ready
+	// when it later scales to zero).
+	ready := conditionTrue(revObj.Object, "Ready") || readyPods > 0
 	if err := setStatus(ctx, revisions, revObj, map[string]any{
 		"observedGeneration": revObj.GetGeneration(),
-		"conditions":         conditions(ready, "the revision's deployment has not had a ready pod yet"),
-		"actualReplicas":     int64(dep.Status.ReadyReplicas),
+		"conditions":         conditions(ready, "the revision has not had a ready pod yet"),
+		"actualReplicas":     int64(readyPods),
 	}); err != nil {
 		return rev, false, err
 	}
@@ -221,6 +230,24 @@ func (r *Reconciler) reconcileConfiguration(ctx context.Context, c *unstructured
 		status["latestReadyRevisionName"] = prev
 	}
 	return rev, ready, setStatus(ctx, r.opts.Dynamic.Resource(Configurations).Namespace(ns), c, status)
+}
+
+// readyPods counts the revision's pods that are Ready, as Knative's
+// endpoints-based readiness does.
+func (r *Reconciler) readyPods(ctx context.Context, ns, rev string) (int, error) {
+	list, err := r.opts.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRevision + "=" + rev})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range list.Items {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 func revision(c *unstructured.Unstructured, name string, template map[string]any) *unstructured.Unstructured {
@@ -314,7 +341,9 @@ func (r *Reconciler) scaleRevisions(ctx context.Context, routed map[string]bool,
 		active := time.Since(r.lastActive[key]) < r.opts.IdleToZero
 		r.mu.Unlock()
 		want := int32(0)
-		if active || !scaleToZero {
+		// A revision that has not been Ready yet keeps its initial pod, as
+		// Knative holds the initial scale until the revision is ready.
+		if active || !scaleToZero || !conditionTrue(rev.Object, "Ready") {
 			want = 1
 		}
 		if routed[key] {
