@@ -187,7 +187,9 @@ func assertFileSplit(t *testing.T, percent int) {
 	}
 	got := map[string]int{}
 	for _, v := range cfg.Canary.Versions {
-		got[v.Name] = v.Percent
+		if v.Percent != nil {
+			got[v.Name] = *v.Percent
+		}
 	}
 	if got["v2"] != percent || got["v1"] != 100-percent {
 		t.Fatalf("Pulumi.dev.yaml splits %v, want v2 at %d", got, percent)

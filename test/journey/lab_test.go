@@ -285,7 +285,8 @@ func (l *lab) up(line string) *stacks.Outputs {
 	l.t.Logf("$ %s\n(the Pulumi CLI here has no Go language host, so the journey runs the same program, infra.Program, "+
 		"through the Automation API on stack %s with make up's backend %s and passphrase)", line, l.stack, tier.pulumiEnv["PULUMI_BACKEND_URL"])
 	start := time.Now()
-	res, err := l.stackHandle(ctx).Up(ctx, optup.SuppressProgress())
+	st := l.stackHandle(ctx)
+	res, err := st.Up(ctx, optup.SuppressProgress())
 	if err != nil {
 		l.t.Fatalf("%s: %v\n%s\n%s", line, err, res.StdOut, res.StdErr)
 	}
@@ -308,7 +309,8 @@ func (l *lab) down(line string) {
 	l.t.Helper()
 	ctx := context.Background()
 	l.t.Logf("$ %s\n(through the Automation API, as make up)", line)
-	if _, err := l.stackHandle(ctx).Destroy(ctx, optdestroy.SuppressProgress()); err != nil {
+	st := l.stackHandle(ctx)
+	if _, err := st.Destroy(ctx, optdestroy.SuppressProgress()); err != nil {
 		l.t.Fatalf("%s: %v", line, err)
 	}
 }
