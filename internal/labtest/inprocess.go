@@ -1,12 +1,4 @@
-// Package smoketest runs a rollout lab in process for tests: real
-// model-echo servers on 127.0.0.1 (one per pod, several pods per version
-// when asked) behind a small proxy that routes by Host header the way the
-// lab's ingress does (a weighted split for canary, a primary plus
-// asynchronous mirror for shadow), each request to a random pod of the
-// chosen version. KubeAPI adds a stand-in Kubernetes API server that lists
-// those pods and proxies to them. Its knobs can also make the proxy
-// misbehave, so tests can prove the smoke test notices.
-package smoketest
+package labtest
 
 import (
 	"bytes"
@@ -68,6 +60,9 @@ type Proxy struct {
 	header       string
 	headerRoutes map[string]string // header value → version
 	headerMirror bool
+	// ingressFailures makes a version's 5xx on the user host the
+	// ingress's own 503, which names no version.
+	ingressFailures bool
 
 	client *http.Client
 	copies sync.WaitGroup
@@ -159,6 +154,16 @@ func (p *Proxy) MirrorHeaderRoutes(on bool) {
 	p.headerMirror = on
 }
 
+// AnswerFailuresAtTheIngress makes a version's failures on the user host
+// come back as the ingress's own 503 without X-Model-Version, as a live
+// ingress (Envoy, Knative's activator) answers for a failing pod; on a
+// version's own host its answers pass through.
+func (p *Proxy) AnswerFailuresAtTheIngress(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ingressFailures = on
+}
+
 // Wait blocks until every mirrored copy in flight is delivered.
 func (p *Proxy) Wait() { p.copies.Wait() }
 
@@ -187,6 +192,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target, mirror := "", false
+	ingressFailures := p.ingressFailures && r.Host == p.UserHost
 	byHeader := ""
 	if p.header != "" {
 		byHeader = p.headerRoutes[r.Header.Get(p.header)]
@@ -202,7 +208,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		mirror = p.rng.Float64() < p.mirror
 	case r.Host == p.UserHost:
-		target = p.pick()
+		target = weightedPick(p.rng, p.order, p.weights)
 	default:
 		target = p.hosts[r.Host]
 	}
@@ -238,6 +244,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
+	if ingressFailures && resp.StatusCode >= 500 {
+		io.Copy(io.Discard, resp.Body)
+		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
+		return
+	}
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
@@ -246,21 +257,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // pick draws a version by weight; p.mu is held.
-func (p *Proxy) pick() string {
-	total := 0.0
-	for _, n := range p.order {
-		total += p.weights[n]
-	}
-	x := p.rng.Float64() * total
-	for _, n := range p.order {
-		if x < p.weights[n] {
-			return n
-		}
-		x -= p.weights[n]
-	}
-	return ""
-}
-
 func (p *Proxy) forward(version, method, host, uri string, hdr http.Header, body []byte) (*http.Response, error) {
 	p.mu.Lock()
 	pods := p.backends[version]

@@ -1,12 +1,7 @@
-// Package labtest runs a canary lab for the rollout gate's tests: real
-// model-echo processes on 127.0.0.1, each started with its own LATENCY_MS
-// and ERROR_RATE, behind a proxy that routes by Host the way the lab's
-// ingress does (the user host split by weight, each version's tag host to
-// that version). Knobs make the proxy misroute or strip the version header,
-// so tests can prove the gate notices.
 package labtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -29,25 +24,25 @@ import (
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
-// Version is one version of the lab: one model-echo process with its
+// ProcessVersion is one version of the lab: one model-echo process with its
 // LatencyMS and ErrorRate, or, with Pods, one process per pod, which the
 // proxy takes in turn as a Kubernetes Service's endpoints are.
-type Version struct {
+type ProcessVersion struct {
 	Name      string
 	LatencyMS float64
 	ErrorRate float64
-	Pods      []Pod
+	Pods      []ProcessPod
 }
 
-// Pod is one model-echo process of a version with several pods.
-type Pod struct {
+// ProcessPod is one model-echo process of a version with several pods.
+type ProcessPod struct {
 	LatencyMS float64
 	ErrorRate float64
 }
 
-func (v Version) pods() []Pod {
+func (v ProcessVersion) pods() []ProcessPod {
 	if len(v.Pods) == 0 {
-		return []Pod{{LatencyMS: v.LatencyMS, ErrorRate: v.ErrorRate}}
+		return []ProcessPod{{LatencyMS: v.LatencyMS, ErrorRate: v.ErrorRate}}
 	}
 	return v.Pods
 }
@@ -89,7 +84,7 @@ func ModelEcho(t testing.TB) string {
 // startProcess runs model-echo for a pod of v on a free 127.0.0.1 port
 // and waits until it is ready. seed seeds the ids it gives requests, and
 // so which of them its ERROR_RATE fails.
-func startProcess(t testing.TB, bin string, v Version, pod Pod, seed uint64) string {
+func startProcess(t testing.TB, bin string, v ProcessVersion, pod ProcessPod, seed uint64) string {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
@@ -157,22 +152,22 @@ func waitReady(url string, exited <-chan struct{}) bool {
 	return false
 }
 
-// Lab is a running canary: processes, the proxy, and the stack outputs
+// ProcessLab is a running canary: processes, the proxy, and the stack outputs
 // that describe them (with a rollout block).
-type Lab struct {
+type ProcessLab struct {
 	Outputs *stacks.Outputs
-	proxy   *proxy
+	proxy   *processProxy
 }
 
-// Start runs versions split by percent; the rollout judges candidate
+// StartProcesses runs versions split by percent; the rollout judges candidate
 // against baseline on the default ladder with the default gate.
-func Start(t testing.TB, versions []Version, percent map[string]int, candidate, baseline string) *Lab {
+func StartProcesses(t testing.TB, versions []ProcessVersion, percent map[string]int, candidate, baseline string) *ProcessLab {
 	t.Helper()
 	bin := ModelEcho(t)
 	const userHost = "model.models.example.com"
-	p := &proxy{
+	p := &processProxy{
 		userHost: userHost, backends: map[string][]*url.URL{}, hosts: map[string]string{},
-		weights: map[string]int{}, meshFail: map[string]float64{}, next: map[string]int{},
+		weights: map[string]float64{}, meshFail: map[string]float64{}, next: map[string]int{},
 		cold: map[string]time.Duration{}, readyAt: map[string]time.Time{},
 		// Seeded by the test's name: the router draws under its lock, so a
 		// test's per-version counts are the same on every run and a test
@@ -195,7 +190,7 @@ func Start(t testing.TB, versions []Version, percent map[string]int, candidate, 
 		}
 		host := v.Name + "-" + userHost
 		pc := percent[v.Name]
-		p.hosts[host], p.weights[v.Name] = v.Name, pc
+		p.hosts[host], p.weights[v.Name] = v.Name, float64(pc)
 		p.order = append(p.order, v.Name)
 		o.Versions[v.Name] = stacks.VersionOutput{Target: "model " + v.Name, Host: host, URL: "http://" + host, Tag: v.Name, Percent: &pc}
 		o.Split[v.Name] = pc
@@ -216,12 +211,12 @@ func Start(t testing.TB, versions []Version, percent map[string]int, candidate, 
 		p.transport.CloseIdleConnections()
 	})
 	o.IngressURL = srv.URL
-	return &Lab{Outputs: o, proxy: p}
+	return &ProcessLab{Outputs: o, proxy: p}
 }
 
 // Misroute sends the tag host of version to another version's process,
 // as a wrong traffic tag would.
-func (l *Lab) Misroute(version, to string) {
+func (l *ProcessLab) Misroute(version, to string) {
 	l.proxy.mu.Lock()
 	defer l.proxy.mu.Unlock()
 	l.proxy.hosts[version+"-"+l.proxy.userHost] = to
@@ -229,7 +224,7 @@ func (l *Lab) Misroute(version, to string) {
 
 // StripVersionHeader removes X-Model-Version from every answer, as a model
 // server that does not name itself would.
-func (l *Lab) StripVersionHeader() {
+func (l *ProcessLab) StripVersionHeader() {
 	l.proxy.mu.Lock()
 	defer l.proxy.mu.Unlock()
 	l.proxy.strip = true
@@ -238,7 +233,7 @@ func (l *Lab) StripVersionHeader() {
 // FailInMesh makes the proxy answer share of version's requests (on any
 // host) itself with a 503 that names no version, as Envoy does for a
 // version whose pods crash or refuse connections.
-func (l *Lab) FailInMesh(version string, share float64) {
+func (l *ProcessLab) FailInMesh(version string, share float64) {
 	l.proxy.mu.Lock()
 	defer l.proxy.mu.Unlock()
 	l.proxy.meshFail[version] = share
@@ -248,7 +243,7 @@ func (l *Lab) FailInMesh(version string, share float64) {
 // port, as a user host does behind a gateway on a port of its own; the
 // proxy, like Envoy (which keeps the port in :authority and matches the
 // host with or without it), routes either spelling.
-func (l *Lab) HostsWithPort(t testing.TB) {
+func (l *ProcessLab) HostsWithPort(t testing.TB) {
 	t.Helper()
 	u, err := url.Parse(l.Outputs.IngressURL)
 	if err != nil {
@@ -266,23 +261,26 @@ func (l *Lab) HostsWithPort(t testing.TB) {
 // ColdStart makes version scaled to zero: the first request to reach it
 // starts a pod that is ready d later, and every request until then is
 // held, as Knative's activator holds them.
-func (l *Lab) ColdStart(version string, d time.Duration) {
+func (l *ProcessLab) ColdStart(version string, d time.Duration) {
 	l.proxy.mu.Lock()
 	defer l.proxy.mu.Unlock()
 	l.proxy.cold[version] = d
 }
 
 // SetWeights changes the split the proxy really applies.
-func (l *Lab) SetWeights(w map[string]int) {
+func (l *ProcessLab) SetWeights(w map[string]int) {
 	l.proxy.mu.Lock()
 	defer l.proxy.mu.Unlock()
-	l.proxy.weights = w
+	l.proxy.weights = map[string]float64{}
+	for v, n := range w {
+		l.proxy.weights[v] = float64(n)
+	}
 }
 
 // WriteOutputs writes the outputs as `pulumi stack output --json` does.
-func (l *Lab) WriteOutputs(t testing.TB, path string) {
+func (l *ProcessLab) WriteOutputs(t testing.TB, path string) {
 	t.Helper()
-	b, err := jsonMarshal(l.Outputs)
+	b, err := json.MarshalIndent(l.Outputs, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +289,7 @@ func (l *Lab) WriteOutputs(t testing.TB, path string) {
 	}
 }
 
-type proxy struct {
+type processProxy struct {
 	userHost  string
 	transport *http.Transport
 
@@ -300,7 +298,7 @@ type proxy struct {
 	backends map[string][]*url.URL // a version's pods
 	next     map[string]int        // the pod each version's next request goes to
 	hosts    map[string]string
-	weights  map[string]int
+	weights  map[string]float64
 	meshFail map[string]float64
 	cold     map[string]time.Duration // cold start of a version scaled to zero
 	readyAt  map[string]time.Time     // when a cold version's pod is up
@@ -308,7 +306,7 @@ type proxy struct {
 	strip    bool
 }
 
-func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *processProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h // Envoy matches "host" and "host:*" alike
@@ -316,7 +314,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	version := p.hosts[host]
 	if host == p.userHost {
-		version = p.pick()
+		version = weightedPick(p.rng, p.order, p.weights)
 	}
 	var backend *url.URL
 	if pods := p.backends[version]; len(pods) > 0 {
@@ -358,25 +356,6 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	rp.ServeHTTP(w, r)
-}
-
-// pick draws a version by weight; p.mu is held.
-func (p *proxy) pick() string {
-	total := 0
-	for _, n := range p.order {
-		total += p.weights[n]
-	}
-	if total == 0 {
-		return ""
-	}
-	x := p.rng.IntN(total)
-	for _, n := range p.order {
-		if x < p.weights[n] {
-			return n
-		}
-		x -= p.weights[n]
-	}
-	return ""
 }
 
 // seedOf is a stable seed for a test name.

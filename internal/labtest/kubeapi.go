@@ -1,4 +1,4 @@
-package smoketest
+package labtest
 
 import (
 	"encoding/json"
