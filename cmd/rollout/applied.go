@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
-	"github.com/modelrollouts/modelrollouts/internal/smoke"
 	"github.com/modelrollouts/modelrollouts/stacks"
+	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs"
 )
 
 // refuseUnapplied is check's first step when the stack is named (--stack):
@@ -17,7 +17,7 @@ import (
 // the gate says why it does not judge and exits inconclusive (3), so the
 // rollout workflow opens no PR on top of a step that is not applied yet.
 // With only --outputs there is no file to compare with.
-func refuseUnapplied(src smoke.Source, o *stacks.Outputs, stdout io.Writer, asJSON bool) (refused bool, err error) {
+func refuseUnapplied(src stackoutputs.Source, o *stacks.Outputs, stdout io.Writer, asJSON bool) (refused bool, err error) {
 	if src.Stack == "" {
 		return false, nil
 	}

@@ -166,8 +166,10 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	if err != nil {
 		return fail(stderr, c.Name, err)
 	}
-	if refused, err := refuseUnapplied(src, o, stdout, *asJSON); refused || err != nil {
-		return rollout.ExitInconclusive, err
+	if refused, err := refuseUnapplied(src, o, stdout, *asJSON); err != nil {
+		return fail(stderr, c.Name, err)
+	} else if refused {
+		return rollout.ExitInconclusive
 	}
 	maxRequests := opts.Settings.MaxRequests
 	opts.Settings = rollout.SettingsFromOutputs(o)
