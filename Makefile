@@ -6,7 +6,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 .PHONY: help up down preview refresh stack render review smoke diagnose \
-	test vet lint test-unit test-istio test-slow test-integration test-e2e tools
+	test vet lint test-unit test-istio test-slow test-integration test-journeys test-e2e tools
 
 ## help: this list (targets marked STACK take STACK=<name>, default dev).
 help:
@@ -54,14 +54,15 @@ smoke:
 diagnose:
 	@hack/make-rules/diagnose.sh $(STACK)
 
-## test: every tier this machine can run (vet, unit, lint, slow, integration, kind e2e).
-test: vet test-unit test-istio lint test-slow test-integration test-e2e
+## test: every tier this machine can run (vet, lint, slow with the unit tests, Istio,
+## integration, journeys, kind e2e). The unit tests run once, inside test-slow.
+test: vet lint test-slow test-istio test-integration test-journeys test-e2e
 
-## vet: gofmt and go vet, every build tag.
+## vet: gofmt and go vet over every file (all build tags at once: no file is
+## excluded by a tag, so this one pass also vets the untagged build).
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
-	$(GO) vet ./...
-	$(GO) vet -tags integration,e2e,smoke,slow ./...
+	$(GO) vet -tags integration,e2e,smoke,slow,journey ./...
 
 ## lint: shellcheck on hack/, actionlint on .github/workflows (builds actionlint via make tools).
 lint: tools
@@ -73,7 +74,7 @@ test-unit:
 
 ## test-istio: the shadow's routing as istiod translates it (test/istio, its own Go
 ## module so Istio's dependencies stay out of the program's): go vet and tests;
-## the first build compiles istio.io/istio and the Pulumi SDKs (see README), later ~2 min.
+## the first build compiles istio.io/istio and the Pulumi SDKs (see docs/testing.md), later ~2 min.
 test-istio:
 	cd test/istio && $(GO) vet ./... && $(GO) test -count=1 ./...
 
@@ -88,6 +89,12 @@ test-slow:
 ## kube-apiserver (kwok), offline, in a private network namespace.
 test-integration:
 	hack/make-rules/test/integration.sh
+
+## test-journeys: the README's commands after `make up`, as typed, against
+## stacks deployed on kwok by the real engine, the data plane stood in
+## (docs/journeys.md), offline, in a private network namespace.
+test-journeys:
+	hack/make-rules/test/journeys.sh
 
 ## test-e2e: the full kind lab; skips with the reason where Docker or the
 ## internet is missing.

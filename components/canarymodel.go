@@ -1,7 +1,6 @@
 package components
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -109,7 +108,7 @@ func NewCanaryModel(ctx *pulumi.Context, name string, args *CanaryModelArgs, opt
 			Labels:      pulumi.StringMap{"app": pulumi.String(args.Service)},
 			Annotations: awaitAnnotations(args.WaitForReady),
 		},
-		OtherFields: kubernetes.UntypedArgs{"spec": map[string]any{"traffic": untyped(traffic)}},
+		OtherFields: kubernetes.UntypedArgs{"spec": map[string]any{"traffic": Plain[any](traffic)}},
 	}, childOpts(comp, pulumi.DependsOn(configurations))...)
 	if err != nil {
 		return nil, fmt.Errorf("knative route %s: %w", args.Service, err)
@@ -169,18 +168,4 @@ func awaitAnnotations(waitForReady bool) pulumi.StringMap {
 		}
 	}
 	return pulumi.StringMap{"pulumi.com/skipAwait": pulumi.String("true")}
-}
-
-// untyped turns a typed API struct into the plain values a
-// CustomResource's untyped fields take.
-func untyped(v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("marshal %T: %v", v, err)) // only our own types reach here
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(fmt.Sprintf("unmarshal %T: %v", v, err))
-	}
-	return out
 }

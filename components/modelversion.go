@@ -63,8 +63,8 @@ func modelContainer(modelName string, v ModelVersion, port corev1.ContainerPortA
 			AllowPrivilegeEscalation: pulumi.Bool(false),
 			// An own model server may write caches and temp files.
 			ReadOnlyRootFilesystem: pulumi.Bool(!v.OwnServer),
-			Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
-			SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+			Capabilities:           &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+			SeccompProfile:         &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
 	}
 }

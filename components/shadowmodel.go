@@ -118,7 +118,7 @@ func NewShadowModel(ctx *pulumi.Context, name string, args *ShadowModelArgs, opt
 				Namespace: args.Namespace,
 				Labels:    pulumi.StringMap{"app": pulumi.String(args.Service)},
 			},
-			OtherFields: kubernetes.UntypedArgs{"spec": untyped(obj.spec)},
+			OtherFields: kubernetes.UntypedArgs{"spec": Plain[any](obj.spec)},
 		}, childOpts(comp, pulumi.DependsOn(append([]pulumi.Resource{svc}, istioObjects...)))...)
 		if err != nil {
 			return nil, fmt.Errorf("istio %s %s: %w", obj.kind, obj.name, err)

@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -32,6 +33,9 @@ func Program(ctx *pulumi.Context) error {
 		if root, err = stacks.FindProjectDir("."); err != nil {
 			return err
 		}
+	}
+	if err := refuseLabPassphrase(cfg, filepath.Join(root, "Pulumi."+ctx.Stack()+".yaml")); err != nil {
+		return err
 	}
 	outputs, err := Deploy(ctx, cfg, root, WithClusterClient(func() (k8sclient.Interface, error) {
 		return kubeclient.New(kubeclient.Source{Path: cfg.Cluster.Kubeconfig, Context: cfg.Cluster.Context})
@@ -96,8 +100,7 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, opts ...
 	}
 
 	labels := pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("modelrollouts")}
-	if cfg.Strategy == stacks.StrategyShadow {
-		// Mirroring is done by Envoy; the shadow's pods join the mesh.
+	if cfg.Strategy.NeedsSidecars() {
 		labels["istio-injection"] = pulumi.String("enabled")
 	}
 	ns, err := corev1.NewNamespace(ctx, cfg.Namespace, &corev1.NamespaceArgs{
@@ -120,15 +123,9 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config, projectDir string, opts ...
 	if cfg.Cluster.Type == stacks.ClusterKind {
 		outputs[stacks.OutputKubeconfig] = target.kubeconfig
 	}
-	switch cfg.Strategy {
-	case stacks.StrategyCanary:
-		err = deployCanary(ctx, cfg, namespace, image, strategyOpts, outputs)
-	case stacks.StrategyShadow:
-		err = deployShadow(ctx, cfg, namespace, image, strategyOpts, outputs)
-	default:
-		err = fmt.Errorf("unknown strategy %q", cfg.Strategy)
-	}
-	if err != nil {
+	deploy := strategyDeploy{ctx: ctx, cfg: cfg, namespace: namespace, image: image, opts: strategyOpts, outputs: outputs}
+	deployErr, err := stacks.ByStrategy[error](cfg.Strategy, deploy)
+	if err = errors.Join(err, deployErr); err != nil {
 		return nil, err
 	}
 	return outputs, nil
@@ -194,8 +191,7 @@ func deployPlatform(ctx *pulumi.Context, cfg *stacks.Config, k8s pulumi.Resource
 		ready = append(ready, mesh)
 	}
 	kn := cfg.Platform.Knative
-	// Only the canary strategy runs on Knative.
-	if *kn.Install && cfg.Strategy == stacks.StrategyCanary {
+	if *kn.Install && cfg.Strategy.RunsOnKnative() {
 		serving, err := components.NewKnativeServing(ctx, "knative", &components.KnativeServingArgs{
 			CRDManifests:      kn.CRDManifests,
 			CoreManifests:     kn.CoreManifests,

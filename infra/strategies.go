@@ -1,7 +1,6 @@
 package infra
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
@@ -11,6 +10,25 @@ import (
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
+
+// strategyDeploy registers the strategy's workloads and routing into
+// namespace and adds the strategy's outputs.
+type strategyDeploy struct {
+	ctx       *pulumi.Context
+	cfg       *stacks.Config
+	namespace pulumi.StringOutput
+	image     pulumi.StringInput
+	opts      []pulumi.ResourceOption
+	outputs   pulumi.Map
+}
+
+func (d strategyDeploy) Canary() error {
+	return deployCanary(d.ctx, d.cfg, d.namespace, d.image, d.opts, d.outputs)
+}
+
+func (d strategyDeploy) Shadow() error {
+	return deployShadow(d.ctx, d.cfg, d.namespace, d.image, d.opts, d.outputs)
+}
 
 func deployCanary(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.StringOutput, image pulumi.StringInput, opts []pulumi.ResourceOption, outputs pulumi.Map) error {
 	cn := cfg.Canary
@@ -65,7 +83,7 @@ func deployCanary(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 		})
 	})
 	if cn.Rollout != nil {
-		outputs[stacks.OutputRollout] = pulumi.ToMap(plainMap(cn.Rollout.Output(cn.Versions)))
+		outputs[stacks.OutputRollout] = pulumi.ToMap(components.Plain[map[string]any](cn.Rollout.Output(cn.Versions)))
 	}
 	return nil
 }
@@ -128,7 +146,7 @@ func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 // inClusterOutput renders the in-cluster addresses through their JSON
 // names, as versionOutput does.
 func inClusterOutput(o stacks.InClusterOutputs) map[string]any {
-	return plainMap(o)
+	return components.Plain[map[string]any](o)
 }
 
 // versionOutput fills a version's host and URL and renders it as the plain
@@ -138,21 +156,7 @@ func versionOutput(v stacks.VersionOutput, host string) map[string]any {
 	if host != "" {
 		v.Host, v.URL = host, "http://"+host
 	}
-	return plainMap(v)
-}
-
-// plainMap renders an output struct as the plain map a stack output
-// holds, through its own JSON names, which the gate and smoke tests decode.
-func plainMap(v any) map[string]any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("marshal %T: %v", v, err)) // a plain struct cannot fail
-	}
-	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(fmt.Sprintf("unmarshal %T: %v", v, err))
-	}
-	return out
+	return components.Plain[map[string]any](v)
 }
 
 // podSelector selects one version's pods by the labels the components

@@ -161,8 +161,8 @@ func ParseOutputs(data []byte) (*Outputs, error) {
 // Check reports outputs a smoke test could not use.
 func (o *Outputs) Check() error {
 	switch {
-	case o.Strategy != StrategyCanary && o.Strategy != StrategyShadow:
-		return fmt.Errorf("stack output %s is %q, want canary or shadow", OutputStrategy, o.Strategy)
+	case !o.Strategy.Known():
+		return fmt.Errorf("stack output %s is %q, want %s", OutputStrategy, o.Strategy, orList(StrategyNames()))
 	case o.IngressURL == "" && o.IngressPending != "":
 		return fmt.Errorf("stack output %s is empty: %s", OutputIngressURL, o.IngressPending)
 	case o.IngressURL == "":
@@ -172,16 +172,25 @@ func (o *Outputs) Check() error {
 	case len(o.Versions) == 0:
 		return fmt.Errorf("stack output %s is empty", OutputVersions)
 	}
-	if o.Strategy == StrategyShadow {
-		if _, ok := o.Versions[o.Primary]; !ok {
-			return fmt.Errorf("stack output %s names %q, which is not in %s", OutputPrimary, o.Primary, OutputVersions)
-		}
-		if _, ok := o.Versions[o.Shadow]; !ok {
-			return fmt.Errorf("stack output %s names %q, which is not in %s", OutputShadow, o.Shadow, OutputVersions)
-		}
-		if o.MirrorPercent == nil {
-			return fmt.Errorf("stack output %s is missing", OutputMirrorPercent)
-		}
+	err, _ := ByStrategy[error](o.Strategy, strategyOutputs{o})
+	return err
+}
+
+// strategyOutputs checks the outputs only one strategy has.
+type strategyOutputs struct{ o *Outputs }
+
+func (strategyOutputs) Canary() error { return nil }
+
+func (so strategyOutputs) Shadow() error {
+	o := so.o
+	if _, ok := o.Versions[o.Primary]; !ok {
+		return fmt.Errorf("stack output %s names %q, which is not in %s", OutputPrimary, o.Primary, OutputVersions)
+	}
+	if _, ok := o.Versions[o.Shadow]; !ok {
+		return fmt.Errorf("stack output %s names %q, which is not in %s", OutputShadow, o.Shadow, OutputVersions)
+	}
+	if o.MirrorPercent == nil {
+		return fmt.Errorf("stack output %s is missing", OutputMirrorPercent)
 	}
 	return nil
 }

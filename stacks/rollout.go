@@ -27,6 +27,11 @@ type GateConfig struct {
 	// MaxLatencyIncrease is how much slower than the baseline the
 	// candidate may be (0.25 = 25%, the Hodges-Lehmann shift of latency).
 	MaxLatencyIncrease *float64 `json:"maxLatencyIncrease,omitempty"`
+	// MaxErrorIncrease is how much more often than the baseline the
+	// candidate may fail, in absolute points of failure rate (0.2 = the
+	// candidate failing 0.7% where the baseline fails 0.5%): it is promoted
+	// only when shown within it.
+	MaxErrorIncrease *float64 `json:"maxErrorIncrease,omitempty"`
 	// MinRequests per version before any verdict.
 	MinRequests *int `json:"minRequests,omitempty"`
 	// Alpha is the chance of rolling back a candidate as good as the
@@ -40,11 +45,14 @@ type GateConfig struct {
 // Gate defaults, taken from the field: SLOs of 99% non-5xx answers and a
 // 500 ms p99 (Flagger's request-success-rate and request-duration checks),
 // and Kayenta's tolerance of a 25% latency increase judged at 98%
-// confidence (its Mann-Whitney classifier).
+// confidence (its Mann-Whitney classifier); a candidate may fail at most
+// 0.2 points more often than the baseline (a fifth of the success SLO's
+// 1-point budget, so the relative test adds to the absolute one).
 const (
 	DefaultMinSuccessRate     = 0.99
 	DefaultMaxP99Ms           = 500
 	DefaultMaxLatencyIncrease = 0.25
+	DefaultMaxErrorIncrease   = 0.2 // points
 	DefaultMinRequests        = 100
 	DefaultGateAlpha          = 0.02
 	DefaultGatePower          = 0.95
@@ -75,6 +83,7 @@ func (r *RolloutConfig) SetDefaults(versions []CanaryVersion) {
 	setFloat(&g.MinSuccessRate, DefaultMinSuccessRate)
 	setFloat(&g.MaxP99Ms, DefaultMaxP99Ms)
 	setFloat(&g.MaxLatencyIncrease, DefaultMaxLatencyIncrease)
+	setFloat(&g.MaxErrorIncrease, DefaultMaxErrorIncrease)
 	setIntPtr(&g.MinRequests, DefaultMinRequests)
 	setFloat(&g.Alpha, DefaultGateAlpha)
 	setFloat(&g.Power, DefaultGatePower)

@@ -29,10 +29,10 @@ func TestRolloutDefaults(t *testing.T) {
 	g := r.Gate
 	for name, got := range map[string]float64{
 		"minSuccessRate": *g.MinSuccessRate, "maxP99Ms": *g.MaxP99Ms, "maxLatencyIncrease": *g.MaxLatencyIncrease,
-		"alpha": *g.Alpha, "power": *g.Power, "minRequests": float64(*g.MinRequests),
+		"maxErrorIncrease": *g.MaxErrorIncrease, "alpha": *g.Alpha, "power": *g.Power, "minRequests": float64(*g.MinRequests),
 	} {
 		want := map[string]float64{
-			"minSuccessRate": 0.99, "maxP99Ms": 500, "maxLatencyIncrease": 0.25,
+			"minSuccessRate": 0.99, "maxP99Ms": 500, "maxLatencyIncrease": 0.25, "maxErrorIncrease": 0.2,
 			"alpha": 0.02, "power": 0.95, "minRequests": 100,
 		}[name]
 		if got != want {
@@ -83,10 +83,12 @@ func TestRolloutRules(t *testing.T) {
 			g := &c.Canary.Rollout.Gate
 			g.MinSuccessRate, g.MaxP99Ms, g.MaxLatencyIncrease = ptr(1.0), ptr(0.0), ptr(0.0)
 			g.Alpha, g.Power, g.MinRequests = ptr(0.5), ptr(1.0), ptr(5)
+			g.MaxErrorIncrease = ptr(0.0)
 		}, []want{
 			{pRollout + ".gate.minSuccessRate", "1 is out of range"},
 			{pRollout + ".gate.maxP99Ms", "positive"},
 			{pRollout + ".gate.maxLatencyIncrease", "above 0"},
+			{pRollout + ".gate.maxErrorIncrease", "0 is out of range, want failure-rate points above 0"},
 			{pRollout + ".gate.alpha", "below 0.5"},
 			{pRollout + ".gate.power", "below 1"},
 			{pRollout + ".gate.minRequests", "10 or more"},
@@ -126,12 +128,13 @@ func TestLoadRolloutBlockAsPulumiConfigSetPathStoresIt(t *testing.T) {
       gate:
         alpha: "0.05"
         minRequests: 200
+        maxErrorIncrease: 0.5
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := c.Canary.Rollout
-	if *r.Gate.Alpha != 0.05 || *r.Gate.MinRequests != 200 || !reflect.DeepEqual(r.Steps, []int{5, 20, 100}) {
+	if *r.Gate.Alpha != 0.05 || *r.Gate.MinRequests != 200 || *r.Gate.MaxErrorIncrease != 0.5 || !reflect.DeepEqual(r.Steps, []int{5, 20, 100}) {
 		t.Fatalf("rollout = %+v, gate alpha %g", r, *r.Gate.Alpha)
 	}
 	_, err = loadYAML(t, `config:

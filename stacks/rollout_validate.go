@@ -73,6 +73,7 @@ func (g *GateConfig) Validate() *FieldError {
 	}
 	open(g.MinSuccessRate, 0.5, 1, "minSuccessRate", "a share above 0.5 and below 1 (0.99 = 99%)")
 	open(g.MaxLatencyIncrease, 0, 10.0000001, "maxLatencyIncrease", "above 0 and at most 10 (0.25 = 25% slower)")
+	open(g.MaxErrorIncrease, 0, 100, "maxErrorIncrease", "failure-rate points above 0 and below 100 (0.2 = the candidate may fail 0.2 points more often than the baseline)")
 	open(g.Alpha, 0, 0.5, "alpha", "above 0 and below 0.5")
 	open(g.Power, 0.5, 1, "power", "above 0.5 and below 1")
 	if g.MaxP99Ms != nil && !(*g.MaxP99Ms > 0) {

@@ -547,7 +547,11 @@ func TestValidateRules(t *testing.T) {
 					c.Canary.Versions[i].Image = "ghcr.io/example/model-echo:1.0.0"
 				}
 			},
-			[]want{{pImage + ".ref", "required: nothing builds the model image"}}},
+			[]want{{pCanary, "applies only when strategy is canary, and strategy is shadow"},
+				{pImage + ".ref", "required: nothing builds the model image"}}},
+		{"the block of a strategy the stack does not use is reported at its key", baseCanary,
+			func(c *Config) { c.Shadow = baseShadow().Shadow },
+			[]want{{pShadow, "applies only when strategy is shadow, and strategy is canary: remove the block or change strategy"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,38 +4,57 @@
 //
 //	go run ./cmd/render --stack dev
 //
-// An invalid config exits 1 with every validation error.
+// An invalid config exits 1 with every validation error. Flags follow
+// package cli: its own FlagSet, so the flags the Pulumi SDK's glog
+// registers on the global one never show.
 package main
 
 import (
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/modelrollouts/modelrollouts/infra"
+	"github.com/modelrollouts/modelrollouts/internal/cli"
 	"github.com/modelrollouts/modelrollouts/internal/render"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
-func main() {
-	stack := flag.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to render")
-	dir := flag.String("dir", ".", "project folder (where Pulumi.yaml is)")
-	flag.Parse()
-	if err := run(*stack, *dir); err != nil {
-		fmt.Fprintln(os.Stderr, "render:", err)
-		os.Exit(1)
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	c := cli.New("render", "print every Kubernetes object the program would register for a stack, as YAML, without a cluster")
+	c.Usage = "[--stack NAME] [--dir DIR]"
+	c.Examples = []string{
+		"make render STACK=dev",
+		"go run ./cmd/render --stack shadow > shadow.yaml",
 	}
+	c.Exit = []cli.ExitCode{
+		{Code: 0, Meaning: "the objects are printed"},
+		{Code: 1, Meaning: "the stack file is missing or invalid (every validation error is printed)"},
+		{Code: cli.ExitUsage, Meaning: "bad flags"},
+	}
+	stack := c.Flags.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to render")
+	dir := c.Flags.String("dir", ".", "project folder (where Pulumi.yaml is)")
+	if code, done := c.Parse(args, stdout, stderr); done {
+		return code
+	}
+	if err := renderTo(stdout, *stack, *dir); err != nil {
+		fmt.Fprintln(stderr, "render:", err)
+		return 1
+	}
+	return 0
 }
 
-func run(stack, dir string) error {
+func renderTo(w io.Writer, stack, dir string) error {
 	out, err := renderStack(stack, dir)
 	if err != nil {
 		return err
 	}
-	_, err = os.Stdout.Write(out)
+	_, err = w.Write(out)
 	return err
 }
 

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/modelrollouts/modelrollouts/internal/cli/clitest"
 	"github.com/modelrollouts/modelrollouts/internal/render"
 )
 
@@ -19,14 +21,14 @@ func TestRunRefusesAnInvalidStackBeforeRendering(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), pulumiYAML, 0o644)
 	bad := "config:\n  modelrollouts:strategy: canary\n  modelrollouts:canary:\n    versions:\n      - {name: v1, target: a, percent: 60}\n"
 	os.WriteFile(filepath.Join(dir, "Pulumi.bad.yaml"), []byte(bad), 0o644)
-	err = run("bad", dir)
+	err = renderTo(io.Discard, "bad", dir)
 	if err == nil || !strings.Contains(err.Error(), "percents sum to 60, want 100") {
 		t.Fatalf("run = %v, want the validation error", err)
 	}
 }
 
 func TestRunNamesAMissingStackFile(t *testing.T) {
-	err := run("nope", t.TempDir())
+	err := renderTo(io.Discard, "nope", t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "Pulumi.nope.yaml") {
 		t.Fatalf("run = %v, want an error naming Pulumi.nope.yaml", err)
 	}
@@ -89,5 +91,24 @@ func TestRenderIsStable(t *testing.T) {
 	b, _ := renderStack("shadow", "../..")
 	if !bytes.Equal(a, b) {
 		t.Error("two renders of one stack differ: a reviewer's diff would be noise")
+	}
+}
+
+// `go run ./cmd/render --help` listed glog's flags (-alsologtostderr,
+// -log_dir, -v, ...), which the Pulumi SDK registers on the global
+// FlagSet; render now parses its own, and -h follows the convention.
+func TestHelpListsOnlyRendersOwnFlags(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-h"}, &stdout, &stderr); code != 0 || stderr.Len() > 0 {
+		t.Fatalf("-h: exit %d, stderr %q", code, stderr.String())
+	}
+	if p := clitest.Problems("render", stdout.String()); len(p) > 0 {
+		t.Errorf("-h breaks the convention: %q\n%s", p, stdout.String())
+	}
+	if got := strings.Join(clitest.Flags(stdout.String()), " "); got != "dir stack" {
+		t.Errorf("-h lists flags %q, want only dir and stack", got)
+	}
+	if code := run([]string{"-v"}, &stdout, &stderr); code != 2 {
+		t.Errorf("glog's -v: exit %d, want 2 (not a flag of render)", code)
 	}
 }

@@ -1,7 +1,7 @@
 // Command rollout moves a canary up its ladder of percents, one reviewed
 // config change at a time, on the word of a gate run from outside:
 //
-//	go run ./cmd/rollout check --stack dev        # promote (0), rollback (1) or inconclusive (3)
+//	go run ./cmd/rollout check --stack dev --json > verdict.json  # promote (0), rollback (1) or inconclusive (3)
 //	go run ./cmd/rollout advance --stack dev --evidence verdict.json
 //	go run ./cmd/rollout rollback --stack dev --evidence verdict.json
 //	go run ./cmd/rollout status --stack dev
@@ -9,8 +9,10 @@
 // check measures the candidate and the baseline (see internal/gate);
 // advance and rollback edit Pulumi.<stack>.yaml in place and print the
 // pull request's title and body; nothing reaches the cluster until the PR
-// is merged and `pulumi up` runs. Exit status 2 means the command could
-// not do its job (bad input, an unmeasurable version, an invalid edit).
+// is merged and `pulumi up` runs. advance and rollback refuse to edit
+// without the gate's report (--evidence) unless told --no-evidence. Exit
+// status 2 means the command could not do its job (bad input, an
+// unmeasurable version, an invalid edit). Flags follow package cli.
 package main
 
 import (
@@ -26,10 +28,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/cli"
 	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
-	"github.com/modelrollouts/modelrollouts/internal/smoke"
 	"github.com/modelrollouts/modelrollouts/stacks"
+	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs"
 )
 
 func main() {
@@ -39,74 +42,86 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: rollout COMMAND [flags]
+const summary = "move a canary up its ladder of percents, one reviewed config change at a time, on the word of a gate"
 
-commands:
-  check     judge the candidate against the baseline: promote (exit 0), rollback (1), inconclusive (3)
-  advance   write the next step into Pulumi.<stack>.yaml and print the PR title and body
-  rollback  set the candidate to 0% (still tagged) and print the PR title and body
-  status    where the stack stands on its ladder
+var examples = []string{
+	"go run ./cmd/rollout status --stack dev",
+	"go run ./cmd/rollout check --stack dev --json > verdict.json",
+	"go run ./cmd/rollout advance --stack dev --evidence verdict.json",
+	"go run ./cmd/rollout rollback --stack dev --evidence verdict.json",
+}
 
-run "rollout COMMAND -h" for a command's flags.
-`
+var (
+	exitCheck = []cli.ExitCode{
+		{Code: rollout.ExitPromote, Meaning: "promote: the candidate meets every criterion"},
+		{Code: rollout.ExitRollback, Meaning: "rollback: the candidate breaks a criterion"},
+		{Code: rollout.ExitError, Meaning: "the check could not be made (bad flags, no outputs, an unmeasurable version)"},
+		{Code: rollout.ExitInconclusive, Meaning: "inconclusive: the requests ran out before a verdict, a limit both versions break, or the deployed split is not the step the stack file names (not applied)"},
+	}
+	exitEdit = []cli.ExitCode{
+		{Code: 0, Meaning: "done (the file written, unless --dry-run; the PR title and body on stdout)"},
+		{Code: rollout.ExitError, Meaning: "nothing was written: bad flags, no evidence, evidence that does not back the step, an invalid edit"},
+	}
+	exitStatus = []cli.ExitCode{
+		{Code: 0, Meaning: "the status is printed"},
+		{Code: rollout.ExitError, Meaning: "the stack file could not be read"},
+	}
+)
+
+// writeTopHelp is `rollout -h`: the commands, then how to get each one's flags.
+func writeTopHelp(w io.Writer) {
+	fmt.Fprintf(w, "rollout: %s\n\nusage: rollout COMMAND [flags]\n\ncommands:\n"+
+		"  status    where the stack stands on its ladder\n"+
+		"  check     judge the candidate against the baseline: promote (exit 0), rollback (1), inconclusive (3)\n"+
+		"  advance   write the next step into Pulumi.<stack>.yaml and print the PR title and body\n"+
+		"  rollback  set the candidate to 0%% (still tagged) and print the PR title and body\n"+
+		"\nflags:\n  each command has its own: rollout COMMAND -h\n", summary)
+	cli.WriteExamples(w, examples)
+	cli.WriteExitCodes(w, exitCheck)
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	if cli.IsHelp(args) {
+		writeTopHelp(stdout)
+		return 0
+	}
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, "rollout: name a command: status, check, advance or rollback\nrun `rollout -h` for the commands, examples and exit codes")
 		return rollout.ExitError
 	}
 	cmd, rest := args[0], args[1:]
-	var err error
-	code := 0
 	switch cmd {
 	case "check":
-		code, err = check(ctx, rest, stdout, stderr, tty)
+		return check(ctx, rest, stdout, stderr, tty)
 	case "advance":
-		err = step(rest, stdout, stderr, rollout.ActionAdvance)
+		return step(rest, stdout, stderr, rollout.ActionAdvance)
 	case "rollback":
-		err = step(rest, stdout, stderr, rollout.ActionRollback)
+		return step(rest, stdout, stderr, rollout.ActionRollback)
 	case "status":
-		err = status(ctx, rest, stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "rollout: unknown command %q\n\n%s", cmd, usage)
-		return rollout.ExitError
+		return status(ctx, rest, stdout, stderr)
 	}
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		return rollout.ExitError
-	case err != nil:
-		fmt.Fprintf(stderr, "rollout %s: %v\n", cmd, err)
-		return rollout.ExitError
-	}
-	return code
+	fmt.Fprintf(stderr, "rollout: unknown command %q: want status, check, advance or rollback\nrun `rollout -h` for the commands, examples and exit codes\n", cmd)
+	return rollout.ExitError
 }
 
-// errUsage is a flag error already printed by the flag package.
-var errUsage = errors.New("usage")
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	return nil
+// fail prints a command's error and returns the exit code of an error.
+func fail(stderr io.Writer, name string, err error) int {
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	return rollout.ExitError
 }
 
-func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) (int, error) {
-	fs := flag.NewFlagSet("rollout check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	c := cli.New("rollout check", "judge the candidate against the baseline from probes of their tag hosts (or Prometheus) and say promote, rollback or inconclusive")
+	c.Usage = "(--stack NAME [--cwd DIR] | --outputs FILE) [flags]"
+	c.Examples = []string{
+		"go run ./cmd/rollout check --stack dev",
+		"go run ./cmd/rollout check --stack dev --json > verdict.json",
+		"go run ./cmd/rollout check --stack dev --prometheus http://127.0.0.1:9090 --window 30m",
+	}
+	c.Exit = exitCheck
+	fs := c.Flags
 	var (
-		src       smoke.Source
+		src       stackoutputs.Source
 		opts      rollout.CheckOptions
 		asJSON    = fs.Bool("json", false, "print the report as JSON (the evidence advance and rollback take)")
 		timeout   = fs.Duration("timeout", 15*time.Minute, "deadline of the whole check; an undecided check then ends inconclusive")
@@ -116,13 +131,12 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 		successF  = fs.Float64("min-success-rate", 0, "override the gate's success-rate SLO (0.99 = 99% non-5xx)")
 		p99F      = fs.Duration("max-p99", 0, "override the gate's p99 latency SLO, e.g. 500ms")
 		increaseF = fs.Float64("max-latency-increase", 0, "override how much slower than the baseline the candidate may be (0.25 = 25%)")
+		errIncF   = fs.Float64("max-error-increase", 0, "override how many points more often than the baseline the candidate may fail (0.2 = 0.2 points of failure rate)")
 		minReqF   = fs.Int("min-requests", 0, "override the requests per version before any verdict")
 		alphaF    = fs.Float64("alpha", 0, "override the gate's false-alarm rate")
 		powerF    = fs.Float64("power", 0, "override the gate's power")
 	)
-	fs.StringVar(&src.Stack, "stack", "", "pulumi stack whose outputs to read (runs: pulumi stack output --json)")
-	fs.StringVar(&src.File, "outputs", "", "read outputs from this JSON file (written by: pulumi stack output --json > FILE)")
-	fs.StringVar(&src.Cwd, "cwd", "", "pulumi project directory for --stack")
+	cli.OutputsFlags(fs, &src)
 	fs.StringVar(&opts.Candidate, "candidate", "", "version to judge (default: the stack's rollout candidate)")
 	fs.StringVar(&opts.Baseline, "baseline", "", "version to judge it against (default: the stack's rollout baseline)")
 	fs.IntVar(&opts.Settings.MaxRequests, "max-requests", 0, "budget of requests per version (0: the size of the fixed-N test with the same error rates)")
@@ -133,28 +147,29 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	fs.DurationVar(&opts.RequestTimeout, "request-timeout", 30*time.Second, "timeout of one request")
 	fs.DurationVar(&opts.WakeTimeout, "wake-timeout", rollout.DefaultWakeTimeout, "how long each host may take to give its first answer (a cold start), which is not counted")
 	fs.IntVar(&opts.SplitRequests, "split-requests", 0, "user-host requests that check the deployed split (0: a power calculation, -1: skip)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: rollout check (--stack NAME [--cwd DIR] | --outputs FILE) [flags]\n\n")
-		fs.PrintDefaults()
-	}
-	if err := parse(fs, args); err != nil {
-		return 0, err
+	if code, done := c.Parse(args, stdout, stderr); done {
+		return code
 	}
 	if src.Stack == "" && src.File == "" {
-		return 0, errors.New("name a stack (--stack) or an outputs file (--outputs)")
+		return c.UsageError(stderr, "name a stack (--stack) or an outputs file (--outputs)")
 	}
 	if *bodyFile != "" {
 		b, err := os.ReadFile(*bodyFile)
 		if err != nil {
-			return 0, fmt.Errorf("--body: %w", err)
+			return fail(stderr, c.Name, fmt.Errorf("--body: %w", err))
 		}
 		opts.Body = b
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	o, err := smoke.LoadOutputs(ctx, src)
+	o, err := stackoutputs.Load(ctx, src)
 	if err != nil {
-		return 0, err
+		return fail(stderr, c.Name, err)
+	}
+	if refused, err := refuseUnapplied(src, o, stdout, *asJSON); err != nil {
+		return fail(stderr, c.Name, err)
+	} else if refused {
+		return rollout.ExitInconclusive
 	}
 	maxRequests := opts.Settings.MaxRequests
 	opts.Settings = rollout.SettingsFromOutputs(o)
@@ -162,6 +177,7 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	override(&opts.Settings.MinSuccessRate, *successF)
 	override(&opts.Settings.MaxP99, *p99F)
 	override(&opts.Settings.MaxLatencyIncrease, *increaseF)
+	override(&opts.Settings.MaxErrorIncrease, *errIncF/100) // points to a rate
 	override(&opts.Settings.MinRequests, *minReqF)
 	override(&opts.Settings.Alpha, *alphaF)
 	override(&opts.Settings.Power, *powerF)
@@ -171,20 +187,23 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	if *prom != "" {
 		m, err := rollout.NewPrometheus(*prom, *metrics, *window, o)
 		if err != nil {
-			return 0, err
+			return fail(stderr, c.Name, err)
 		}
 		opts.Metrics = m
 	}
 	rep, err := rollout.Check(ctx, opts)
 	if err != nil {
-		return 0, err
+		return fail(stderr, c.Name, err)
 	}
 	if *asJSON {
 		err = rep.WriteJSON(stdout)
 	} else {
 		err = rep.WriteText(stdout)
 	}
-	return rep.ExitCode(), err
+	if err != nil {
+		return fail(stderr, c.Name, err)
+	}
+	return rep.ExitCode()
 }
 
 func override[T comparable](dst *T, v T) {
@@ -222,29 +241,42 @@ func (f *stackFileFlags) path() (string, error) {
 	return filepath.Join(dir, "Pulumi."+f.stack+".yaml"), nil
 }
 
-func step(args []string, stdout, stderr io.Writer, action rollout.Action) error {
-	fs := flag.NewFlagSet("rollout "+string(action), flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func step(args []string, stdout, stderr io.Writer, action rollout.Action) int {
+	c := cli.New("rollout "+string(action), map[rollout.Action]string{
+		rollout.ActionAdvance:  "write the candidate's next step on its ladder into Pulumi.<stack>.yaml and print the PR title and body",
+		rollout.ActionRollback: "set the candidate to 0% (still tagged) in Pulumi.<stack>.yaml and print the PR title and body",
+	}[action])
+	c.Usage = "--stack NAME (--evidence REPORT.json | --no-evidence) [flags]"
+	c.Examples = []string{
+		"go run ./cmd/rollout " + string(action) + " --stack dev --evidence verdict.json",
+		"go run ./cmd/rollout " + string(action) + " --stack dev --evidence verdict.json --dry-run",
+		"go run ./cmd/rollout " + string(action) + " --stack dev --no-evidence   # a step taken on your own word, said so in the PR",
+	}
+	c.Exit = exitEdit
+	fs := c.Flags
 	var stackFile stackFileFlags
 	stackFile.register(fs, "edit")
 	var (
-		evidence = fs.String("evidence", "", "the gate's report (rollout check --json) to put in the PR and check against")
-		force    = fs.Bool("force", false, "take the step although the evidence does not back it")
-		dryRun   = fs.Bool("dry-run", false, "print the PR but leave the file alone")
-		asJSON   = fs.Bool("json", false, "print the step and the PR as JSON")
-		titleOut = fs.String("title-file", "", "also write the PR title to this file")
-		bodyOut  = fs.String("body-file", "", "also write the PR body to this file")
+		evidence   = fs.String("evidence", "", "the gate's report ('rollout check --json > verdict.json') to put in the PR and check the step against")
+		noEvidence = fs.Bool("no-evidence", false, "take the step without a gate report (the PR says so)")
+		force      = fs.Bool("force", false, "take the step although the evidence does not back it")
+		dryRun     = fs.Bool("dry-run", false, "print the PR but leave the file alone")
+		asJSON     = fs.Bool("json", false, "print the step and the PR as JSON")
+		titleOut   = fs.String("title-file", "", "also write the PR title to this file")
+		bodyOut    = fs.String("body-file", "", "also write the PR body to this file")
 	)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: rollout %s --stack NAME [--evidence REPORT.json] [flags]\n\n", action)
-		fs.PrintDefaults()
+	if code, done := c.Parse(args, stdout, stderr); done {
+		return code
 	}
-	if err := parse(fs, args); err != nil {
-		return err
+	switch {
+	case *evidence == "" && !*noEvidence:
+		return c.UsageError(stderr, "no --evidence: pass the gate's report (`rollout check --stack NAME --json > verdict.json`, then --evidence verdict.json), or --no-evidence to take the step on your own word")
+	case *evidence != "" && *noEvidence:
+		return c.UsageError(stderr, "--evidence and --no-evidence both given: pick one")
 	}
 	path, err := stackFile.path()
 	if err != nil {
-		return err
+		return c.UsageError(stderr, err.Error())
 	}
 	name := stackFile.stack
 	if name == "" {
@@ -252,7 +284,7 @@ func step(args []string, stdout, stderr io.Writer, action rollout.Action) error 
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return fail(stderr, c.Name, err)
 	}
 	plan := rollout.PlanAdvance
 	if action == rollout.ActionRollback {
@@ -260,72 +292,102 @@ func step(args []string, stdout, stderr io.Writer, action rollout.Action) error 
 	}
 	s, out, err := rollout.EditStackFile(data, plan)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fail(stderr, c.Name, fmt.Errorf("%s: %w", path, err))
 	}
 	var rep *rollout.Report
 	if *evidence != "" {
 		b, err := os.ReadFile(*evidence)
 		if err != nil {
-			return err
+			return fail(stderr, c.Name, fmt.Errorf("--evidence: %w", err))
 		}
 		if rep, err = rollout.ReadReport(b); err != nil {
-			return fmt.Errorf("%s: %w", *evidence, err)
+			return fail(stderr, c.Name, fmt.Errorf("%s: %w", *evidence, err))
 		}
 		if err := rollout.CheckEvidence(s, rep); err != nil {
 			if !*force {
-				return fmt.Errorf("%s does not back this step: %w (--force takes it anyway)", *evidence, err)
+				return fail(stderr, c.Name, fmt.Errorf("%s does not back this step: %w (--force takes it anyway)", *evidence, err))
 			}
-			fmt.Fprintf(stderr, "rollout %s: warning: %v\n", action, err)
+			fmt.Fprintf(stderr, "%s: warning: %v\n", c.Name, err)
 		}
 	}
 	pr := rollout.NewPR(name, s, rep)
+	var written []string
 	if !*dryRun {
 		if err := writeFileKeepMode(path, out); err != nil {
-			return err
+			return fail(stderr, c.Name, err)
 		}
+		written = append(written, path)
 	}
 	for _, f := range []struct{ path, text string }{{*titleOut, pr.Title + "\n"}, {*bodyOut, pr.Body}} {
 		if f.path != "" {
 			if err := os.WriteFile(f.path, []byte(f.text), 0o644); err != nil {
-				return err
+				return fail(stderr, c.Name, err)
 			}
+			written = append(written, f.path)
 		}
 	}
+	reportWritten(stderr, c.Name, path, s, *dryRun, written)
 	if *asJSON {
-		return writeJSON(stdout, map[string]any{"file": path, "written": !*dryRun, "step": s, "pr": pr})
+		err = writeJSON(stdout, map[string]any{"file": path, "written": !*dryRun, "step": s, "pr": pr})
+	} else {
+		_, err = fmt.Fprintf(stdout, "%s\n\n%s", pr.Title, pr.Body)
 	}
-	_, err = fmt.Fprintf(stdout, "%s\n\n%s", pr.Title, pr.Body)
-	return err
+	if err != nil {
+		return fail(stderr, c.Name, err)
+	}
+	return 0
 }
 
-func status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("rollout status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// reportWritten says on stderr which files the step wrote (or that a dry
+// run wrote none of the stack file), so an edit never goes unnoticed.
+func reportWritten(stderr io.Writer, name, path string, s *rollout.Step, dryRun bool, written []string) {
+	change := fmt.Sprintf("%s %d%% → %d%%", s.Candidate, s.Before[s.Candidate], s.After[s.Candidate])
+	if dryRun {
+		fmt.Fprintf(stderr, "%s: dry run: %s left unchanged (would set %s)\n", name, path, change)
+	}
+	for _, f := range written {
+		what := "the PR text"
+		if f == path {
+			what = change + "; commit it in a PR, nothing reaches the cluster until `pulumi up`"
+		}
+		fmt.Fprintf(stderr, "%s: wrote %s (%s)\n", name, f, what)
+	}
+}
+
+func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := cli.New("rollout status", "say where the stack stands on its ladder: the candidate's percent, its step and the next one")
+	c.Usage = "--stack NAME [--cwd DIR | --file FILE] [--outputs FILE] [--json]"
+	c.Examples = []string{
+		"go run ./cmd/rollout status --stack dev",
+		"pulumi stack output --json > outputs.json && go run ./cmd/rollout status --stack dev --outputs outputs.json",
+	}
+	c.Exit = exitStatus
+	fs := c.Flags
 	var stackFile stackFileFlags
 	stackFile.register(fs, "read")
 	var (
 		outputs = fs.String("outputs", "", "also compare with the deployed outputs in this file (pulumi stack output --json)")
 		asJSON  = fs.Bool("json", false, "print the status as JSON")
 	)
-	if err := parse(fs, args); err != nil {
-		return err
+	if code, done := c.Parse(args, stdout, stderr); done {
+		return code
 	}
 	path, err := stackFile.path()
 	if err != nil {
-		return err
+		return c.UsageError(stderr, err.Error())
 	}
 	cfg, err := stacks.LoadFile(path)
 	if err != nil {
-		return err
+		return fail(stderr, c.Name, err)
 	}
 	st, err := rollout.StatusOf(cfg)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fail(stderr, c.Name, fmt.Errorf("%s: %w", path, err))
 	}
 	var deployed *stacks.Outputs
 	if *outputs != "" {
-		if deployed, err = smoke.LoadOutputs(ctx, smoke.Source{File: *outputs}); err != nil {
-			return err
+		if deployed, err = stackoutputs.Load(ctx, stackoutputs.Source{File: *outputs}); err != nil {
+			return fail(stderr, c.Name, err)
 		}
 	}
 	if *asJSON {
@@ -333,7 +395,12 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if deployed != nil {
 			v["deployedPercents"] = deployed.Split
 		}
-		return writeJSON(stdout, v)
+		err = writeJSON(stdout, v)
+	} else {
+		err = rollout.WriteStatus(stdout, path, st, deployed)
 	}
-	return rollout.WriteStatus(stdout, path, st, deployed)
+	if err != nil {
+		return fail(stderr, c.Name, err)
+	}
+	return 0
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
-	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
 )
 
 // Latencies the model-echo processes inject: clear of timer noise on a
@@ -31,10 +31,10 @@ func checkArgs(outputs string, more ...string) []string {
 
 // lab starts v1 (baseline, 90%) and v2 (candidate, 10%) and writes their
 // outputs to a file.
-func lab(t *testing.T, v2 labtest.Version) (*labtest.Lab, string) {
+func lab(t *testing.T, v2 labtest.ProcessVersion) (*labtest.ProcessLab, string) {
 	t.Helper()
 	v2.Name = "v2"
-	l := labtest.Start(t, []labtest.Version{{Name: "v1", LatencyMS: baseLatencyMS}, v2},
+	l := labtest.StartProcesses(t, []labtest.ProcessVersion{{Name: "v1", LatencyMS: baseLatencyMS}, v2},
 		map[string]int{"v1": 90, "v2": 10}, "v2", "v1")
 	path := filepath.Join(t.TempDir(), "outputs.json")
 	l.WriteOutputs(t, path)
@@ -64,7 +64,7 @@ func TestRollbackAndStatus(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "v2 at 10% — step 2 of 5 on 5 → [10] → 25 → 50 → 100") || !strings.Contains(out, "next: 25%") {
 		t.Fatalf("status exit %d:\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = rollout2(t, "rollback", "--stack", "dev", "--cwd", dir)
+	code, out, errOut = rollout2(t, "rollback", "--stack", "dev", "--cwd", dir, "--no-evidence")
 	if code != 0 || !strings.Contains(out, "rollout(dev): roll back v2 (10% → 0%)") || !strings.Contains(out, "No gate evidence was attached") {
 		t.Fatalf("rollback exit %d:\n%s%s", code, out, errOut)
 	}

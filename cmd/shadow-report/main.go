@@ -4,7 +4,8 @@
 // user request with its mirrored copy by request id and writes
 // pairs.jsonl, pairs.parquet, summary.json, report.md and report.html
 // with plots. Exit status: 0 done, 1 the agreement gate failed, 2 the
-// report could not be made.
+// report could not be made (or a version it was told to read has no
+// events). Flags follow package cli.
 //
 //	go run ./cmd/shadow-report --stack shadow --out report/
 //	go run ./cmd/shadow-report --outputs outputs.json --logs saved/ --out report/
@@ -12,22 +13,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/cli"
 	"github.com/modelrollouts/modelrollouts/internal/kubeclient"
 	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/collect"
@@ -35,8 +35,8 @@ import (
 	"github.com/modelrollouts/modelrollouts/internal/shadow/pipeline"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/stats"
-	"github.com/modelrollouts/modelrollouts/internal/smoke"
 	"github.com/modelrollouts/modelrollouts/stacks"
+	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs"
 )
 
 func main() {
@@ -48,7 +48,7 @@ func main() {
 
 // flags are the command line, parsed.
 type flags struct {
-	src           smoke.Source
+	src           stackoutputs.Source
 	logs          string
 	out           string
 	primary       string
@@ -56,22 +56,41 @@ type flags struct {
 	mirrorPercent optionalFloat
 	minAgreement  optionalFloat
 	tolerance     float64
-	confidence    float64
+	alpha         float64
+	confidence    optionalFloat // deprecated: 1 - alpha
 	window        time.Duration
 	since         time.Duration
 	from, to      timeFlag
 	context       string
 	saveLogs      bool
 	progress      bool
+	asJSON        bool
 }
 
-func parse(args []string, stderr io.Writer, tty bool) (*flags, error) {
-	fs := flag.NewFlagSet("shadow-report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	f := &flags{}
-	fs.StringVar(&f.src.Stack, "stack", "", "pulumi stack whose outputs say what to read (runs: pulumi stack output)")
-	fs.StringVar(&f.src.Cwd, "cwd", "", "pulumi project directory for --stack")
-	fs.StringVar(&f.src.File, "outputs", "", "stack outputs JSON file (pulumi stack output --json [--show-secrets] > FILE)")
+// Exit statuses, also listed by -h.
+const (
+	exitDone      = 0
+	exitGateFail  = 1
+	exitNoReport  = 2
+	defaultAlpha  = 0.05
+	summaryOfTool = "pair a shadow rollout's mirrored requests with the user requests they copy, from every pod's payload log, and report how the versions compare"
+)
+
+func newCommand(f *flags) *cli.Command {
+	c := cli.New("shadow-report", summaryOfTool)
+	c.Usage = "(--stack NAME [--cwd DIR] | --outputs FILE | --logs DIR --primary V --shadow V) [flags]"
+	c.Examples = []string{
+		"go run ./cmd/shadow-report --stack shadow --out report/",
+		"go run ./cmd/shadow-report --stack shadow --out report/ --since 1h --min-agreement 0.95",
+		"go run ./cmd/shadow-report --logs report/logs --primary v1 --shadow v2 --mirror-percent 50 --out again/",
+	}
+	c.Exit = []cli.ExitCode{
+		{Code: exitDone, Meaning: "the report is written"},
+		{Code: exitGateFail, Meaning: "the report is written and the agreement gate (--min-agreement) failed"},
+		{Code: exitNoReport, Meaning: "no report: bad flags, unreadable outputs or logs, or a version it was told to read has no events"},
+	}
+	fs := c.Flags
+	cli.OutputsFlags(fs, &f.src)
 	fs.StringVar(&f.logs, "logs", "", "read saved logs from this directory instead of the cluster (every file; kubectl logs output or CRI log files)")
 	fs.StringVar(&f.out, "out", "shadow-report", "directory to write the dataset and the reports to")
 	fs.StringVar(&f.primary, "primary", "", "primary version (default: the stack outputs' primary)")
@@ -79,7 +98,9 @@ func parse(args []string, stderr io.Writer, tty bool) (*flags, error) {
 	fs.Var(&f.mirrorPercent, "mirror-percent", "configured mirrored share in percent (default: the stack outputs' mirrorPercent)")
 	fs.Var(&f.minAgreement, "min-agreement", "gate: exit 1 unless the agreement's confidence interval lies at or above this share (0-1)")
 	fs.Float64Var(&f.tolerance, "tolerance", 1e-6, "largest absolute difference of an output element that still agrees")
-	fs.Float64Var(&f.confidence, "confidence", 0.95, "confidence level of every interval")
+	fs.Float64Var(&f.alpha, "alpha", defaultAlpha, "error rate of every interval and test: intervals at 1-alpha confidence (0.05: 95%)")
+	fs.Var(&f.confidence, "confidence", "confidence level of every interval")
+	c.Deprecated("confidence", "alpha (1 - confidence)")
 	fs.DurationVar(&f.window, "join-window", join.DefaultWindow, "how long a request waits for its mirrored copy's events")
 	fs.DurationVar(&f.since, "since", 0, "only requests of the last DURATION (e.g. 1h)")
 	fs.Var(&f.from, "from", "only requests at or after this RFC 3339 time")
@@ -87,18 +108,19 @@ func parse(args []string, stderr io.Writer, tty bool) (*flags, error) {
 	fs.StringVar(&f.context, "context", "", "kubeconfig context (clusters the stack does not export a kubeconfig for)")
 	fs.BoolVar(&f.saveLogs, "save-logs", true, "keep a copy of the logs read from the cluster in OUT/logs (re-run with --logs)")
 	fs.BoolVar(&f.progress, "progress", true, "show a progress bar on stderr while reading logs")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: shadow-report (--stack NAME [--cwd DIR] | --outputs FILE | --logs DIR --primary V --shadow V) [flags]\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	fs.BoolVar(&f.asJSON, "json", false, "print the summary (summary.json) on stdout instead of the headline")
+	return c
+}
+
+// parse parses and checks the command line; done means return code.
+func parse(args []string, stdout, stderr io.Writer, tty bool) (f *flags, code int, done bool) {
+	f = &flags{}
+	c := newCommand(f)
+	if code, done := c.Parse(args, stdout, stderr); done {
+		return nil, code, true
 	}
 	var errs []error
-	if f.src.Stack == "" && f.src.File == "" && (f.logs == "" || f.primary == "" || f.shadow == "") {
+	if !f.src.Named() && (f.logs == "" || f.primary == "" || f.shadow == "") {
 		errs = append(errs, errors.New("name a stack (--stack), an outputs file (--outputs), or saved logs with their versions (--logs DIR --primary V --shadow V)"))
 	}
 	if f.minAgreement.set && !(f.minAgreement.v >= 0 && f.minAgreement.v <= 1) {
@@ -110,8 +132,16 @@ func parse(args []string, stderr io.Writer, tty bool) (*flags, error) {
 	if !(f.tolerance >= 0) {
 		errs = append(errs, fmt.Errorf("--tolerance %v: want 0 or more", f.tolerance))
 	}
-	if !(f.confidence > 0.5 && f.confidence < 1) {
-		errs = append(errs, fmt.Errorf("--confidence %v: want a level between 0.5 and 1, e.g. 0.95", f.confidence))
+	if f.confidence.set {
+		if !(f.confidence.v > 0.5 && f.confidence.v < 1) {
+			errs = append(errs, fmt.Errorf("--confidence %v: want a level between 0.5 and 1, e.g. 0.95 (or --alpha 0.05)", f.confidence.v))
+		} else if c.Set("alpha") {
+			errs = append(errs, errors.New("--alpha and --confidence both set: give --alpha"))
+		}
+		f.alpha = 1 - f.confidence.v
+	}
+	if !(f.alpha > 0 && f.alpha < 0.5) {
+		errs = append(errs, fmt.Errorf("--alpha %v: want an error rate between 0 and 0.5, e.g. 0.05 (95%% intervals)", f.alpha))
 	}
 	if f.window <= 0 {
 		errs = append(errs, fmt.Errorf("--join-window %v: want a positive duration", f.window))
@@ -125,8 +155,11 @@ func parse(args []string, stderr io.Writer, tty bool) (*flags, error) {
 	if f.from.set && f.to.set && f.to.t.Before(f.from.t) {
 		errs = append(errs, fmt.Errorf("--to %s is before --from %s", f.to.t.Format(time.RFC3339), f.from.t.Format(time.RFC3339)))
 	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, c.UsageError(stderr, err.Error()), true
+	}
 	f.progress = f.progress && (tty || os.Getenv("CI") != "")
-	return f, errors.Join(errs...)
+	return f, 0, false
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
@@ -137,34 +170,84 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 // every file; see pipeline.Options.WriteReport).
 func runWriting(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool,
 	writeReport func(string, *report.Document, *stats.Series) error) int {
-	f, err := parse(args, stderr, tty)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "shadow-report:", err)
-		return 2
+	f, code, done := parse(args, stdout, stderr, tty)
+	if done {
+		return code
 	}
 	o, err := f.options(ctx, stderr, tty)
 	if err != nil {
 		fmt.Fprintln(stderr, "shadow-report:", err)
-		return 2
+		return exitNoReport
 	}
 	o.WriteReport = writeReport
+	o.EventsByVersion = map[string]int64{}
 	doc, err := pipeline.Run(ctx, *o)
 	if doc == nil {
 		fmt.Fprintln(stderr, "shadow-report:", err)
-		return 2
+		return exitNoReport
 	}
 	if err != nil {
 		// Some logs could not be read; the report says which.
 		fmt.Fprintln(stderr, "shadow-report: warning:", err)
 	}
-	fmt.Fprint(stdout, summaryText(doc, f.out))
-	if g := doc.Agreement.GatePassed; g != nil && !*g {
-		return 1
+	if err := f.versionsFound(o); err != nil {
+		fmt.Fprintln(stderr, "shadow-report:", err)
+		return exitNoReport
 	}
-	return 0
+	if f.asJSON {
+		err = writeJSON(stdout, doc)
+	} else {
+		_, err = fmt.Fprint(stdout, summaryText(doc, f.out))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "shadow-report:", err)
+		return exitNoReport
+	}
+	if g := doc.Agreement.GatePassed; g != nil && !*g {
+		return exitGateFail
+	}
+	return exitDone
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// versionsFound refuses a report on a version the logs hold no event of
+// (a typo in --shadow, the wrong stack): the report would say "0 compared
+// pairs" and exit 0. It names the versions the logs do hold.
+func (f *flags) versionsFound(o *pipeline.Options) error {
+	var missing []string
+	for _, v := range []struct{ role, name, flag string }{
+		{"primary", o.Stats.Primary, "--primary"}, {"shadow", o.Stats.Shadow, "--shadow"},
+	} {
+		if o.EventsByVersion[v.name] > 0 {
+			continue
+		}
+		from := v.flag
+		if (v.role == "primary" && f.primary == "") || (v.role == "shadow" && f.shadow == "") {
+			from = "the stack output " + v.role
+		}
+		missing = append(missing, fmt.Sprintf("the %s %q (%s)", v.role, v.name, from))
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	found := "no payload events at all (is the stack's payloadLog on, and did requests arrive?)"
+	if len(o.EventsByVersion) > 0 {
+		var names []string
+		for name := range o.EventsByVersion {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for i, name := range names {
+			names[i] = fmt.Sprintf("%s (%d events)", name, o.EventsByVersion[name])
+		}
+		found = "events of " + strings.Join(names, ", ")
+	}
+	return fmt.Errorf("no events of %s in %s; they hold %s", strings.Join(missing, " or "), o.Source, found)
 }
 
 // options resolves what to read and how to judge it.
@@ -173,7 +256,7 @@ func (f *flags) options(ctx context.Context, stderr io.Writer, tty bool) (*pipel
 		OutDir: f.out,
 		Window: f.window,
 		Stats: stats.Options{
-			Primary: f.primary, Shadow: f.shadow, Tolerance: f.tolerance, Confidence: f.confidence,
+			Primary: f.primary, Shadow: f.shadow, Tolerance: f.tolerance, Confidence: 1 - f.alpha,
 		},
 	}
 	if f.mirrorPercent.set {
@@ -196,7 +279,7 @@ func (f *flags) options(ctx context.Context, stderr io.Writer, tty bool) (*pipel
 	}
 
 	var outputs *stacks.Outputs
-	if f.src.Stack != "" || f.src.File != "" {
+	if f.src.Named() {
 		var err error
 		if outputs, err = loadOutputs(ctx, f.src); err != nil {
 			return nil, err
@@ -224,17 +307,13 @@ func (f *flags) options(ctx context.Context, stderr io.Writer, tty bool) (*pipel
 		return o, nil
 	}
 
-	src := kubeclient.Source{Context: f.context}
-	if outputs.Kubeconfig != "" && outputs.Kubeconfig != "[secret]" {
-		src.Kubeconfig = outputs.Kubeconfig
-	} else if f.src.Stack != "" {
-		kc, err := stackKubeconfig(ctx, f.src)
-		if err != nil {
-			return nil, err
-		}
-		src.Kubeconfig = kc
+	// The kubeconfig output is a secret: asked for on purpose, into
+	// memory; none (an existing cluster) means the ambient kubeconfig.
+	kubeconfig, err := stackoutputs.Kubeconfig(ctx, f.src, outputs)
+	if err != nil {
+		return nil, err
 	}
-	client, err := kubeclient.New(src)
+	client, err := kubeclient.New(kubeclient.Source{Kubeconfig: kubeconfig, Context: f.context})
 	if err != nil {
 		return nil, err
 	}
@@ -254,17 +333,13 @@ func (f *flags) options(ctx context.Context, stderr io.Writer, tty bool) (*pipel
 }
 
 // loadOutputs reads the stack outputs the report needs: the strategy,
-// the namespace and the versions (the mirror share and the kubeconfig
-// when there). Unlike the smoke test it needs no ingress address: a
-// LoadBalancer still pending does not stop it.
-func loadOutputs(ctx context.Context, src smoke.Source) (*stacks.Outputs, error) {
-	data, err := smoke.ReadOutputs(ctx, src)
+// the namespace and the versions (the mirror share when there). Unlike
+// the smoke test it needs no ingress address: a LoadBalancer still
+// pending does not stop it.
+func loadOutputs(ctx context.Context, src stackoutputs.Source) (*stacks.Outputs, error) {
+	o, err := stackoutputs.Decode(ctx, src)
 	if err != nil {
 		return nil, err
-	}
-	var o stacks.Outputs
-	if err := json.Unmarshal(data, &o); err != nil {
-		return nil, fmt.Errorf("%s: decode stack outputs: %w", src, err)
 	}
 	var errs []error
 	if o.Strategy != stacks.StrategyShadow {
@@ -279,32 +354,7 @@ func loadOutputs(ctx context.Context, src smoke.Source) (*stacks.Outputs, error)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	return &o, nil
-}
-
-// stackKubeconfig reads the stack's kubeconfig output (kind stacks), a
-// secret, without printing it; "" when the stack has none (existing
-// clusters use the ambient kubeconfig).
-func stackKubeconfig(ctx context.Context, src smoke.Source) (string, error) {
-	bin := src.Pulumi
-	if bin == "" {
-		bin = "pulumi"
-	}
-	args := []string{"stack", "output", stacks.OutputKubeconfig, "--show-secrets", "--stack", src.Stack, "--non-interactive"}
-	if src.Cwd != "" {
-		args = append(args, "--cwd", src.Cwd)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		if strings.Contains(stderr.String(), "not found") {
-			return "", nil
-		}
-		return "", fmt.Errorf("%s stack output %s: %w: %s", bin, stacks.OutputKubeconfig, err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(string(out)), nil
+	return o, nil
 }
 
 // summaryText is what the command prints: the headline and the files.

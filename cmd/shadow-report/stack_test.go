@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/modelrollouts/modelrollouts/internal/shadow/collect"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs/stackoutputstest"
 )
 
 // fakeAPI is the little of kube-apiserver the report uses: the pods of
@@ -101,7 +101,6 @@ func TestStackFlagReadsEveryPodThroughTheStacksCluster(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 
-	dir := t.TempDir()
 	kubeconfig := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters: [{name: lab, cluster: {server: %q}}]
@@ -112,25 +111,11 @@ current-context: lab
 	outputs := `{"strategy":"shadow","namespace":"models","ingressUrl":"http://127.0.0.1:9","host":"model.example.com",
 		"versions":{"v1":{"target":"a","role":"primary"},"v2":{"target":"b","role":"shadow"}},
 		"primary":"v1","shadow":"v2","mirrorPercent":50,"kubeconfig":"[secret]"}`
-	for name, text := range map[string]string{"outputs.json": outputs, "kubeconfig": kubeconfig} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// A stand-in pulumi CLI: the outputs as `pulumi stack output --json`
-	// prints them, and the secret kubeconfig output on its own.
-	script := fmt.Sprintf(`#!/bin/sh
-case "$*" in
-"stack output --json --stack shadow --non-interactive") cat %[1]s/outputs.json ;;
-"stack output kubeconfig --show-secrets --stack shadow --non-interactive") cat %[1]s/kubeconfig ;;
-*) echo "unexpected pulumi $*" >&2; exit 3 ;;
-esac
-`, dir)
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "pulumi"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// prints them, and the secret kubeconfig output on its own, from the
+	// project's .pulumi-state as make leaves it.
+	stackoutputstest.Install(t)
+	t.Chdir(stackoutputstest.Project(t, map[string]stackoutputstest.Stack{"shadow": {Outputs: outputs, Kubeconfig: kubeconfig}}))
 
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer

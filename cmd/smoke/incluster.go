@@ -40,7 +40,11 @@ func passThrough(fs *flag.FlagSet) []string {
 	var args []string
 	fs.Visit(func(f *flag.Flag) {
 		if !runnerOnly[f.Name] {
-			args = append(args, "--"+f.Name+"="+f.Value.String())
+			name := f.Name
+			if f.Name == "wait-timeout" {
+				name = "wake-timeout" // the deprecated alias, by its name
+			}
+			args = append(args, "--"+name+"="+f.Value.String())
 		}
 	})
 	return args
@@ -54,11 +58,8 @@ func (f *inClusterFlags) run(ctx context.Context, o *stacks.Outputs, args []stri
 		fmt.Fprintln(stderr, "smoke:", err)
 		return exitError
 	}
-	kubeconfig := o.Kubeconfig
-	if kubeconfig == stacks.SecretPlaceholder {
-		kubeconfig = "" // written without --show-secrets: use the ambient one
-	}
-	cs, err := kubeclient.New(kubeclient.Source{Kubeconfig: kubeconfig, Context: f.kubeContext})
+	// The stack's kubeconfig (fetched on purpose), else the ambient one.
+	cs, err := kubeclient.New(kubeclient.Source{Kubeconfig: o.Kubeconfig, Context: f.kubeContext})
 	if err != nil {
 		fmt.Fprintln(stderr, "smoke:", err)
 		return exitError

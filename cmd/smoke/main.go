@@ -1,5 +1,6 @@
 // Command smoke proves from outside that a deployed rollout lab does what
-// its stack config says (see internal/smoke). Exit status (also in --help):
+// its stack config says (see internal/smoke). Flags follow package cli.
+// Exit status (also in -h):
 // 0 pass, 1 the deployment failed a check, 2 the run could not be made.
 //
 //	go run ./cmd/smoke --stack dev
@@ -13,8 +14,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,10 +21,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/cli"
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
+	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs"
 )
 
-// Exit statuses, also listed by --help.
+// Exit statuses, also listed by -h.
 const (
 	exitPass  = 0
 	exitFail  = 1
@@ -40,11 +41,23 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
-	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	c := cli.New("smoke", "prove from outside that a deployed rollout lab does what its stack config says (split, tags, shadow mirror, error budgets)")
+	c.Usage = "(--stack NAME [--cwd DIR] | --outputs FILE) [flags]"
+	c.Examples = []string{
+		"make smoke STACK=dev",
+		"go run ./cmd/smoke --stack dev",
+		"go run ./cmd/smoke --stack shadow --json > smoke.json",
+		"go run ./cmd/smoke --stack shadow --from-cluster",
+	}
+	c.Exit = []cli.ExitCode{
+		{Code: exitPass, Meaning: "pass: the deployment does what its stack says"},
+		{Code: exitFail, Meaning: "fail: the deployment failed a check (the report says which; an ingress that does not answer at all is one)"},
+		{Code: exitError, Meaning: "the run could not be made (bad flags, no outputs, the ingress address pending, a run error)"},
+	}
+	fs := c.Flags
 	d := smoke.DefaultParams
 	var (
-		src          smoke.Source
+		src          stackoutputs.Source
 		margin       = fs.Float64("margin", 100*d.Margin, "smallest error to catch on any share, in percentage points")
 		leak         = fs.Float64("leak", 100*d.Leak, "smallest share of user traffic, in percent, reaching a version that should get none, to catch")
 		maxErr       = fs.Float64("max-errors", 100*d.MaxErrorShare, "failure rate (5xx or no answer), in percent, each version may have")
@@ -61,51 +74,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	)
 	inCluster.register(fs)
 	fs.StringVar(&src.Env, "outputs-env", "", "read the outputs JSON from this environment variable (how --from-cluster hands them to its Job)")
-	fs.StringVar(&src.Stack, "stack", "", "pulumi stack whose outputs to read (runs: pulumi stack output --json)")
-	fs.StringVar(&src.File, "outputs", "", "read outputs from this JSON file instead (written by: pulumi stack output --json > FILE)")
-	fs.StringVar(&src.Cwd, "cwd", "", "pulumi project directory for --stack")
+	cli.OutputsFlags(fs, &src)
 	fs.IntVar(&p.Concurrency, "concurrency", d.Concurrency, "requests in flight at once")
-	fs.DurationVar(&p.WaitTimeout, "wait-timeout", d.WaitTimeout, "how long to wait for every route to answer at first (cold start)")
+	fs.DurationVar(&p.WaitTimeout, "wake-timeout", d.WaitTimeout, "how long every route may take to give its first answer (a cold start)")
+	c.Alias("wait-timeout", "wake-timeout")
 	fs.DurationVar(&p.RequestTimeout, "request-timeout", d.RequestTimeout, "timeout of one request")
 	fs.IntVar(&p.OwnRequests, "own-requests", d.OwnRequests, "fewest requests to each version's own host")
 	fs.IntVar(&p.Retries, "retries", d.Retries, "extra attempts of a request that got no HTTP answer (answers are never retried)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: smoke (--stack NAME [--cwd DIR] | --outputs FILE) [flags]\n\n")
-		fs.PrintDefaults()
-		fmt.Fprintf(stderr, "\nexit status:\n"+
-			"  %d  pass: the deployment does what its stack says\n"+
-			"  %d  fail: the deployment failed a check (the report says which)\n"+
-			"  %d  the run could not be made (bad flags, no outputs, a run error)\n", exitPass, exitFail, exitError)
+	if code, done := c.Parse(args, stdout, stderr); done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitPass
-		}
-		return exitError
+	if !src.Named() {
+		return c.UsageError(stderr, "name a stack (--stack) or an outputs file (--outputs)")
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "smoke: unexpected arguments %q\n", fs.Args())
-		return exitError
-	}
-	if src.Stack == "" && src.File == "" && src.Env == "" {
-		fmt.Fprintln(stderr, "smoke: name a stack (--stack) or an outputs file (--outputs)")
-		return exitError
-	}
-	// The kubeconfig output is secret; only a run from the cluster needs it.
-	src.ShowSecrets = inCluster.enabled
 	p.Margin, p.Leak, p.Alpha, p.Power, p.N = *margin/100, *leak/100, *alpha, *power, *n
 	p.MaxErrorShare, p.DetectErrorShare, p.Pods = *maxErr/100, *detErr/100, smoke.PodAccess(*pods)
 	if err := p.Check(); err != nil {
-		fmt.Fprintln(stderr, "smoke:", err)
-		return exitError
+		return c.UsageError(stderr, err.Error())
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	o, err := smoke.LoadOutputs(ctx, src)
+	o, err := stackoutputs.Load(ctx, src)
 	if err != nil {
 		fmt.Fprintln(stderr, "smoke:", err)
 		return exitError
+	}
+	// The kubeconfig output is a secret the outputs show as "[secret]";
+	// fetch it on purpose, into memory, only where a kubeconfig is needed.
+	if inCluster.enabled || p.Pods == smoke.PodsKubernetes {
+		if o.Kubeconfig, err = stackoutputs.Kubeconfig(ctx, src, o); err != nil {
+			fmt.Fprintln(stderr, "smoke:", err)
+			return exitError
+		}
 	}
 	if inCluster.enabled {
 		return inCluster.run(ctx, o, passThrough(fs), *timeout, stdout, stderr)

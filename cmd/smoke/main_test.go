@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
+	"github.com/modelrollouts/modelrollouts/internal/cli/clitest"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 )
 
-func writeOutputs(t *testing.T, lab *smoketest.Lab) string {
+func writeOutputs(t *testing.T, lab *labtest.Lab) string {
 	t.Helper()
 	b, err := json.Marshal(lab.Outputs)
 	if err != nil {
@@ -29,10 +30,10 @@ func writeOutputs(t *testing.T, lab *smoketest.Lab) string {
 
 func TestCommandPassesCorrectCanaryAsJSON(t *testing.T) {
 	t.Parallel()
-	lab := smoketest.NewCanary(t, []smoketest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
+	lab := labtest.NewCanary(t, []labtest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
 		map[string]int{"v1": 90, "v2": 10}, 1)
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--json", "--wait-timeout", "5s"}, &out, &errb, false)
+	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--json", "--wake-timeout", "5s"}, &out, &errb, false)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
@@ -51,7 +52,7 @@ func TestCommandPassesCorrectCanaryAsJSON(t *testing.T) {
 
 func TestCommandFailsWrongSplit(t *testing.T) {
 	t.Parallel()
-	lab := smoketest.NewCanary(t, []smoketest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
+	lab := labtest.NewCanary(t, []labtest.Version{{Name: "v1", Target: "one"}, {Name: "v2", Target: "two", Bias: 1}},
 		map[string]int{"v1": 90, "v2": 10}, 2)
 	lab.Proxy.SetWeights(map[string]float64{"v1": 80, "v2": 20})
 	var out, errb bytes.Buffer
@@ -91,15 +92,18 @@ func TestHelpListsTheExitStatuses(t *testing.T) {
 		t.Fatalf("--help exited %d", code)
 	}
 	for _, want := range []string{"exit status:", "  0  pass", "  1  fail", "  2  the run could not be made"} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("--help lacks %q:\n%s", want, errb.String())
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help lacks %q:\n%s", want, out.String())
 		}
+	}
+	if problems := clitest.Problems("smoke", out.String()); len(problems) > 0 || errb.Len() > 0 {
+		t.Errorf("-h breaks the convention: %q; stderr %q", problems, errb.String())
 	}
 }
 
 func TestCommandRefusesAMeshOnlyStackFromOutside(t *testing.T) {
 	t.Parallel()
-	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one"}, smoketest.Version{Name: "v2", Target: "two"}, 50, 3)
+	lab := labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "one"}, labtest.Version{Name: "v2", Target: "two"}, 50, 3)
 	lab.Outputs.BindTo = "mesh"
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab)}, &out, &errb, false); code != 2 {
@@ -112,7 +116,7 @@ func TestCommandRefusesAMeshOnlyStackFromOutside(t *testing.T) {
 
 func TestCommandFromTheClusterNeedsInClusterRouting(t *testing.T) {
 	t.Parallel()
-	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "one"}, smoketest.Version{Name: "v2", Target: "two"}, 50, 4)
+	lab := labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "one"}, labtest.Version{Name: "v2", Target: "two"}, 50, 4)
 	lab.Outputs.BindTo = "gateway"
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"--outputs", writeOutputs(t, lab), "--from-cluster"}, &out, &errb, false)

@@ -16,6 +16,21 @@ if [[ "$marker" != '<!--'*'-->' ]]; then
   printf '%s\nThe stack review could not be made: see the review workflow log.\n' "$marker" >"$file"
 fi
 
+# GitHub refuses a comment body over 65,536 characters. Keep whole lines
+# up to the cap (counted in bytes, never fewer than characters), close a
+# code block the cut left open, and say what was cut and where it all is.
+max="${COMMENT_MAX_BYTES:-60000}"
+size="$(wc -c <"$file")"
+if [[ "$size" -gt "$max" ]]; then
+  kept="$(mktemp)"
+  LC_ALL=C awk -v max="$max" '{ n += length($0) + 1; if (n > max) exit; print }' "$file" >"$kept"
+  fences="$(grep -c '^[[:space:]]*```' "$kept" || true)"
+  if [[ $((fences % 2)) -eq 1 ]]; then echo '```' >>"$kept"; fi
+  printf '\n---\n**Cut here**: the review is %s bytes, over what a GitHub comment holds; the last %s bytes are not shown. The whole review is in the job summary of this run.\n' \
+    "$size" "$((size - $(wc -c <"$kept")))" >>"$kept"
+  mv "$kept" "$file"
+fi
+
 id="$(gh api --paginate "repos/$repo/issues/$pr/comments" \
   --jq ".[] | select(.user.type == \"Bot\" and (.body | startswith(\"$marker\"))) | .id" | head -n 1)"
 if [[ -n "$id" ]]; then

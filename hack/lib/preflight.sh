@@ -3,7 +3,7 @@
 # action needs that is not on this machine, and whether the place it comes
 # from answers, all checked BEFORE anything is installed or created, and
 # reported in one message that says what is missing and how to get it.
-# Source it (after versions.sh and pulumi-env.sh); don't run it.
+# Source it (after versions.sh, pulumi-env.sh and pulumi-cli.sh); don't run it.
 #
 #   preflight ACTION STACK_FILE    returns 1 after printing the message
 #
@@ -44,6 +44,15 @@ gomod_version() { awk -v m="$1" '$1==m{print $2; exit}' "$REPO_DIR/go.mod"; }
 
 # pulumi_cli : path of the Pulumi CLI make would use, or nothing.
 pulumi_cli() { command -v pulumi 2>/dev/null || true; }
+
+# need_pinned_cli : the pinned CLI is missing (none on PATH, or another
+# version); record where it comes from unless that answers.
+need_pinned_cli() {
+  local found="not installed" cli dir; cli="$(pulumi_cli)"; dir="$(pulumi_cli_dir)"
+  [[ -n "$cli" ]] && found="$cli is $(pulumi version 2>/dev/null || echo 'of no known version')"
+  need_host "the Pulumi CLI $PULUMI_CLI_VERSION ($found)" "$PULUMI_RELEASES_URL/" \
+    "run hack/ci/install-pulumi.sh elsewhere (it checks the release's sha256) and copy ${dir/#"$HOME"/\~} to the same path here"
+}
 
 preflight() {
   local action="$1"
@@ -93,13 +102,12 @@ preflight() {
     fi
   fi
 
-  # The Pulumi CLI and its Go language host.
+  # The Pulumi CLI at its pin and its Go language host.
   local cli; cli="$(pulumi_cli)"
-  if [[ -z "$cli" ]]; then
-    need_host "the Pulumi CLI $PULUMI_CLI_VERSION (not installed)" https://get.pulumi.com/ \
-      "install it elsewhere with \`curl -fsSL https://get.pulumi.com | sh -s -- --version $PULUMI_CLI_VERSION\` and copy ~/.pulumi/bin here"
+  if [[ -z "$cli" ]] || ! pulumi_cli_is_pinned; then
+    need_pinned_cli
   elif [[ ! -x "$(dirname "$cli")/pulumi-language-go" ]] && ! command -v pulumi-language-go >/dev/null; then
-    problem "the Pulumi CLI at $cli has no pulumi-language-go beside it or on PATH (the CLI make tools builds has none: the module proxy does not serve it), so it cannot run this Go program; install the official CLI: curl -fsSL https://get.pulumi.com | sh -s -- --version $PULUMI_CLI_VERSION"
+    problem "the Pulumi CLI at $cli has no pulumi-language-go beside it or on PATH (the CLI make tools builds has none: the module proxy does not serve it), so it cannot run this Go program; install the official CLI at its pin: hack/ci/install-pulumi.sh"
   fi
 
   # Resource plugins the program asks for, at go.mod's versions.

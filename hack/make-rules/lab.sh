@@ -2,8 +2,9 @@
 # make up / down / preview / refresh / stack: check everything the action
 # needs first (hack/lib/preflight.sh, one message for all that is missing),
 # then install what is missing (kind from the Go module proxy, the Pulumi
-# CLI from its official installer) and run Pulumi on a stack with a local
-# file backend (hack/lib/pulumi-env.sh).
+# CLI at its pin from its release, checked by sha256: hack/lib/pulumi-cli.sh)
+# and run Pulumi on a stack with a local file backend (hack/lib/pulumi-env.sh).
+# A stack on an existing cluster is refused with the lab's public passphrase.
 #
 #   hack/make-rules/lab.sh up|preview|refresh|down|stack STACK [PULUMI ARGS...]
 #
@@ -15,6 +16,8 @@ HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$HACK_DIR/lib/pulumi-env.sh"
 # shellcheck source=hack/lib/versions.sh
 source "$HACK_DIR/lib/versions.sh"
+# shellcheck source=hack/lib/pulumi-cli.sh
+source "$HACK_DIR/lib/pulumi-cli.sh"
 # shellcheck source=hack/lib/preflight.sh
 source "$HACK_DIR/lib/preflight.sh"
 
@@ -34,11 +37,12 @@ if [[ ! -f "$stack_file" ]]; then
   die "no Pulumi.$stack.yaml: the stacks are ${known[*]%.yaml}"
 fi
 
+refuse_lab_passphrase "$stack_file" || exit 1
+
 if [[ "$action" == stack ]]; then
   # Only the CLI is needed to create a stack in a file backend.
-  if [[ -z "$(pulumi_cli)" ]]; then
-    need_host "the Pulumi CLI $PULUMI_CLI_VERSION (not installed)" https://get.pulumi.com/ \
-      "install it elsewhere with \`curl -fsSL https://get.pulumi.com | sh -s -- --version $PULUMI_CLI_VERSION\` and copy ~/.pulumi/bin here"
+  if ! pulumi_cli_is_pinned; then
+    need_pinned_cli
     [[ ${#PREFLIGHT_PROBLEMS[@]} -eq 0 ]] || { report_preflight "$action"; exit 1; }
   fi
 else
@@ -52,9 +56,9 @@ if $on_kind && [[ "$action" != preview && "$action" != stack ]] &&
   echo "installing kind $KIND_VERSION (go install)" >&2
   go install "sigs.k8s.io/kind@$KIND_VERSION"
 fi
-if [[ -z "$(pulumi_cli)" ]]; then
-  echo "installing the Pulumi CLI $PULUMI_CLI_VERSION (official installer)" >&2
-  curl -fsSL https://get.pulumi.com | sh -s -- --version "$PULUMI_CLI_VERSION"
+if ! pulumi_cli_is_pinned; then
+  install_pulumi_cli
+  PATH="$(pulumi_cli_dir):$PATH"
 fi
 
 cd "$REPO_DIR"

@@ -25,11 +25,18 @@ func TestTheRealProcessVerdictsFailByChanceRarely(t *testing.T) {
 		{"5% failing (TestTheDevStackClimbsItsLadderOnePRPerStep's rollback)", func(int) float64 { return 0.05 }},
 		{"one pod of two failing 10% (TestSeveralPodsPerVersion)", func(i int) float64 { return 0.1 * float64(i%2) }},
 	} {
-		miss := sloMissChance(s, sc.fail, budget)
-		t.Logf("%s: the success SLO is not the first criterion broken with chance %.2g", sc.name, miss)
+		miss := failureMissChance(s, sc.fail, budget)
+		t.Logf("%s: not rolled back on failures (success SLO or errors vs baseline) with chance %.2g", sc.name, miss)
 		if miss > 1e-6 {
 			t.Errorf("%s: missed with chance %.2g, want ≤ 1e-6", sc.name, miss)
 		}
+	}
+	// TestCheckRollsBackACandidateFailingHalfAPercentOverACleanBaseline:
+	// 0.5% failing against none, rolled back within the budget.
+	if p := 1 - rollbackChance(s, 0.005, budget); p > 1e-4 {
+		t.Errorf("0.5%% failing over a clean baseline: not rolled back within %d requests with chance %.2g, want ≤ 1e-4", budget, p)
+	} else {
+		t.Logf("0.5%% failing over a clean baseline: not rolled back within %d requests with chance %.2g", budget, p)
 	}
 	// TestCheckOutOfBudgetIsInconclusiveAndSaysHowManyMore: 0.4% failing,
 	// 150 requests, must not be rolled back.
@@ -56,11 +63,11 @@ func stepLooks(s Settings, mass []float64, n, budget int, fail func(int) float64
 	return mass, n + step
 }
 
-// sloMissChance is the chance that the run does not stop with the success
-// SLO broken, counting as a miss (conservatively) any path that reaches
-// the SLO's promote boundary, an errors-criterion rollback before the
-// SLO's, or the budget.
-func sloMissChance(s Settings, fail func(int) float64, budget int) float64 {
+// failureMissChance is the chance that the run does not stop with the
+// success SLO or the errors criterion broken, counting as a miss
+// (conservatively) any path that reaches the SLO's promote boundary first,
+// or the budget.
+func failureMissChance(s Settings, fail func(int) float64, budget int) float64 {
 	a := s.criterionAlpha()
 	t := sprt{p0: sloGoodShare * s.failureBudget(), p1: s.failureBudget()}
 	up, down := math.Log(1/a), math.Log(s.beta())
@@ -70,16 +77,15 @@ func sloMissChance(s Settings, fail func(int) float64, budget int) float64 {
 		if n < s.MinRequests {
 			continue
 		}
-		baseUpper := rateUpper(0, n, a/2)
 		for k, m := range mass {
 			if m == 0 {
 				continue
 			}
 			llr := t.logLR(k, n)
 			switch {
-			case llr >= up:
+			case llr >= up, failureCounts{k, n, 0, n}.logWealthBelow(0) >= up:
 				mass[k] = 0
-			case rateLower(k, n, a/2) > baseUpper, llr <= down:
+			case llr <= down:
 				miss += m
 				mass[k] = 0
 			}
@@ -103,9 +109,8 @@ func rollbackChance(s Settings, p float64, budget int) float64 {
 		if n < s.MinRequests {
 			continue
 		}
-		baseUpper := rateUpper(0, n, a/2)
 		for k, m := range mass {
-			if m != 0 && (t.logLR(k, n) >= up || rateLower(k, n, a/2) > baseUpper) {
+			if m != 0 && (t.logLR(k, n) >= up || failureCounts{k, n, 0, n}.logWealthBelow(0) >= up) {
 				alarm += m
 				mass[k] = 0
 			}

@@ -19,7 +19,7 @@ func (j *Judge) FixedN() int {
 			binomialTestN(sloGoodShare*p99Budget, p99Budget, alpha, s.Power))
 	}
 	n := max(j.sloFixedN,
-		twoProportionN(j.base.failureRate(), s.failureBudget(), alpha, s.Power),
+		twoProportionN(j.base.failureRate(), s.MaxErrorIncrease, alpha, s.Power),
 		j.mannWhitneyN(alpha, s.Power),
 	)
 	return max(n, s.MinRequests)

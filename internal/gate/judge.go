@@ -20,9 +20,12 @@ const (
 // Criterion names.
 const (
 	CritSuccess = "success-rate SLO"
-	CritP99     = "p99 SLO"
-	CritLatency = "latency vs baseline"
-	CritErrors  = "errors vs baseline"
+	// CritSlowShare is the p99 SLO as the gate tests it: the share of
+	// answers slower than MaxP99 at most 1% (an SPRT on counts), not a
+	// p99 estimated from the sample (VersionRow.SampleP99).
+	CritSlowShare = "p99 SLO (share of answers over the limit)"
+	CritLatency   = "latency vs baseline"
+	CritErrors    = "errors vs baseline"
 )
 
 // Judge accumulates both versions' outcomes and judges the candidate.
@@ -69,14 +72,17 @@ type Interval struct {
 
 // VersionRow is one version's line of the table.
 type VersionRow struct {
-	Version     string    `json:"version"`
-	Role        string    `json:"role"`
-	Requests    int       `json:"requests"`
-	Failures    int       `json:"failures"`
-	SuccessRate Interval  `json:"successRate"`
-	P50         float64   `json:"p50Ms"`
-	P95         float64   `json:"p95Ms"`
-	P99         float64   `json:"p99Ms"`
+	Version     string   `json:"version"`
+	Role        string   `json:"role"`
+	Requests    int      `json:"requests"`
+	Failures    int      `json:"failures"`
+	SuccessRate Interval `json:"successRate"`
+	// SampleP50, SampleP95 and SampleP99 are the sample's quantiles (the
+	// lower order statistic, no interpolation), for reading: the verdict
+	// rests on the p99 SLO's count of slow answers (CritSlowShare).
+	SampleP50   float64   `json:"sampleP50Ms"`
+	SampleP95   float64   `json:"sampleP95Ms"`
+	SampleP99   float64   `json:"sampleP99Ms"`
 	LatencyDiff *Interval `json:"latencyDiff,omitempty"` // relative: 0.25 = 25% slower
 	ErrorDiff   *Interval `json:"errorDiff,omitempty"`   // failure-rate points
 	Verdict     Verdict   `json:"verdict"`
@@ -92,6 +98,11 @@ type CriterionResult struct {
 	State     Verdict `json:"state"` // promote (met), rollback (broken) or undecided
 	DecidedAt int     `json:"decidedAt,omitempty"`
 	Detail    string  `json:"detail"`
+	// rate and budget are an SLO test's observed rate and its limit.
+	rate, budget float64
+	// vetoed says a met boundary was withdrawn (the errors criterion's
+	// fixed-size check), so the criterion does not stay met.
+	vetoed bool
 	// project, when set, projects the current estimates forward: the
 	// further requests per version to a decision (-1: none in sight) and
 	// which decision. Computed only for an inconclusive end.
@@ -100,15 +111,18 @@ type CriterionResult struct {
 
 // Result is the gate's judgement so far.
 type Result struct {
-	Verdict     Verdict           `json:"verdict"`
-	Reason      string            `json:"reason"`
-	Requests    int               `json:"requestsPerVersion"`
-	MaxRequests int               `json:"maxRequestsPerVersion"`
-	FixedN      int               `json:"fixedNPerVersion"`
-	NeedMore    int               `json:"needMorePerVersion,omitempty"`
-	Versions    []VersionRow      `json:"versions"`
-	Criteria    []CriterionResult `json:"criteria"`
-	Method      string            `json:"method"`
+	Verdict     Verdict `json:"verdict"`
+	Reason      string  `json:"reason"`
+	Requests    int     `json:"requestsPerVersion"`
+	MaxRequests int     `json:"maxRequestsPerVersion"`
+	FixedN      int     `json:"fixedNPerVersion"`
+	NeedMore    int     `json:"needMorePerVersion,omitempty"`
+	// Shared names the SLOs both versions break (an inconclusive verdict:
+	// a platform problem, not the candidate's).
+	Shared   []string          `json:"brokenByBothVersions,omitempty"`
+	Versions []VersionRow      `json:"versions"`
+	Criteria []CriterionResult `json:"criteria"`
+	Method   string            `json:"method"`
 }
 
 // Judge evaluates the evidence so far. final says the budget is spent: an
@@ -126,15 +140,36 @@ func (j *Judge) Judge(final bool) *Result {
 	cs, bs := newSample(j.cand.latency), newSample(j.base.latency)
 	crits := []CriterionResult{
 		j.sloCriterion(CritSuccess, &j.cand, j.cand.Failures, s.failureBudget(), fmt.Sprintf("success ≥ %.4g%%", 100*s.MinSuccessRate)),
-		j.sloCriterion(CritP99, &j.cand, j.cand.Slow, p99Budget, fmt.Sprintf("p99 ≤ %s", s.MaxP99)),
+		j.sloCriterion(CritSlowShare, &j.cand, j.cand.Slow, p99Budget, fmt.Sprintf("≤ %.3g%% of answers slower than %s (p99 ≤ %s)", 100*p99Budget, s.MaxP99, s.MaxP99)),
 		j.latencyCriterion(cs, bs),
 		j.errorCriterion(),
 	}
-	broken, met := []string{}, 0
+	// The baseline is held to the same SLOs: an SLO both versions break
+	// says the platform, not the candidate, is at fault.
+	baseSLO := map[string]CriterionResult{
+		CritSuccess:   j.sloCriterion(CritSuccess, &j.base, j.base.Failures, s.failureBudget(), ""),
+		CritSlowShare: j.sloCriterion(CritSlowShare, &j.base, j.base.Slow, p99Budget, ""),
+	}
+	var broken, shared, waiting []string
+	met := 0
 	for i := range crits {
 		c := &crits[i]
 		if !ready {
 			c.State = Undecided
+		}
+		if b, isSLO := baseSLO[c.Name]; isSLO && c.State == Rollback && ready {
+			switch {
+			case b.State == Rollback:
+				c.Detail += "; the baseline breaks it too"
+				shared = append(shared, c.Name)
+				continue
+			case b.State == Undecided && b.rate > b.budget:
+				// Not yet the candidate's alone: the baseline's own rate is
+				// over the budget, its test still open.
+				c.State = Undecided
+				c.Detail += fmt.Sprintf("; held: the baseline's own rate (%.3g%%) is over the budget too, its test still open", 100*b.rate)
+				waiting = append(waiting, c.Name)
+			}
 		}
 		switch c.State {
 		case Rollback:
@@ -143,6 +178,10 @@ func (j *Judge) Judge(final bool) *Result {
 			if _, ok := j.decidedAt[c.Name]; !ok {
 				j.decidedAt[c.Name] = n
 			}
+		}
+		if c.vetoed {
+			// A promotion the fixed-size test contradicts is withdrawn.
+			delete(j.decidedAt, c.Name)
 		}
 		// A met criterion stays met: its evidence crossed the boundary.
 		if at, ok := j.decidedAt[c.Name]; ok && c.State != Rollback {
@@ -157,6 +196,12 @@ func (j *Judge) Judge(final bool) *Result {
 	case len(broken) > 0:
 		r.Verdict = Rollback
 		r.Reason = fmt.Sprintf("%s broken after %d requests per version", joinAnd(broken), n)
+	case len(shared) > 0:
+		// Decided: more requests cannot make a shared fault the candidate's.
+		r.Verdict = Inconclusive
+		r.Reason = fmt.Sprintf("both versions break the %s after %d requests per version, the baseline as well as the candidate: "+
+			"a platform problem, not the candidate's; fix it and judge again", joinAnd(shared), n)
+		r.Shared = shared
 	case met == len(crits):
 		r.Verdict = Promote
 		r.Reason = fmt.Sprintf("every criterion met after %d requests per version (a fixed-N test with the same error rates needs %d)", n, r.FixedN)
@@ -170,13 +215,16 @@ func (j *Judge) Judge(final bool) *Result {
 	if final && r.Verdict == Undecided {
 		r.Verdict = Inconclusive
 		r.NeedMore = j.needMore(crits)
-		if r.NeedMore > 0 {
+		switch {
+		case len(waiting) > 0:
+			r.Reason += fmt.Sprintf("; the candidate breaks the %s, but the baseline's own rate is over the budget too: possibly a platform problem", joinAnd(waiting))
+		case r.NeedMore > 0:
 			r.Reason += fmt.Sprintf("; about %d more requests per version would decide", r.NeedMore)
-		} else {
+		default:
 			r.Reason += "; no number of requests is in sight to decide: the candidate sits at a limit"
 		}
 	}
-	r.Versions = []VersionRow{j.versionRow(&j.base, "baseline", bs), j.versionRow(&j.cand, "candidate", cs)}
+	r.Versions = []VersionRow{j.versionRow(&j.base, "baseline", bs, baseSLO), j.versionRow(&j.cand, "candidate", cs, nil)}
 	cand := &r.Versions[1]
 	for _, c := range crits {
 		if c.Name == CritLatency {
@@ -207,6 +255,7 @@ func (j *Judge) sloCriterion(name string, a *Arm, events int, budget float64, la
 		rate = float64(events) / float64(a.Requests)
 	}
 	up, down := math.Log(1/alpha), math.Log(beta)
+	c.rate, c.budget = rate, budget
 	c.Detail = fmt.Sprintf("%d of %d (%.3g%%), likelihood ratio %.3g (rollback at %.3g, promote at %.3g)",
 		events, a.Requests, 100*rate, math.Exp(llr), 1/alpha, beta)
 	switch {
@@ -301,53 +350,64 @@ func (j *Judge) latencyDiff(cs, bs sample) *Interval {
 	}
 }
 
-// errorCriterion compares failure rates with per-version confidence
-// sequences: rollback when the candidate's lower bound is above the
-// baseline's upper bound, promote when the candidate's upper bound is
-// below the baseline's lower bound plus one failure budget.
+// errorCriterion compares failure rates on pairs of requests (see
+// errors.go): rollback when the candidate fails significantly more often
+// than the baseline, by however little; promote when it is shown to fail
+// less than MaxErrorIncrease more often, and only while a test taken once
+// at this sample size at the gate's whole alpha does not find it failing
+// more often (so a promotion never contradicts the fixed-N test a
+// reviewer would run on the same counts).
 func (j *Judge) errorCriterion() CriterionResult {
 	s := j.s
 	alpha, beta := s.criterionAlpha(), s.beta()
-	margin := s.failureBudget()
+	margin := s.MaxErrorIncrease
 	c := CriterionResult{
 		Name: CritErrors, Alpha: alpha, Power: s.Power, State: Undecided,
-		Test: fmt.Sprintf("failure rate not above baseline's (+%.3g points at most): beta-binomial confidence sequences", 100*margin),
+		Test: fmt.Sprintf("failure rate not significantly above the baseline's, and within +%.3g points of it: betting confidence sequence on paired requests",
+			100*margin),
 	}
-	judge := func(kc, nc, kb, nb int) Verdict {
-		switch {
-		case rateLower(kc, nc, alpha/2) > rateUpper(kb, nb, alpha/2):
-			return Rollback
-		case rateUpper(kc, nc, beta/2) < rateLower(kb, nb, beta/2)+margin:
-			return Promote
-		}
-		return Undecided
-	}
-	a, b := &j.cand, &j.base
-	c.State = judge(a.Failures, a.Requests, b.Failures, b.Requests)
+	f := countsOf(&j.cand, &j.base)
+	c.State = judgeErrors(f, alpha, beta, margin)
 	d := j.errorDiff()
 	c.Detail = fmt.Sprintf("candidate %d of %d failed, baseline %d of %d; difference %+.3g points (%+.3g to %+.3g)",
-		a.Failures, a.Requests, b.Failures, b.Requests, 100*d.Estimate, 100*d.Lo, 100*d.Hi)
-	pc := (float64(a.Failures) + 0.5) / (float64(a.Requests) + 1)
-	pb := (float64(b.Failures) + 0.5) / (float64(b.Requests) + 1)
+		f.kc, f.nc, f.kb, f.nb, 100*d.Estimate, 100*d.Lo, 100*d.Hi)
+	p := f.signTestP()
+	c.Detail += fmt.Sprintf("; exact sign test at this size p = %.2g", p)
+	if c.State == Promote && p < s.Alpha {
+		c.State, c.vetoed = Undecided, true
+		c.Detail += fmt.Sprintf(": not promoted, the candidate fails more often at α %.3g", s.Alpha)
+	}
+	pc := (float64(f.kc) + 0.5) / (float64(f.nc) + 1)
+	pb := (float64(f.kb) + 0.5) / (float64(f.nb) + 1)
 	c.project = func() (int, Verdict) {
 		return j.project(func(t2 float64) Verdict {
 			// t2 is the information of n per version: n/2.
 			n := int(2 * t2)
-			return judge(int(pc*float64(n)), n, int(pb*float64(n)), n)
+			return judgeErrors(failureCounts{int(pc * float64(n)), n, int(pb * float64(n)), n}, alpha, beta, margin)
 		})
 	}
 	return c
 }
 
+// judgeErrors is the errors criterion's decision on counts.
+func judgeErrors(f failureCounts, alpha, beta, margin float64) Verdict {
+	switch {
+	case f.logWealthBelow(0) >= math.Log(1/alpha):
+		return Rollback
+	case f.logWealthAbove(margin) >= math.Log(1/beta):
+		return Promote
+	}
+	return Undecided
+}
+
 // errorDiff is the failure-rate difference, candidate minus baseline,
 // bounded at the criterion's rollback level below and promote level above.
 func (j *Judge) errorDiff() *Interval {
-	a, b := &j.cand, &j.base
-	alpha, beta := j.s.criterionAlpha(), j.s.beta()
+	f := countsOf(&j.cand, &j.base)
 	return &Interval{
-		Estimate: a.failureRate() - b.failureRate(),
-		Lo:       rateLower(a.Failures, a.Requests, alpha/2) - rateUpper(b.Failures, b.Requests, alpha/2),
-		Hi:       rateUpper(a.Failures, a.Requests, beta/2) - rateLower(b.Failures, b.Requests, beta/2),
+		Estimate: j.cand.failureRate() - j.base.failureRate(),
+		Lo:       f.diffLower(j.s.criterionAlpha()),
+		Hi:       f.diffUpper(j.s.beta()),
 	}
 }
 
@@ -409,7 +469,7 @@ func (j *Judge) needMore(crits []CriterionResult) int {
 // 1-power (the SLO is met, by power, only above it), the upper at the
 // criterion's alpha (broken only below it), so the table shows the
 // confidence the verdict rests on, not a stricter one that contradicts it.
-func (j *Judge) versionRow(a *Arm, role string, sorted sample) VersionRow {
+func (j *Judge) versionRow(a *Arm, role string, sorted sample, slo map[string]CriterionResult) VersionRow {
 	row := VersionRow{
 		Version: a.Name, Role: role, Requests: a.Requests, Failures: a.Failures,
 		SuccessRate: Interval{
@@ -417,17 +477,16 @@ func (j *Judge) versionRow(a *Arm, role string, sorted sample) VersionRow {
 			Lo:       1 - rateUpper(a.Failures, a.Requests, j.s.beta()),
 			Hi:       1 - rateLower(a.Failures, a.Requests, j.s.criterionAlpha()),
 		},
-		P50: ms(a.quantile(sorted, 0.50)), P95: ms(a.quantile(sorted, 0.95)), P99: ms(a.quantile(sorted, 0.99)),
+		SampleP50: ms(a.quantile(sorted, 0.50)), SampleP95: ms(a.quantile(sorted, 0.95)), SampleP99: ms(a.quantile(sorted, 0.99)),
 	}
-	if role == "baseline" {
-		// The baseline is judged on the same SLOs, for information: the
-		// verdict is about the candidate.
-		success := j.sloCriterion(CritSuccess, a, a.Failures, j.s.failureBudget(), "")
-		p99 := j.sloCriterion(CritP99, a, a.Slow, p99Budget, "")
+	if slo != nil {
+		// The baseline is judged on the same SLOs: when it breaks one the
+		// candidate breaks too, the verdict is inconclusive, not a rollback.
+		success, slow := slo[CritSuccess], slo[CritSlowShare]
 		switch {
-		case success.State == Rollback || p99.State == Rollback:
+		case success.State == Rollback || slow.State == Rollback:
 			row.Verdict, row.Note = Rollback, "the baseline itself breaks an SLO"
-		case success.State == Promote && p99.State == Promote:
+		case success.State == Promote && slow.State == Promote:
 			row.Verdict = Promote
 		default:
 			row.Verdict = Undecided

@@ -86,7 +86,9 @@ func TestAKayentaRollbackNeedsTheShiftAboveTheTolerance(t *testing.T) {
 	// 10% slower is significant, but within the 25% tolerance: promote.
 	slower := simBase
 	slower.median = 22 * time.Millisecond
-	r := runSim(t, DefaultSettings, slower, simBase, 4)
+	s := DefaultSettings
+	s.MaxRequests = 1000 // the latency criterion is met long before
+	r := runSim(t, s, slower, simBase, 4)
 	if c := criterion(r, CritLatency); c.State != Promote {
 		t.Fatalf("latency %s (%s), want met: 10%% slower is inside the tolerance", c.State, c.Detail)
 	}
@@ -107,6 +109,9 @@ func TestAnInconclusiveRunSaysHowManyMoreRequestsWouldDecide(t *testing.T) {
 	t.Parallel()
 	s := DefaultSettings
 	s.MaxRequests = 200
+	// The SLO's projection, at the old 1-point errors margin (the 0.2-point
+	// default would need thousands more requests to decide).
+	s.MaxErrorIncrease = 0.01
 	// 0.2% failures: within the SLO, but 200 requests cannot show it.
 	cand := simBase
 	cand.errorRate = 0.002
@@ -146,6 +151,7 @@ func TestSettingsCheckNamesTheSetting(t *testing.T) {
 		{func(s *Settings) { s.MinRequests = 5 }, "minRequests"},
 		{func(s *Settings) { s.MaxP99 = 0 }, "maxP99"},
 		{func(s *Settings) { s.MaxRequests = 20 }, "maxRequests"},
+		{func(s *Settings) { s.MaxErrorIncrease = 0 }, "maxErrorIncrease"},
 	} {
 		s := DefaultSettings
 		tc.mutate(&s)
@@ -171,5 +177,158 @@ func TestHistogramArmPlacesAnswersInTheirBuckets(t *testing.T) {
 	}
 	if p50 := a.quantile(s, 0.5); p50 > 100*time.Millisecond {
 		t.Errorf("p50 %s, want within the first bucket", p50)
+	}
+}
+
+// judgeCounts judges arms given as counts with clean, equal latency.
+func judgeCounts(s Settings, kc, nc, kb, nb int, final bool) *Result {
+	j := NewJudge(s, "v2", "v1")
+	arm := func(name string, k, n int) Arm {
+		return HistogramArm(name, n, k, []Bucket{{0.02, float64(n)}, {math.Inf(1), float64(n)}}, s.MaxP99)
+	}
+	j.SetArms(arm("v2", kc, nc), arm("v1", kb, nb))
+	return j.Judge(final)
+}
+
+// The case: a candidate failing 0.5% against a clean baseline.
+// 8 of 2,396 against 0 of 2,396 is significant once (Fisher p = 0.004 <
+// α 0.02) but not yet anytime-valid at α/4: inconclusive, never promoted;
+// twice the sample shows it: rolled back.
+func TestACandidateFailingHalfAPercentOverACleanBaselineRollsBackOnceItsSampleShowsIt(t *testing.T) {
+	t.Parallel()
+	r := judgeCounts(DefaultSettings, 8, 2396, 0, 2396, true)
+	if r.Verdict != Inconclusive || criterion(r, CritErrors).State == Promote {
+		t.Fatalf("8/2396 vs 0/2396: verdict %s, errors %s (%s); want inconclusive, errors not met",
+			r.Verdict, criterion(r, CritErrors).State, criterion(r, CritErrors).Detail)
+	}
+	r = judgeCounts(DefaultSettings, 24, 4792, 0, 4792, false)
+	if r.Verdict != Rollback || criterion(r, CritErrors).State != Rollback {
+		t.Fatalf("24/4792 vs 0/4792: verdict %s (%s), want rollback on errors", r.Verdict, r.Reason)
+	}
+	if d := r.Versions[1].ErrorDiff; d.Lo <= 0 || d.Lo > d.Estimate || d.Hi < d.Estimate {
+		t.Errorf("error difference %+v: want a lower bound above 0 and the estimate inside", *d)
+	}
+}
+
+// However small the difference and however loose the margin, a candidate
+// a test taken at this size finds failing more often than the baseline
+// (at the gate's α) is not promoted: with a 1-point margin (the old rule's)
+// 8 of 2,396 against 0 is within it, and still not promoted.
+func TestACandidateSignificantlyAboveTheBaselineIsNeverPromoted(t *testing.T) {
+	t.Parallel()
+	s := DefaultSettings
+	s.MaxErrorIncrease = 0.01
+	r := judgeCounts(s, 8, 2396, 0, 2396, true)
+	c := criterion(r, CritErrors)
+	if r.Verdict == Promote || c.State == Promote || !strings.Contains(c.Detail, "sign test") {
+		t.Fatalf("verdict %s, errors %s (%s): want no promotion, vetoed by the sign test", r.Verdict, c.State, c.Detail)
+	}
+	// The same counts with a third of the failures are not significant:
+	// promoted within the 1-point margin.
+	if r := judgeCounts(s, 3, 2396, 0, 2396, false); criterion(r, CritErrors).State != Promote {
+		t.Fatalf("3/2396 vs 0/2396 with a 1-point margin: errors %s (%s), want met", criterion(r, CritErrors).State, criterion(r, CritErrors).Detail)
+	}
+}
+
+// A met errors criterion does not stay met when a later look finds the
+// candidate failing significantly more often at the gate's α.
+func TestAMetErrorsCriterionIsWithdrawnWhenTheCandidateTurnsSignificantlyWorse(t *testing.T) {
+	t.Parallel()
+	s := DefaultSettings
+	s.MaxErrorIncrease = 0.01
+	j := NewJudge(s, "v2", "v1")
+	ok := func(n int) []Outcome {
+		out := make([]Outcome, n)
+		for i := range out {
+			out[i] = Outcome{OK: true, Latency: 20 * time.Millisecond}
+		}
+		return out
+	}
+	j.Add(ok(1000), ok(1000))
+	if c := criterion(j.Judge(false), CritErrors); c.State != Promote {
+		t.Fatalf("clean 1000 vs 1000 with a 1-point margin: errors %s (%s), want met", c.State, c.Detail)
+	}
+	bad := ok(1396)
+	for i := range 8 {
+		bad[i].OK = false
+	}
+	j.Add(bad, ok(1396))
+	if r := j.Judge(true); r.Verdict == Promote || criterion(r, CritErrors).State == Promote {
+		t.Fatalf("then 8/2396 vs 0/2396: verdict %s, errors %s: want the met state withdrawn", r.Verdict, criterion(r, CritErrors).State)
+	}
+}
+
+// The promotion margin is the new setting, not the SLO's budget: a
+// candidate failing 0.9% where the baseline fails none, within the 1%
+// SLO, is not promoted on errors at the default 0.2 points.
+func TestPromotionOnErrorsNeedsTheCandidateWithinMaxErrorIncrease(t *testing.T) {
+	t.Parallel()
+	r := judgeCounts(DefaultSettings, 2, 6000, 0, 6000, false)
+	if c := criterion(r, CritErrors); c.State != Promote {
+		t.Fatalf("2/6000 vs 0/6000: errors %s (%s), want met within 0.2 points", c.State, c.Detail)
+	}
+	for _, n := range []int{1000, 3000, 6000} {
+		k := n * 9 / 1000
+		r := judgeCounts(DefaultSettings, k, n, 0, n, true)
+		if c := criterion(r, CritErrors); c.State == Promote || r.Verdict == Promote {
+			t.Fatalf("%d/%d vs 0/%d (0.9%%): verdict %s, errors %s (%s); want not promoted", k, n, n, r.Verdict, c.State, c.Detail)
+		}
+	}
+}
+
+// Both versions about 1 s slow: the p99 SLO is broken by both, so the
+// platform is at fault; inconclusive (exit 3), not the candidate's rollback.
+func TestWhenBothVersionsBreakAnSLOTheVerdictIsInconclusiveAndSaysSo(t *testing.T) {
+	t.Parallel()
+	slow := simVersion{median: time.Second, sigma: 0.1}
+	r := runSim(t, DefaultSettings, slow, slow, 7)
+	if r.Verdict != Inconclusive {
+		t.Fatalf("verdict %s (%s), want inconclusive", r.Verdict, r.Reason)
+	}
+	if !strings.Contains(r.Reason, "both versions break the "+CritSlowShare) || !strings.Contains(r.Reason, "platform") ||
+		len(r.Shared) != 1 || r.Shared[0] != CritSlowShare {
+		t.Errorf("reason %q, shared %v: want both versions named as breaking the p99 SLO", r.Reason, r.Shared)
+	}
+	if r.Requests != DefaultSettings.MinRequests {
+		t.Errorf("used %d requests, want to stop at the first verdict (%d)", r.Requests, DefaultSettings.MinRequests)
+	}
+	// A slow candidate beside a healthy baseline is still rolled back.
+	if r := runSim(t, DefaultSettings, slow, simBase, 7); r.Verdict != Rollback || criterion(r, CritSlowShare).State != Rollback {
+		t.Fatalf("slow candidate, healthy baseline: %s (%s), want rollback on the p99 SLO", r.Verdict, r.Reason)
+	}
+}
+
+// A candidate breaking the success SLO alone while the baseline breaks it
+// too is no rollback either; one that also breaks a comparison is.
+func TestASharedSLOBreakDoesNotHideTheCandidatesOwnFault(t *testing.T) {
+	t.Parallel()
+	both := simVersion{median: 20 * time.Millisecond, sigma: 0.1, errorRate: 0.05}
+	if r := runSim(t, DefaultSettings, both, both, 8); r.Verdict != Inconclusive || !strings.Contains(r.Reason, CritSuccess) {
+		t.Fatalf("both failing 5%%: %s (%s), want inconclusive naming the success SLO", r.Verdict, r.Reason)
+	}
+	worse := both
+	worse.median *= 2
+	if r := runSim(t, DefaultSettings, worse, both, 8); r.Verdict != Rollback || criterion(r, CritLatency).State != Rollback {
+		t.Fatalf("both failing 5%%, candidate 2x slower: %s (%s), want rollback on latency", r.Verdict, r.Reason)
+	}
+}
+
+// While the baseline's own failure rate is over the budget but its test
+// still open, the candidate's break of the same SLO is not yet its own:
+// held, and inconclusive if the budget ends so (12 of 400 against 8 of
+// 400: the candidate's SPRT crosses, the baseline's does not yet, and the
+// difference is not significant).
+func TestACandidatesSLOBreakIsHeldWhileTheBaselinesOwnRateIsOverTheBudget(t *testing.T) {
+	t.Parallel()
+	r := judgeCounts(DefaultSettings, 12, 400, 8, 400, false)
+	if c := criterion(r, CritSuccess); r.Verdict != Undecided || c.State != Undecided || !strings.Contains(c.Detail, "held") {
+		t.Fatalf("verdict %s, success SLO %s (%s): want held, no rollback", r.Verdict, c.State, c.Detail)
+	}
+	if r := judgeCounts(DefaultSettings, 12, 400, 8, 400, true); r.Verdict != Inconclusive || !strings.Contains(r.Reason, "possibly a platform problem") {
+		t.Fatalf("at the budget: %s (%s), want inconclusive naming a possible platform problem", r.Verdict, r.Reason)
+	}
+	// Against a baseline inside its budget the same candidate is rolled back.
+	if r := judgeCounts(DefaultSettings, 12, 400, 1, 400, false); r.Verdict != Rollback || criterion(r, CritSuccess).State != Rollback {
+		t.Fatalf("12/400 against 1/400: %s (%s), want rollback on the success SLO", r.Verdict, r.Reason)
 	}
 }

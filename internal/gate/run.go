@@ -13,8 +13,9 @@ type Sampler interface {
 
 // Run judges sequentially: it measures in batches and stops as soon as the
 // evidence decides, or at the budget (inconclusive), or when ctx ends
-// (inconclusive, with what was measured). look, if not nil, sees every
-// intermediate judgement (progress).
+// (inconclusive, with what was measured), or when both versions break an
+// SLO (inconclusive: the platform's fault, more requests cannot help).
+// look, if not nil, sees every intermediate judgement (progress).
 func Run(ctx context.Context, s Settings, candidate, baseline string, src Sampler, look func(*Result)) (*Result, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
@@ -42,7 +43,7 @@ func Run(ctx context.Context, s Settings, candidate, baseline string, src Sample
 		if look != nil {
 			look(r)
 		}
-		if r.Verdict == Promote || r.Verdict == Rollback {
+		if r.Verdict != Undecided {
 			return r, nil
 		}
 	}

@@ -15,6 +15,10 @@ type Settings struct {
 	// MaxLatencyIncrease is the tolerated latency increase over the
 	// baseline (0.25 = 25%).
 	MaxLatencyIncrease float64 `json:"maxLatencyIncrease"`
+	// MaxErrorIncrease is how much more often than the baseline the
+	// candidate may fail, in absolute terms (0.002 = 0.2 points): it is
+	// promoted on errors only when shown within it.
+	MaxErrorIncrease float64 `json:"maxErrorIncrease"`
 	// MinRequests per version before any verdict.
 	MinRequests int `json:"minRequests"`
 	// MaxRequests per version before giving up as inconclusive; 0 means
@@ -35,6 +39,7 @@ var DefaultSettings = Settings{
 	MinSuccessRate:     0.99,
 	MaxP99:             500 * time.Millisecond,
 	MaxLatencyIncrease: 0.25,
+	MaxErrorIncrease:   0.002,
 	MinRequests:        100,
 	Alpha:              0.02,
 	Power:              0.95,
@@ -49,6 +54,8 @@ func (s Settings) Check() error {
 		return fmt.Errorf("maxP99 %s must be positive", s.MaxP99)
 	case !(s.MaxLatencyIncrease > 0 && s.MaxLatencyIncrease <= 10):
 		return fmt.Errorf("maxLatencyIncrease %g must be above 0 and at most 10 (1000%%)", s.MaxLatencyIncrease)
+	case !(s.MaxErrorIncrease > 0 && s.MaxErrorIncrease < 1):
+		return fmt.Errorf("maxErrorIncrease %g must be above 0 and below 1 (0.002 = 0.2 points)", s.MaxErrorIncrease)
 	case s.MinRequests < 10:
 		return fmt.Errorf("minRequests %d must be at least 10", s.MinRequests)
 	case s.MaxRequests != 0 && s.MaxRequests < s.MinRequests:
@@ -89,11 +96,11 @@ func (s Settings) Method() string {
 		"SLOs: Wald SPRT of %.3g%% vs %.3g%% failures (success ≥ %.4g%%) and of %.3g%% vs %.3g%% answers over %s (p99); "+
 		"latency: Mann-Whitney / Hodges-Lehmann shift of log latency (as Kayenta) with a normal-mixture confidence sequence, "+
 		"rollback when significant and above +%.3g%%, promote when below +%.3g%% at %.3g%% confidence; "+
-		"errors: beta-binomial mixture confidence sequences, rollback when the candidate's failure rate is significantly above the baseline's, "+
-		"promote when it is below the baseline's plus %.3g points",
+		"errors: betting confidence sequence of the failure-rate difference on paired requests, rollback when the candidate's failure rate is significantly above the baseline's, "+
+		"promote when it is below the baseline's plus %.3g points and an exact sign test at α %.3g taken at that size does not find it above",
 		Criteria, a, s.Alpha, s.Power,
 		100*sloGoodShare*s.failureBudget(), 100*s.failureBudget(), 100*s.MinSuccessRate,
 		100*sloGoodShare*p99Budget, 100*p99Budget, s.MaxP99,
 		100*s.MaxLatencyIncrease, 100*s.MaxLatencyIncrease, 100*s.Power,
-		100*s.failureBudget())
+		100*s.MaxErrorIncrease, s.Alpha)
 }

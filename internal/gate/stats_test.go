@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/modelrollouts/modelrollouts/internal/measure"
 )
 
 func weighted(xs ...float64) sample {
@@ -165,4 +167,107 @@ func TestSPRTDriftsTowardTheTrueHypothesis(t *testing.T) {
 	if got := s.logLR(1, 1); math.Abs(got-math.Log(2)) > 1e-12 {
 		t.Fatalf("one failure: log LR %v, want log 2", got)
 	}
+}
+
+// The errors criterion's bets keep their level over every look: with the
+// hypothesis true at its edge, the wealth ever reaches 1/alpha in at most
+// alpha of runs (looks every 100 pairs up to 4,000), for rare and common
+// failures. Seeded; the count limit is the binomial 1-1e-4 quantile.
+func TestErrorBetsKeepTheirLevelOverEveryLook(t *testing.T) {
+	t.Parallel()
+	const runs, pairs, alpha = 400, 4000, 0.05
+	limit := measure.ErrorLimit(runs, alpha, 1e-4)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range []struct {
+		name   string
+		pc, pb float64
+		wealth func(failureCounts) float64
+	}{
+		{"equal rates 0.5%, bet against d ≤ 0", 0.005, 0.005, func(f failureCounts) float64 { return f.logWealthBelow(0) }},
+		{"equal rates 5%, bet against d ≤ 0", 0.05, 0.05, func(f failureCounts) float64 { return f.logWealthBelow(0) }},
+		{"d = 0.2 points over a 0.5% baseline, bet against d ≥ 0.2", 0.007, 0.005, func(f failureCounts) float64 { return f.logWealthAbove(0.002) }},
+		{"d = 0.2 points over a clean baseline, bet against d ≥ 0.2", 0.002, 0, func(f failureCounts) float64 { return f.logWealthAbove(0.002) }},
+	} {
+		alarms := 0
+		for range runs {
+			var f failureCounts
+			for i := 1; i <= pairs; i++ {
+				f.nc++
+				f.nb++
+				if rng.Float64() < tc.pc {
+					f.kc++
+				}
+				if rng.Float64() < tc.pb {
+					f.kb++
+				}
+				if i%100 == 0 && tc.wealth(f) >= math.Log(1/alpha) {
+					alarms++
+					break
+				}
+			}
+		}
+		t.Logf("%s: %d of %d runs crossed (limit %d)", tc.name, alarms, runs, limit)
+		if alarms > limit {
+			t.Errorf("%s: %d of %d runs crossed 1/α = %g, want at most %d (α %g)", tc.name, alarms, runs, 1/alpha, limit, alpha)
+		}
+	}
+}
+
+// Counts alone give a lower bound of the wealth the actual pairs give,
+// so the bets stay valid when only totals are known (metrics) or the
+// versions' counts differ.
+func TestCountsGiveNoMoreWealthThanThePairs(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 300 {
+		n := 20 + rng.IntN(200)
+		extra := rng.IntN(20) // more requests to the candidate, unpaired
+		pc, pb := rng.Float64()*0.3, rng.Float64()*0.3
+		var xs []float64
+		var f failureCounts
+		for i := range n + extra {
+			c := rng.Float64() < pc
+			f.nc++
+			if c {
+				f.kc++
+			}
+			if i >= n {
+				continue
+			}
+			b := rng.Float64() < pb
+			f.nb++
+			if b {
+				f.kb++
+			}
+			xs = append(xs, b2f(c)-b2f(b))
+		}
+		d0 := rng.Float64()*0.2 - 0.1
+		if got, paired := f.logWealthBelow(d0), pairedLogWealth(xs, d0, 1/(1+d0), 1); got > paired+1e-9 {
+			t.Fatalf("%+v, d0 %g: wealth against d ≤ d0 from counts %g above the pairs' %g", f, d0, got, paired)
+		}
+		if got, paired := f.logWealthAbove(d0), pairedLogWealth(xs, d0, 1/(1-d0), -1); got > paired+1e-9 {
+			t.Fatalf("%+v, d0 %g: wealth against d ≥ d0 from counts %g above the pairs' %g", f, d0, got, paired)
+		}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pairedLogWealth is logMeanBet computed pair by pair.
+func pairedLogWealth(xs []float64, d0, lmax, sign float64) float64 {
+	sum := 0.0
+	for i := range lambdaGrid {
+		l := sign * lmax * float64(i+1) / float64(lambdaGrid+1)
+		w := 1.0
+		for _, x := range xs {
+			w *= 1 + l*(x-d0)
+		}
+		sum += w
+	}
+	return math.Log(sum / lambdaGrid)
 }

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/kubeclient"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/measure"
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/server"
 )
@@ -55,7 +55,7 @@ func TestSendStopsWhenObserveSaysSo(t *testing.T) {
 	if n < 50 || n > 54 || n != calls {
 		t.Fatalf("observed %d answers (calls %d), want 50 plus at most the 4 in flight", n, calls)
 	}
-	if v := tally.Version("v1"); v.Requests != n || v.OK != n || len(v.Latencies) != n || v.Latency(.99) <= 0 {
+	if v := tally.Version("v1"); v.Requests != n || v.OK != n || len(v.Latencies) != n || v.InterpolatedLatency(.99) <= 0 {
 		t.Errorf("tally %+v", v)
 	}
 }
@@ -146,8 +146,8 @@ func TestIngressPodsFindsEveryReplica(t *testing.T) {
 }
 
 func TestKubePodsReadsEveryPodThroughTheAPIServer(t *testing.T) {
-	lab := smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "p"},
-		smoketest.Version{Name: "v2", Target: "s", Replicas: 2}, 0, 1)
+	lab := labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "p"},
+		labtest.Version{Name: "v2", Target: "s", Replicas: 2}, 0, 1)
 	calls := lab.KubeAPI(t)
 	cs, err := kubeclient.New(kubeclient.Source{Kubeconfig: lab.Outputs.Kubeconfig})
 	if err != nil {

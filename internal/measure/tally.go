@@ -138,18 +138,23 @@ func (v *VersionTally) FailureRate() float64 {
 	return float64(v.Failures) / float64(v.Requests)
 }
 
-// Latency is the q-quantile (0..1) of the 200 answers' latency.
-func (v *VersionTally) Latency(q float64) time.Duration {
-	x := Quantile(slices.Clone(v.Latencies), q)
+// InterpolatedLatency is the q-quantile (0..1) of the 200 answers'
+// latency, interpolated between order statistics (InterpolatedQuantile):
+// a description of the sample, unlike the gate's p99 SLO (a count of
+// answers over the limit) or its table's sample quantiles (the lower
+// order statistic).
+func (v *VersionTally) InterpolatedLatency(q float64) time.Duration {
+	x := InterpolatedQuantile(slices.Clone(v.Latencies), q)
 	if math.IsNaN(x) {
 		return 0
 	}
 	return time.Duration(x * float64(time.Second))
 }
 
-// Quantile returns the q-quantile (0..1) of xs by linear interpolation
-// (NaN for none); xs is sorted in place.
-func Quantile(xs []float64, q float64) float64 {
+// InterpolatedQuantile returns the q-quantile (0..1) of xs by linear
+// interpolation between order statistics (NaN for none); xs is sorted in
+// place.
+func InterpolatedQuantile(xs []float64, q float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}

@@ -32,10 +32,10 @@ type WaitResult struct {
 	Host string `json:"host"`
 	// Ready is the time from the first attempt until an answer came: the
 	// cold start when the route was scaled to zero.
-	Ready time.Duration `json:"ready_ns"`
+	Ready time.Duration `json:"-"` // ready_ms, see MarshalJSON
 	// FirstAnswer is the latency of the request that succeeded; a large
 	// value means the activator held it while a pod started.
-	FirstAnswer time.Duration `json:"first_answer_ns"`
+	FirstAnswer time.Duration `json:"-"` // first_answer_ms
 	Attempts    int           `json:"attempts"`
 	LastProblem string        `json:"last_problem,omitempty"`
 	OK          bool          `json:"ok"`

@@ -288,36 +288,53 @@ func facts(dir string, c *stacks.Config) (versionSet, error) {
 		}
 		return stackImage
 	}
-	switch {
-	case c.Canary != nil:
-		for _, v := range c.Canary.Versions {
-			f := &VersionFacts{Percent: "–", TagURL: "–", Mirror: "–", Image: image(v.Image)}
-			if v.Percent != nil {
-				f.Percent = strconv.Itoa(*v.Percent) + "%"
-			}
-			if v.Tag != "" {
-				f.TagURL = "http://" + stacks.CanaryTagHost(v.Tag, c.Canary.Service, c.Namespace, c.Platform.Knative.Domain)
-			}
-			f.Scale = optInt(v.MinScale) + " / " + optInt(v.MaxScale)
-			set.order = append(set.order, v.Name)
-			set.byName[v.Name] = f
-		}
-	case c.Shadow != nil:
-		for _, v := range c.Shadow.Versions {
-			f := &VersionFacts{Percent: "0%", TagURL: "–", Scale: "–", Mirror: "–", Image: image(v.Image)}
-			switch v.Role {
-			case stacks.RolePrimary:
-				f.Percent = "100%"
-			case stacks.RoleShadow:
-				if c.Shadow.MirrorPercent != nil {
-					f.Mirror = strconv.FormatFloat(*c.Shadow.MirrorPercent, 'f', -1, 64) + "%"
-				}
-			}
-			set.order = append(set.order, v.Name+" ("+v.Role+")")
-			set.byName[v.Name+" ("+v.Role+")"] = f
-		}
-	}
+	set, _ = stacks.ByStrategy[versionSet](c.Strategy, strategyFacts{c: c, image: image})
 	return set, nil
+}
+
+// strategyFacts are the table cells of the strategy's versions.
+type strategyFacts struct {
+	c *stacks.Config
+	// image is a version's image: its own, else the stack's.
+	image func(own string) string
+}
+
+func (sf strategyFacts) Canary() versionSet {
+	c := sf.c
+	set := versionSet{byName: map[string]*VersionFacts{}}
+	for _, v := range c.Canary.Versions {
+		f := &VersionFacts{Percent: "–", TagURL: "–", Mirror: "–", Image: sf.image(v.Image)}
+		if v.Percent != nil {
+			f.Percent = strconv.Itoa(*v.Percent) + "%"
+		}
+		if v.Tag != "" {
+			f.TagURL = "http://" + stacks.CanaryTagHost(v.Tag, c.Canary.Service, c.Namespace, c.Platform.Knative.Domain)
+		}
+		f.Scale = optInt(v.MinScale) + " / " + optInt(v.MaxScale)
+		set.order = append(set.order, v.Name)
+		set.byName[v.Name] = f
+	}
+	return set
+}
+
+func (sf strategyFacts) Shadow() versionSet {
+	c := sf.c
+	set := versionSet{byName: map[string]*VersionFacts{}}
+	for _, v := range c.Shadow.Versions {
+		f := &VersionFacts{Percent: "0%", TagURL: "–", Scale: "–", Mirror: "–", Image: sf.image(v.Image)}
+		switch v.Role {
+		case stacks.RolePrimary:
+			f.Percent = "100%"
+		case stacks.RoleShadow:
+			if c.Shadow.MirrorPercent != nil {
+				f.Mirror = strconv.FormatFloat(*c.Shadow.MirrorPercent, 'f', -1, 64) + "%"
+			}
+		}
+		row := v.Name + " (" + v.Role + ")"
+		set.order = append(set.order, row)
+		set.byName[row] = f
+	}
+	return set
 }
 
 func optInt(p *int) string {
@@ -352,46 +369,58 @@ func imageOf(dir string, c *stacks.Config) (string, error) {
 // smokePlan says what `make smoke` will send for the new numbers and what
 // it catches: smoke's own plan (internal/smoke) at its default parameters.
 func smokePlan(c *stacks.Config) string {
-	p := smoke.DefaultParams
-	margin := strconv.FormatFloat(100*p.Margin, 'f', -1, 64)
-	power := fmt.Sprintf("%.0f%% power", 100*p.Power)
-	switch {
-	case c.Canary != nil:
-		var versions []smoke.Version
-		var parts []string
-		zero := false
-		for _, v := range c.Canary.Versions {
-			pct := 0
-			if v.Percent != nil {
-				pct = *v.Percent
-			}
-			versions = append(versions, smoke.Version{Name: v.Name, Share: float64(pct) / 100, OwnHost: v.Tag != "", ServesUsers: true})
-			parts = append(parts, fmt.Sprintf("%s %d%%", v.Name, pct))
-			zero = zero || pct == 0
+	plan, _ := stacks.ByStrategy[string](c.Strategy, strategySmokePlan{c: c, p: smoke.DefaultParams})
+	return plan
+}
+
+// strategySmokePlan is the smoke plan's sentence for the strategy.
+type strategySmokePlan struct {
+	c *stacks.Config
+	p smoke.Params
+}
+
+func (sp strategySmokePlan) margin() string { return strconv.FormatFloat(100*sp.p.Margin, 'f', -1, 64) }
+func (sp strategySmokePlan) power() string  { return fmt.Sprintf("%.0f%% power", 100*sp.p.Power) }
+
+func (sp strategySmokePlan) Canary() string {
+	var versions []smoke.Version
+	var parts []string
+	zero := false
+	for _, v := range sp.c.Canary.Versions {
+		pct := 0
+		if v.Percent != nil {
+			pct = *v.Percent
 		}
-		pl := smoke.PlanCanary(versions, p)
-		leak := ""
-		if zero {
-			leak = fmt.Sprintf(", and a leak of %.2g%% of users to a 0%% version", 100*pl.DetectableLeak)
-		}
-		return fmt.Sprintf("%s: %d requests catch a %s-point error in any version's share with %s%s (%d requests in all, with each version's own host). Split: %s. Tests: %s; α = %g for the whole run.",
-			canaryHeadline(c.Canary.Versions), pl.UserRequests, margin, power, leak, pl.Total(), strings.Join(parts, ", "), pl.Method(), p.Alpha)
-	case c.Shadow != nil && c.Shadow.MirrorPercent != nil:
-		mirror := *c.Shadow.MirrorPercent
-		var primary, shadow string
-		for _, v := range c.Shadow.Versions {
-			switch v.Role {
-			case stacks.RolePrimary:
-				primary = v.Name
-			case stacks.RoleShadow:
-				shadow = v.Name
-			}
-		}
-		pl := smoke.PlanShadow(primary, shadow, mirror/100, p)
-		return fmt.Sprintf("%s%% mirror: %d requests catch a %s-point error in the mirrored share with %s; every user answer must come from the primary (%d requests in all). Tests: %s; α = %g for the whole run.",
-			strconv.FormatFloat(mirror, 'f', -1, 64), pl.UserRequests, margin, power, pl.Total(), pl.Method(), p.Alpha)
+		versions = append(versions, smoke.Version{Name: v.Name, Share: float64(pct) / 100, OwnHost: v.Tag != "", ServesUsers: true})
+		parts = append(parts, fmt.Sprintf("%s %d%%", v.Name, pct))
+		zero = zero || pct == 0
 	}
-	return ""
+	pl := smoke.PlanCanary(versions, sp.p)
+	leak := ""
+	if zero {
+		leak = fmt.Sprintf(", and a leak of %.2g%% of users to a 0%% version", 100*pl.DetectableLeak)
+	}
+	return fmt.Sprintf("%s: %d requests catch a %s-point error in any version's share with %s%s (%d requests in all, with each version's own host). Split: %s. Tests: %s; α = %g for the whole run.",
+		canaryHeadline(sp.c.Canary.Versions), pl.UserRequests, sp.margin(), sp.power(), leak, pl.Total(), strings.Join(parts, ", "), pl.Method(), sp.p.Alpha)
+}
+
+func (sp strategySmokePlan) Shadow() string {
+	if sp.c.Shadow.MirrorPercent == nil {
+		return ""
+	}
+	mirror := *sp.c.Shadow.MirrorPercent
+	var primary, shadow string
+	for _, v := range sp.c.Shadow.Versions {
+		switch v.Role {
+		case stacks.RolePrimary:
+			primary = v.Name
+		case stacks.RoleShadow:
+			shadow = v.Name
+		}
+	}
+	pl := smoke.PlanShadow(primary, shadow, mirror/100, sp.p)
+	return fmt.Sprintf("%s%% mirror: %d requests catch a %s-point error in the mirrored share with %s; every user answer must come from the primary (%d requests in all). Tests: %s; α = %g for the whole run.",
+		strconv.FormatFloat(mirror, 'f', -1, 64), pl.UserRequests, sp.margin(), sp.power(), pl.Total(), pl.Method(), sp.p.Alpha)
 }
 
 // canaryHeadline names the split the way a reviewer says it: "10% canary"

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
+	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from the current output")
@@ -137,5 +138,35 @@ func TestFenceOutlastsBackticksInTheText(t *testing.T) {
 	writeFenced(&b, "diff", "+ a ``` inside")
 	if !strings.HasPrefix(b.String(), "````diff\n") {
 		t.Errorf("fence not lengthened: %q", b.String())
+	}
+}
+
+func TestVersionTableAndSmokePlanFollowTheStrategyKeyNotWhichBlockIsSet(t *testing.T) {
+	ptr := func(v int) *int { return &v }
+	mirror := 25.0
+	c := &stacks.Config{
+		Strategy: stacks.StrategyShadow,
+		Image:    stacks.ImageConfig{Ref: "ghcr.io/example/model-echo:1"},
+		// A leftover canary block (validation reports it) must not be read.
+		Canary: &stacks.CanaryConfig{Versions: []stacks.CanaryVersion{
+			{ModelSettings: stacks.ModelSettings{Name: "old"}, Percent: ptr(100)},
+		}},
+		Shadow: &stacks.ShadowConfig{MirrorPercent: &mirror, Versions: []stacks.ShadowVersion{
+			{ModelSettings: stacks.ModelSettings{Name: "v1"}, Role: stacks.RolePrimary},
+			{ModelSettings: stacks.ModelSettings{Name: "v2"}, Role: stacks.RoleShadow},
+		}},
+	}
+	set, err := facts(t.TempDir(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(set.order, ", "), "v1 (primary), v2 (shadow)"; got != want {
+		t.Errorf("version rows = %q, want %q", got, want)
+	}
+	if got := set.byName["v2 (shadow)"].Mirror; got != "25%" {
+		t.Errorf("shadow's mirror cell = %q, want 25%%", got)
+	}
+	if plan := smokePlan(c); !strings.HasPrefix(plan, "25% mirror:") {
+		t.Errorf("smoke plan = %q, want the shadow's (25%% mirror: ...)", plan)
 	}
 }

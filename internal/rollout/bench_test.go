@@ -6,21 +6,27 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/gate"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/rollout"
-	"github.com/modelrollouts/modelrollouts/internal/rollout/labtest"
 )
 
-// benchScenarios are the candidates the README's figures are measured on:
-// model-echo processes whose LATENCY_MS and ERROR_RATE make the candidate
-// equal to the baseline, twice as slow, or failing 3% of requests.
+// benchScenarios are the candidates the figures in docs/rollout.md are
+// measured on: model-echo processes whose LATENCY_MS and ERROR_RATE make
+// the candidate equal to the baseline, twice as slow, failing 3% or 0.5%
+// of requests against a clean baseline, or both versions 1 s slow (a slow
+// platform: both break the p99 SLO). The baseline answers in 20 ms unless
+// the scenario says otherwise.
 var benchScenarios = []struct {
 	name      string
-	candidate labtest.Version
+	candidate labtest.ProcessVersion
+	baseline  *labtest.ProcessVersion
 	want      gate.Verdict
 }{
-	{"equal", labtest.Version{LatencyMS: 20}, gate.Promote},
-	{"2x-slower", labtest.Version{LatencyMS: 40}, gate.Rollback},
-	{"3pct-failing", labtest.Version{LatencyMS: 20, ErrorRate: 0.03}, gate.Rollback},
+	{"equal", labtest.ProcessVersion{LatencyMS: 20}, nil, gate.Promote},
+	{"2x-slower", labtest.ProcessVersion{LatencyMS: 40}, nil, gate.Rollback},
+	{"3pct-failing", labtest.ProcessVersion{LatencyMS: 20, ErrorRate: 0.03}, nil, gate.Rollback},
+	{"0.5pct-failing-over-clean", labtest.ProcessVersion{LatencyMS: 20, ErrorRate: 0.005}, nil, gate.Rollback},
+	{"both-1s-slow", labtest.ProcessVersion{LatencyMS: 1000}, &labtest.ProcessVersion{LatencyMS: 1000}, gate.Inconclusive},
 }
 
 // BenchmarkGate runs the whole gate at default settings, one judgement per
@@ -36,7 +42,12 @@ func BenchmarkGate(b *testing.B) {
 		b.Run(sc.name, func(b *testing.B) {
 			cand := sc.candidate
 			cand.Name = "v2"
-			lab := labtest.Start(b, []labtest.Version{{Name: "v1", LatencyMS: 20}, cand},
+			base := labtest.ProcessVersion{LatencyMS: 20}
+			if sc.baseline != nil {
+				base = *sc.baseline
+			}
+			base.Name = "v1"
+			lab := labtest.StartProcesses(b, []labtest.ProcessVersion{base, cand},
 				map[string]int{"v1": 90, "v2": 10}, "v2", "v1")
 			opts := rollout.CheckOptions{
 				Outputs: lab.Outputs, Source: "bench", Settings: rollout.SettingsFromOutputs(lab.Outputs),

@@ -71,6 +71,9 @@ func SettingsFromOutputs(o *stacks.Outputs) gate.Settings {
 	if g.MaxLatencyIncrease != nil {
 		s.MaxLatencyIncrease = *g.MaxLatencyIncrease
 	}
+	if g.MaxErrorIncrease != nil {
+		s.MaxErrorIncrease = *g.MaxErrorIncrease / 100 // points to a rate
+	}
 	if g.MinRequests != nil {
 		s.MinRequests = *g.MinRequests
 	}

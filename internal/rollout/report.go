@@ -40,7 +40,7 @@ type Report struct {
 	Split            *SplitCheck   `json:"split,omitempty"`
 	// Notes are caveats a reader must see (answers without a version).
 	Notes   []string      `json:"notes,omitempty"`
-	Elapsed time.Duration `json:"elapsedNs"`
+	Elapsed time.Duration `json:"-"` // elapsedMs, see MarshalJSON
 }
 
 // SplitCheck is the user host's split measured against the deployed one.
@@ -96,10 +96,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	res := r.Result
 	fmt.Fprintf(w, "rollout gate: %s against %s (%s; %s)\n\n", r.Candidate, r.Baseline, r.Source, r.Data)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tROLE\tREQUESTS\tSUCCESS (CI)\tP50\tP95\tP99\tLATENCY VS BASELINE (CI)\tERRORS VS BASELINE (CI)\tVERDICT")
+	fmt.Fprintln(tw, "VERSION\tROLE\tREQUESTS\tSUCCESS (CI)\tSAMPLE P50\tP95\tP99\tLATENCY VS BASELINE (CI)\tERRORS VS BASELINE (CI)\tVERDICT")
 	for _, v := range res.Versions {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Role, v.Requests,
-			successCell(v.SuccessRate), msCell(v.P50), msCell(v.P95), msCell(v.P99),
+			successCell(v.SuccessRate), msCell(v.SampleP50), msCell(v.SampleP95), msCell(v.SampleP99),
 			latencyCell(v.LatencyDiff), errorCell(v.ErrorDiff), rowVerdict(v))
 	}
 	if err := tw.Flush(); err != nil {
@@ -132,11 +132,11 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	res := r.Result
 	fmt.Fprintf(w, "**Verdict: %s** — %s.\n\n", res.Verdict, res.Reason)
 	fmt.Fprintf(w, "Measured from %s (%s), candidate at %d%%.\n\n", r.Data, r.Source, r.CandidatePercent)
-	fmt.Fprintln(w, "| version | role | requests | success (CI) | p50 | p95 | p99 | latency vs baseline (CI) | errors vs baseline (CI) | verdict |")
+	fmt.Fprintln(w, "| version | role | requests | success (CI) | sample p50 | p95 | p99 | latency vs baseline (CI) | errors vs baseline (CI) | verdict |")
 	fmt.Fprintln(w, "|---|---|---:|---|---:|---:|---:|---|---|---|")
 	for _, v := range res.Versions {
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", v.Version, v.Role, v.Requests,
-			successCell(v.SuccessRate), msCell(v.P50), msCell(v.P95), msCell(v.P99),
+			successCell(v.SuccessRate), msCell(v.SampleP50), msCell(v.SampleP95), msCell(v.SampleP99),
 			latencyCell(v.LatencyDiff), errorCell(v.ErrorDiff), rowVerdict(v))
 	}
 	fmt.Fprintln(w, "\n"+ciLevels(r.Settings))
@@ -212,6 +212,7 @@ func pct(x float64) string {
 // ciLevels says at which confidence the table's bounds are: anytime-valid,
 // each bound at the level of the decision it drives.
 func ciLevels(s gate.Settings) string {
-	return fmt.Sprintf("CI: anytime-valid bounds at the levels the verdicts use: the side that promotes at %.3g%% (power), the side that rolls back at %.4g%% (α %.3g over %d criteria)",
-		100*s.Power, 100*(1-s.Alpha/gate.Criteria), s.Alpha, gate.Criteria)
+	return fmt.Sprintf("CI: anytime-valid bounds at the levels the verdicts use: the side that promotes at %.3g%% (power), the side that rolls back at %.4g%% (α %.3g over %d criteria). "+
+		"Sample p50/p95/p99: the measured answers' quantiles (lower order statistic), for reading; the p99 SLO is judged on the count of answers over %s",
+		100*s.Power, 100*(1-s.Alpha/gate.Criteria), s.Alpha, gate.Criteria, s.MaxP99)
 }

@@ -1,7 +1,7 @@
 //go:build slow
 
 // End-to-end runs of the smoke checker against real model-echo servers
-// behind weighted and mirroring proxies (internal/smoke/smoketest): seconds
+// behind weighted and mirroring proxies (internal/labtest): seconds
 // each, so they run in the slow tier (make test-slow).
 
 package smoke_test
@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
 )
 
 // fast keeps the power calculation but trims the waits that only a real
@@ -30,7 +30,7 @@ func fast() smoke.Params {
 	return p
 }
 
-func run(t *testing.T, lab *smoketest.Lab, p smoke.Params) *smoke.Report {
+func run(t *testing.T, lab *labtest.Lab, p smoke.Params) *smoke.Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -44,10 +44,10 @@ func run(t *testing.T, lab *smoketest.Lab, p smoke.Params) *smoke.Report {
 	return r
 }
 
-func versions(names ...string) []smoketest.Version {
-	var vs []smoketest.Version
+func versions(names ...string) []labtest.Version {
+	var vs []labtest.Version
 	for i, n := range names {
-		vs = append(vs, smoketest.Version{Name: n, Target: "hello from " + n, Bias: float64(i)})
+		vs = append(vs, labtest.Version{Name: n, Target: "hello from " + n, Bias: float64(i)})
 	}
 	return vs
 }
@@ -87,7 +87,7 @@ func TestCanaryCorrectSplitsPass(t *testing.T) {
 			for n := range tc.split {
 				names = append(names, n)
 			}
-			lab := smoketest.NewCanary(t, versions(sortStrings(names)...), tc.split, uint64(100+i))
+			lab := labtest.NewCanary(t, versions(sortStrings(names)...), tc.split, uint64(100+i))
 			r := run(t, lab, fast())
 			if !r.Pass {
 				t.Fatalf("correct split %s failed: %v", tc.name, r.Failures())
@@ -118,7 +118,7 @@ func TestCanaryWrongSplitsFail(t *testing.T) {
 			for n := range tc.split {
 				names = append(names, n)
 			}
-			lab := smoketest.NewCanary(t, versions(sortStrings(names)...), tc.split, uint64(200+i))
+			lab := labtest.NewCanary(t, versions(sortStrings(names)...), tc.split, uint64(200+i))
 			lab.Proxy.SetWeights(tc.real)
 			r := run(t, lab, fast())
 			if r.Pass {
@@ -132,7 +132,7 @@ func TestCanaryWrongSplitsFail(t *testing.T) {
 }
 
 func TestCanaryTagHostWrongTargetFails(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 50, "v2": 50}, 7)
+	lab := labtest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 50, "v2": 50}, 7)
 	vo := lab.Outputs.Versions["v2"]
 	vo.Target = "something else" // the stack says one thing, the server answers another
 	lab.Outputs.Versions["v2"] = vo
@@ -143,7 +143,7 @@ func TestCanaryTagHostWrongTargetFails(t *testing.T) {
 }
 
 func TestWaitReportsColdStart(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1"), map[string]int{"v1": 100}, 8)
+	lab := labtest.NewCanary(t, versions("v1"), map[string]int{"v1": 100}, 8)
 	lab.Proxy.ColdFor(300 * time.Millisecond)
 	r := run(t, lab, fast())
 	if !r.Pass {
@@ -162,7 +162,7 @@ func TestWaitReportsColdStart(t *testing.T) {
 }
 
 func TestWaitGivesUp(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1"), map[string]int{"v1": 100}, 9)
+	lab := labtest.NewCanary(t, versions("v1"), map[string]int{"v1": 100}, 9)
 	lab.Proxy.ColdFor(time.Hour)
 	p := fast()
 	p.WaitTimeout = 500 * time.Millisecond
@@ -197,9 +197,9 @@ func TestShadowMirrorRates(t *testing.T) {
 		{"shadow leaks 5% of answers", 50, 0.5, 0.05, false, "user answers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			prim := smoketest.Version{Name: "v1", Target: "primary", Bias: 0}
-			shad := smoketest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Latency: time.Millisecond}
-			lab := smoketest.NewShadow(t, prim, shad, tc.configured, uint64(300+i))
+			prim := labtest.Version{Name: "v1", Target: "primary", Bias: 0}
+			shad := labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Latency: time.Millisecond}
+			lab := labtest.NewShadow(t, prim, shad, tc.configured, uint64(300+i))
 			lab.Proxy.SetMirror(tc.real)
 			lab.Proxy.SetLeak(tc.leak)
 			r := run(t, lab, fast())
@@ -237,9 +237,9 @@ func TestShadowMirrorRates(t *testing.T) {
 }
 
 func TestShadowAgreementWithEqualBias(t *testing.T) {
-	prim := smoketest.Version{Name: "v1", Target: "primary", Bias: 1}
-	shad := smoketest.Version{Name: "v2", Target: "shadow", Bias: 1}
-	lab := smoketest.NewShadow(t, prim, shad, 100, 11)
+	prim := labtest.Version{Name: "v1", Target: "primary", Bias: 1}
+	shad := labtest.Version{Name: "v2", Target: "shadow", Bias: 1}
+	lab := labtest.NewShadow(t, prim, shad, 100, 11)
 	p := fast()
 	p.N = 200
 	r := run(t, lab, p)
@@ -255,7 +255,7 @@ func TestShadowAgreementWithEqualBias(t *testing.T) {
 }
 
 func TestReportJSON(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 90, "v2": 10}, 12)
+	lab := labtest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 90, "v2": 10}, 12)
 	r := run(t, lab, fast())
 	var buf bytes.Buffer
 	if err := r.WriteJSON(&buf); err != nil {

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
 )
 
 func reportText(r *smoke.Report) string {
@@ -36,7 +36,7 @@ func failuresMention(r *smoke.Report, s string) bool {
 func TestCanaryAtTenPercentFailingFivePercentFailsItsOwnBudget(t *testing.T) {
 	vs := versions("v1", "v2")
 	vs[1].ErrorRate = 0.05
-	lab := smoketest.NewCanary(t, vs, map[string]int{"v1": 90, "v2": 10}, 401)
+	lab := labtest.NewCanary(t, vs, map[string]int{"v1": 90, "v2": 10}, 401)
 	r := run(t, lab, fast())
 	// With random request ids v2's 336 requests kept within the limit of
 	// 9 failures (a miss) with chance 2.6% (Binomial(336, 0.05) ≤ 9); the
@@ -52,7 +52,7 @@ func TestCanaryAtTenPercentFailingFivePercentFailsItsOwnBudget(t *testing.T) {
 // N was 59 for a 100/0 split, which catches a 1% leak less than half the
 // time. The plan sizes N for a 1% leak at 95% power and says so.
 func TestOnePercentLeakToAZeroPercentVersionIsCaught(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 100, "v2": 0}, 402)
+	lab := labtest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 100, "v2": 0}, 402)
 	lab.Proxy.SetWeights(map[string]float64{"v1": 99, "v2": 1})
 	r := run(t, lab, fast())
 	if r.Pass {
@@ -69,9 +69,9 @@ func TestOnePercentLeakToAZeroPercentVersionIsCaught(t *testing.T) {
 // The error limit was int(1% of N): 0 below N=100, so a single ingress
 // hiccup failed a small run.
 func TestOneFailedRequestInASmallRunIsWithinBudget(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1"), map[string]int{"v1": 100}, 403)
+	lab := labtest.NewCanary(t, versions("v1"), map[string]int{"v1": 100}, 403)
 	// Request 1 is the readiness wait's; request 2 is the run's first.
-	lab.Proxy.Disrupt(lab.Outputs.Host, smoketest.Unavailable, 2)
+	lab.Proxy.Disrupt(lab.Outputs.Host, labtest.Unavailable, 2)
 	p := fast()
 	p.N = 50
 	r := run(t, lab, p)
@@ -85,9 +85,9 @@ func TestOneFailedRequestInASmallRunIsWithinBudget(t *testing.T) {
 func TestShadowWithTwoReplicasIsCountedOnEveryPod(t *testing.T) {
 	for _, via := range []string{"ingress", "kubernetes API"} {
 		t.Run(via, func(t *testing.T) {
-			prim := smoketest.Version{Name: "v1", Target: "primary", Replicas: 2}
-			shad := smoketest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Replicas: 2}
-			lab := smoketest.NewShadow(t, prim, shad, 50, 404)
+			prim := labtest.Version{Name: "v1", Target: "primary", Replicas: 2}
+			shad := labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Replicas: 2}
+			lab := labtest.NewShadow(t, prim, shad, 50, 404)
 			if via == "kubernetes API" {
 				lab.KubeAPI(t)
 			}
@@ -102,14 +102,17 @@ func TestShadowWithTwoReplicasIsCountedOnEveryPod(t *testing.T) {
 // A shadow taking 8 s per answer: the counter stopped waiting after ~2 s
 // without change, before any copy had been answered.
 func TestShadowTakingEightSecondsPerAnswerIsWaitedFor(t *testing.T) {
-	prim := smoketest.Version{Name: "v1", Target: "primary"}
-	shad := smoketest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Latency: 8 * time.Second}
-	lab := smoketest.NewShadow(t, prim, shad, 100, 405)
+	prim := labtest.Version{Name: "v1", Target: "primary"}
+	shad := labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Latency: 8 * time.Second}
+	lab := labtest.NewShadow(t, prim, shad, 100, 405)
 	p := fast()
 	p.RequestTimeout = 20 * time.Second // the shadow's own host answers in 8 s too
 	p.WaitTimeout = 30 * time.Second
 	p.Settle = 30 * time.Second
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// The shadow's budget is powered on its own host (311 requests of 8 s
+	// each): 64 in flight send them in ~40 s.
+	p.Concurrency = 64
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	r, err := smoke.Run(ctx, lab.Outputs, p, nil)
 	if err != nil {
@@ -125,9 +128,9 @@ func TestShadowTakingEightSecondsPerAnswerIsWaitedFor(t *testing.T) {
 // calling the shadow's own host during the run made the mirror look too
 // busy.
 func TestMirroredCopiesCountOnlyMirroredRequests(t *testing.T) {
-	prim := smoketest.Version{Name: "v1", Target: "primary"}
-	shad := smoketest.Version{Name: "v2", Target: "shadow", Bias: 0.5}
-	lab := smoketest.NewShadow(t, prim, shad, 50, 406)
+	prim := labtest.Version{Name: "v1", Target: "primary"}
+	shad := labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5}
+	lab := labtest.NewShadow(t, prim, shad, 50, 406)
 	// A data scientist tries the shadow directly while the check runs.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -159,12 +162,12 @@ func TestMirroredCopiesCountOnlyMirroredRequests(t *testing.T) {
 // A version's own host got one request with no retry: a connection reset
 // failed the run.
 func TestOwnHostRetriesAConnectionReset(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 90, "v2": 10}, 407)
+	lab := labtest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 90, "v2": 10}, 407)
 	// Request 1 is the readiness wait's; 2 is the own-host check's first,
 	// and Go's transport silently retries it on each of the (up to 3) idle
 	// connections the readiness wait left, then on a new one: 5 resets get
 	// through to the checker.
-	lab.Proxy.Disrupt(lab.Outputs.Versions["v2"].Host, smoketest.Reset, 2, 3, 4, 5)
+	lab.Proxy.Disrupt(lab.Outputs.Versions["v2"].Host, labtest.Reset, 2, 3, 4, 5)
 	r := run(t, lab, fast())
 	if !r.Pass {
 		t.Fatalf("connection resets on v2's own host failed the run: %v", r.Failures())
@@ -177,7 +180,7 @@ func TestOwnHostRetriesAConnectionReset(t *testing.T) {
 func TestOwnHostAnswersCountInTheVersionsBudget(t *testing.T) {
 	vs := versions("v1", "v2")
 	vs[1].ErrorRate = 0.05
-	lab := smoketest.NewCanary(t, vs, map[string]int{"v1": 100, "v2": 0}, 409)
+	lab := labtest.NewCanary(t, vs, map[string]int{"v1": 100, "v2": 0}, 409)
 	r := run(t, lab, fast())
 	// Random ids missed with chance 4.9% (Binomial(286, 0.05) ≤ 8); the
 	// lab's seeded ids fail the same 10 of 286 every run.
@@ -189,7 +192,7 @@ func TestOwnHostAnswersCountInTheVersionsBudget(t *testing.T) {
 // The method line said "Bonferroni over 1 shares" where no share test ran,
 // and the readiness lines said "1 attempts".
 func TestReportWording(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 100, "v2": 0}, 408)
+	lab := labtest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 100, "v2": 0}, 408)
 	r := run(t, lab, fast())
 	text := reportText(r)
 	for _, bad := range []string{"over 1 shares", "1 attempts"} {

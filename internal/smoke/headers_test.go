@@ -8,14 +8,14 @@ package smoke_test
 import (
 	"testing"
 
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
 )
 
 func TestHeaderRoutingCanaryReachesTheTaggedVersionAndFallsBackToTheSplit(t *testing.T) {
 	// A 0% version is reachable by its tag only: the header check must
 	// find it, and the unknown tag must never reach it.
-	lab := smoketest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 100, "v2": 0}, 41)
+	lab := labtest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 100, "v2": 0}, 41)
 	lab.EnableHeaderRouting("Knative-Serving-Tag")
 	r := run(t, lab, headerParams())
 	if !r.Pass {
@@ -29,7 +29,7 @@ func TestHeaderRoutingCanaryReachesTheTaggedVersionAndFallsBackToTheSplit(t *tes
 }
 
 func TestHeaderRoutingCanaryIgnoredByTheIngressFails(t *testing.T) {
-	lab := smoketest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 90, "v2": 10}, 42)
+	lab := labtest.NewCanary(t, versions("v1", "v2"), map[string]int{"v1": 90, "v2": 10}, 42)
 	lab.EnableHeaderRouting("Knative-Serving-Tag")
 	lab.Proxy.RouteByHeader("", nil) // the stack says header routing, the ingress does not do it
 	r := run(t, lab, headerParams())
@@ -39,9 +39,9 @@ func TestHeaderRoutingCanaryIgnoredByTheIngressFails(t *testing.T) {
 }
 
 func TestHeaderRoutingShadowReachesEachVersionUnmirrored(t *testing.T) {
-	prim := smoketest.Version{Name: "v1", Target: "primary"}
-	shad := smoketest.Version{Name: "v2", Target: "shadow", Bias: 0.5}
-	lab := smoketest.NewShadow(t, prim, shad, 100, 43)
+	prim := labtest.Version{Name: "v1", Target: "primary"}
+	shad := labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5}
+	lab := labtest.NewShadow(t, prim, shad, 100, 43)
 	lab.EnableHeaderRouting("X-Model-Version")
 	r := run(t, lab, headerParams())
 	if !r.Pass {
@@ -53,9 +53,9 @@ func TestHeaderRoutingShadowReachesEachVersionUnmirrored(t *testing.T) {
 }
 
 func TestHeaderRoutingShadowThatMirrorsHeaderRequestsFails(t *testing.T) {
-	prim := smoketest.Version{Name: "v1", Target: "primary"}
-	shad := smoketest.Version{Name: "v2", Target: "shadow", Bias: 0.5}
-	lab := smoketest.NewShadow(t, prim, shad, 100, 44)
+	prim := labtest.Version{Name: "v1", Target: "primary"}
+	shad := labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5}
+	lab := labtest.NewShadow(t, prim, shad, 100, 44)
 	lab.EnableHeaderRouting("X-Model-Version")
 	lab.Proxy.MirrorHeaderRoutes(true)
 	r := run(t, lab, headerParams())

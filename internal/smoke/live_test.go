@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
+	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs"
 )
 
 // TestLive checks a deployed stack. CI jobs with a cluster run
@@ -18,13 +19,13 @@ import (
 //
 // or SMOKE_OUTPUTS=outputs.json instead of SMOKE_STACK.
 func TestLive(t *testing.T) {
-	src := smoke.Source{Stack: os.Getenv("SMOKE_STACK"), Cwd: os.Getenv("SMOKE_CWD"), File: os.Getenv("SMOKE_OUTPUTS")}
+	src := stackoutputs.Source{Stack: os.Getenv("SMOKE_STACK"), Cwd: os.Getenv("SMOKE_CWD"), File: os.Getenv("SMOKE_OUTPUTS")}
 	if src.Stack == "" && src.File == "" {
 		t.Skip("no deployed stack to check: set SMOKE_STACK (with SMOKE_CWD for the pulumi project) or SMOKE_OUTPUTS to an outputs JSON file")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	o, err := smoke.LoadOutputs(ctx, src)
+	o, err := stackoutputs.Load(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,12 @@ import (
 type Plan struct {
 	// UserRequests is N, the requests to the user host.
 	UserRequests int `json:"user_requests"`
-	// OwnRequests are the requests to each version's own host: enough,
-	// with the user answers a passing run gives the version at least, for
-	// its error budget to catch Params.DetectErrorShare with Params.Power.
+	// OwnRequests are the requests to each version's own host: enough
+	// for its error budget to catch Params.DetectErrorShare with
+	// Params.Power. A version's budget counts only these: every answer on
+	// its own host is its own, failed or not, while on the user host a
+	// failure the ingress answers (a 503 with no X-Model-Version) names no
+	// version and a budget there would see only the version's successes.
 	OwnRequests map[string]int `json:"own_requests"`
 
 	ShareTests  int     `json:"share_tests"`
@@ -34,9 +37,13 @@ type Plan struct {
 	// planned on: a version failing DetectErrorShare of them exceeds a
 	// budget of MaxErrorShare with the run's power.
 	BudgetRequests int `json:"budget_requests"`
+	// BudgetPower is the chance BudgetRequests give a budget of catching a
+	// version failing DetectErrorShare (at least Params.Power).
+	BudgetPower float64 `json:"budget_power"`
 	// Powered names the versions whose budgets get BudgetRequests at
-	// least (a shadow serving no users, or an untagged small version, may
-	// not: the report says what their requests could catch).
+	// least: every version with a host of its own (an untagged version is
+	// judged on the user answers naming it, which may be too few: the
+	// report says what they could catch).
 	Powered          []string `json:"powered_budgets"`
 	versions         int
 	MaxErrorShare    float64 `json:"max_error_share"`
@@ -93,7 +100,8 @@ func (pl Plan) Summary(p Params) string {
 	}
 	what = append(what, fmt.Sprintf("a %s%% leak to where no traffic should go", pct(pl.DetectableLeak)))
 	if len(pl.Powered) > 0 {
-		what = append(what, fmt.Sprintf("%s failing %s%% of its requests (budget %s%%)", failing, pct(p.DetectErrorShare), pct(p.MaxErrorShare)))
+		what = append(what, fmt.Sprintf("%s failing %s%% of its requests (budget %s%%, %s%% power on %d requests to its own host)",
+			failing, pct(p.DetectErrorShare), pct(p.MaxErrorShare), pct(pl.BudgetPower), pl.BudgetRequests))
 	}
 	b.WriteString(strings.Join(what[:len(what)-1], ", ") + " and " + what[len(what)-1])
 	fmt.Fprintf(&b, ", each with %.0f%% power; %d exact binomial tests, α = %g over the run (Bonferroni)", 100*p.Power, pl.Tests(), p.Alpha)
@@ -165,22 +173,19 @@ func PlanShadow(primary, shadow string, mirror float64, p Params) Plan {
 func (pl *Plan) planOwn(versions []Version, p Params) {
 	pl.MaxErrorShare, pl.DetectErrorShare = p.MaxErrorShare, p.DetectErrorShare
 	pl.BudgetRequests = measure.ErrorSampleSize(p.MaxErrorShare, p.DetectErrorShare, pl.TestAlpha, p.Power)
+	pl.BudgetPower = measure.ErrorPower(pl.BudgetRequests, p.MaxErrorShare, p.DetectErrorShare, pl.TestAlpha)
 	pl.OwnRequests = map[string]int{}
 	pl.versions = len(versions)
 	for _, v := range versions {
-		fewest := 0 // the fewest user answers a passing run gives this version
-		if v.ServesUsers {
-			fewest = measure.AcceptInterval(pl.UserRequests, v.Share, pl.TestAlpha).Lo
-		}
-		own := 0
+		counted := 0 // the requests the version's budget counts
 		if v.OwnHost {
-			own = p.OwnRequests
-			if v.ServesUsers {
-				own = max(own, pl.BudgetRequests-fewest)
-			}
-			pl.OwnRequests[v.Name] = own
+			counted = max(p.OwnRequests, pl.BudgetRequests)
+			pl.OwnRequests[v.Name] = counted
+		} else if v.ServesUsers {
+			// The fewest user answers naming it that a passing run gives.
+			counted = measure.AcceptInterval(pl.UserRequests, v.Share, pl.TestAlpha).Lo
 		}
-		if fewest+own >= pl.BudgetRequests {
+		if counted >= pl.BudgetRequests {
 			pl.Powered = append(pl.Powered, v.Name)
 		}
 	}

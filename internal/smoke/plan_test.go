@@ -49,10 +49,14 @@ func TestPlanValues(t *testing.T) {
 	if pl.UserRequests < 880 || pl.UserRequests > 980 {
 		t.Errorf("90/10: N=%d, want about 890-980", pl.UserRequests)
 	}
-	// The 10% canary's budget needs its own requests: the user host
-	// gives it too few.
-	if pl.OwnRequests["b"] <= p.OwnRequests || pl.OwnRequests["a"] != p.OwnRequests {
-		t.Errorf("own requests %v: want extra for the 10%% version only (budget N=%d)", pl.OwnRequests, pl.BudgetRequests)
+	// Every version's budget counts only its own host's answers, so each
+	// gets the budget's requests there: 311 catch a version failing 5%
+	// with 95.0% power at alpha 0.0025.
+	if pl.OwnRequests["a"] != 311 || pl.OwnRequests["b"] != 311 || pl.BudgetRequests != 311 || len(pl.Powered) != 2 {
+		t.Errorf("own requests %v, budget N %d, powered %v: want 311 for each version", pl.OwnRequests, pl.BudgetRequests, pl.Powered)
+	}
+	if pl.BudgetPower < p.Power || pl.BudgetPower > 0.96 {
+		t.Errorf("budget power %.4f, want the run's %.2f (just above)", pl.BudgetPower, p.Power)
 	}
 	// 100/0: no share test; the 0% version is a leak check, sized for a
 	// 1% leak at 95% power: 0.99^299 < 0.05 <= 0.99^298.
@@ -79,7 +83,7 @@ func TestPlanSummarySaysWhatTheRunCatches(t *testing.T) {
 	p := DefaultParams
 	got := PlanCanary(canaryVersions(.9, .1), p).Summary(p)
 	for _, want := range []string{"user requests and", "to the versions' own hosts", "a 5-point error in a share",
-		"leak to where no traffic should go", "a version failing 5% of its requests (budget 1%)", "95% power", "4 exact binomial tests, α = 0.01 over the run"} {
+		"leak to where no traffic should go", "a version failing 5% of its requests (budget 1%, 95.03% power on 311 requests to its own host)", "95% power", "4 exact binomial tests, α = 0.01 over the run"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q: %s", want, got)
 		}
@@ -89,14 +93,26 @@ func TestPlanSummarySaysWhatTheRunCatches(t *testing.T) {
 	}
 }
 
-func TestShadowPlanPowersThePrimarysBudgetOnly(t *testing.T) {
+func TestShadowPlanPowersBothVersionsBudgets(t *testing.T) {
 	p := DefaultParams
 	pl := PlanShadow("v1", "v2", .5, p)
-	if len(pl.Powered) != 1 || pl.Powered[0] != "v1" || pl.OwnRequests["v2"] != p.OwnRequests {
-		t.Errorf("powered %v, own %v: want the primary's budget powered, the shadow's own host at the minimum", pl.Powered, pl.OwnRequests)
+	if len(pl.Powered) != 2 || pl.OwnRequests["v1"] != pl.BudgetRequests || pl.OwnRequests["v2"] != pl.BudgetRequests {
+		t.Errorf("powered %v, own %v: want both budgets powered on their own hosts (%d each)", pl.Powered, pl.OwnRequests, pl.BudgetRequests)
 	}
-	if s := pl.Summary(p); !strings.Contains(s, "v1 failing 5%") || strings.Contains(s, "a version failing") {
+	if s := pl.Summary(p); !strings.Contains(s, "a version failing 5%") {
 		t.Errorf("shadow summary: %s", s)
+	}
+}
+
+// An untagged version has no host of its own: its budget counts the user
+// answers naming it, and the plan powers it only when those are enough.
+func TestAnUntaggedVersionIsPoweredOnlyByEnoughUserAnswers(t *testing.T) {
+	p := DefaultParams
+	vs := canaryVersions(.9, .1)
+	vs[0].OwnHost, vs[1].OwnHost = false, false
+	pl := PlanCanary(vs, p)
+	if len(pl.Powered) != 1 || pl.Powered[0] != "a" || len(pl.OwnRequests) != 0 {
+		t.Errorf("powered %v, own %v: want only the 90%% version powered, by its user answers", pl.Powered, pl.OwnRequests)
 	}
 }
 

@@ -17,14 +17,20 @@ func shadowPods(c *measure.Client, o *stacks.Outputs, p Params) (measure.Pods, e
 	via := p.Pods
 	if via == "" || via == PodsAuto {
 		via = PodsIngress
-		if o.Kubeconfig != "" {
+		// "[secret]" is what `pulumi stack output --json` prints for the
+		// kubeconfig it was not asked to show: no kubeconfig here.
+		if o.Kubeconfig != "" && o.Kubeconfig != stacks.SecretPlaceholder {
 			via = PodsKubernetes
 		}
 	}
 	if via == PodsIngress {
 		return &measure.IngressPods{Client: c, Host: v.Host, Replicas: replicas(o, o.Shadow)}, nil
 	}
-	cs, err := kubeclient.New(kubeclient.Source{Kubeconfig: o.Kubeconfig})
+	kubeconfig := o.Kubeconfig
+	if kubeconfig == stacks.SecretPlaceholder {
+		kubeconfig = "" // the ambient one
+	}
+	cs, err := kubeclient.New(kubeclient.Source{Kubeconfig: kubeconfig})
 	if err != nil {
 		return nil, fmt.Errorf("read the shadow's pods through the Kubernetes API: %w", err)
 	}

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
 	"github.com/modelrollouts/modelrollouts/internal/measure"
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
-	"github.com/modelrollouts/modelrollouts/internal/smoke/smoketest"
 )
 
 // TestFalseAlarmAndMissRatesOverRepeatedRuns runs the whole checker, at
@@ -21,17 +21,17 @@ import (
 // and broken ones (every pass is a miss, wanted <= 1 - power). Each
 // scenario's count must stay under the 99.9% quantile of the binomial
 // count those rates allow. SMOKE_RATE_RUNS sets the runs per scenario
-// (default 10); README.md's figures come from a run with more.
+// (default 10); docs/smoke.md's figures come from a run with more.
 func TestFalseAlarmAndMissRatesOverRepeatedRuns(t *testing.T) {
 	runs := 10
 	if v, err := strconv.Atoi(os.Getenv("SMOKE_RATE_RUNS")); err == nil && v > 0 {
 		runs = v
 	}
-	canary := func(split map[string]int, served map[string]float64, errorRate float64) func(t *testing.T, seed uint64) *smoketest.Lab {
-		return func(t *testing.T, seed uint64) *smoketest.Lab {
+	canary := func(split map[string]int, served map[string]float64, errorRate float64) func(t *testing.T, seed uint64) *labtest.Lab {
+		return func(t *testing.T, seed uint64) *labtest.Lab {
 			vs := versions("v1", "v2")
 			vs[1].ErrorRate = errorRate
-			lab := smoketest.NewCanary(t, vs, split, seed)
+			lab := labtest.NewCanary(t, vs, split, seed)
 			if served != nil {
 				lab.Proxy.SetWeights(served)
 			}
@@ -41,15 +41,20 @@ func TestFalseAlarmAndMissRatesOverRepeatedRuns(t *testing.T) {
 	for _, sc := range []struct {
 		name   string
 		broken bool
-		lab    func(t *testing.T, seed uint64) *smoketest.Lab
+		lab    func(t *testing.T, seed uint64) *labtest.Lab
 	}{
 		{"correct 90/10 canary", false, canary(map[string]int{"v1": 90, "v2": 10}, nil, 0)},
 		{"90/10 canary served as 85/15", true, canary(map[string]int{"v1": 90, "v2": 10}, map[string]float64{"v1": 85, "v2": 15}, 0)},
 		{"1% leak to a 0% version (100/0 served as 99/1)", true, canary(map[string]int{"v1": 100, "v2": 0}, map[string]float64{"v1": 99, "v2": 1}, 0)},
 		{"10% canary failing 5% of its requests", true, canary(map[string]int{"v1": 90, "v2": 10}, nil, 0.05)},
-		{"correct 50% shadow, 2 pods per version, counted through the ingress", false, func(t *testing.T, seed uint64) *smoketest.Lab {
-			return smoketest.NewShadow(t, smoketest.Version{Name: "v1", Target: "primary", Replicas: 2},
-				smoketest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Replicas: 2}, 50, seed)
+		{"10% canary failing 5%, its user-host failures answered by the ingress (no version)", true, func(t *testing.T, seed uint64) *labtest.Lab {
+			lab := canary(map[string]int{"v1": 90, "v2": 10}, nil, 0.05)(t, seed)
+			lab.Proxy.AnswerFailuresAtTheIngress(true)
+			return lab
+		}},
+		{"correct 50% shadow, 2 pods per version, counted through the ingress", false, func(t *testing.T, seed uint64) *labtest.Lab {
+			return labtest.NewShadow(t, labtest.Version{Name: "v1", Target: "primary", Replicas: 2},
+				labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Replicas: 2}, 50, seed)
 		}},
 	} {
 		t.Run(sc.name, func(t *testing.T) {

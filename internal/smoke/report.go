@@ -44,8 +44,12 @@ type Report struct {
 	Shadow    *Comparison  `json:"shadow_comparison,omitempty"`
 	Checks    []Check      `json:"checks"`
 
+	// Unreachable is set when no host got any HTTP answer: the ingress
+	// itself is down or wrong, and nothing else was checked.
+	Unreachable string `json:"ingress_unreachable,omitempty"`
+
 	Pass    bool          `json:"pass"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	Elapsed time.Duration `json:"-"` // elapsed_ms, see MarshalJSON
 }
 
 // Check is one pass/fail statement with its evidence.
@@ -69,13 +73,19 @@ type VersionRow struct {
 	OK          bool     `json:"ok"`
 }
 
-// BudgetRow is one version's error budget: its failures over its answers
-// on the user host and on its own host.
+// BudgetRow is one version's error budget: its failures over the
+// requests that are its own (Counted says which), with its answers on the
+// user host and on its own host for reference.
 type BudgetRow struct {
-	Version      string `json:"version"`
-	UserAnswers  int    `json:"user_answers"`
-	OwnAnswers   int    `json:"own_answers"`
-	FirstProblem string `json:"first_problem,omitempty"`
+	Version     string `json:"version"`
+	UserAnswers int    `json:"user_answers"`
+	OwnAnswers  int    `json:"own_answers"`
+	// Counted says which requests the budget counts.
+	Counted string `json:"counted"`
+	// Power is the chance these requests gave the budget of catching a
+	// version failing Params.DetectErrorShare.
+	Power        float64 `json:"power"`
+	FirstProblem string  `json:"first_problem,omitempty"`
 	measure.Budget
 }
 
@@ -178,6 +188,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
+// UnreachableHint is what to do when the ingress does not answer.
+const UnreachableHint = `Is the lab up? ` + "`make up STACK=<stack>`" + ` creates or repairs it; ` +
+	"`make diagnose STACK=<stack>`" + ` saves the cluster's state and logs into diagnostics/<stack>/.
+An existing cluster's address is cluster.ingressUrl in Pulumi.<stack>.yaml.
+`
+
 // WriteText writes the human report: readiness, the table, the checks and
 // the verdict.
 func (r *Report) WriteText(w io.Writer) error {
@@ -187,6 +203,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		src = " (" + r.Source + ")"
 	}
 	fmt.Fprintf(&b, "smoke: %s rollout%s via %s, Host %s\n", r.Strategy, src, r.Ingress, r.Host)
+	if r.Unreachable != "" {
+		fmt.Fprintf(&b, "\nFAIL (%s): no answer from the ingress %s on any host (%d tried): %s\n%s",
+			r.Elapsed.Round(time.Millisecond), r.Ingress, len(r.Wait), r.Unreachable, UnreachableHint)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	for _, wr := range r.Wait {
 		if wr.OK {
 			fmt.Fprintf(&b, "ready: %-40s cold start %s (%s, first answer %s)\n",
@@ -218,16 +240,17 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw.Flush()
 	}
 	if len(r.Budgets) > 0 {
-		b.WriteString("\nerror budgets (failures: 5xx or no answer):\n")
+		fmt.Fprintf(&b, "\nerror budgets (failures: 5xx or no answer; each a one-sided exact binomial test of failure rate <= %s%% at alpha %.3g; POWER: the chance to catch a version failing %s%%):\n",
+			pct(r.Budgets[0].Tolerated), r.Budgets[0].Alpha, pct(r.Plan.DetectErrorShare))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "VERSION\tREQUESTS (USER+OWN)\tFAILED\tLIMIT\tDETECTS\tVERDICT")
+		fmt.Fprintln(tw, "VERSION\tCOUNTED\tREQUESTS\tFAILED\tLIMIT\tPOWER\tDETECTS\tVERDICT")
 		for _, bu := range r.Budgets {
 			v := bu.Verdict()
 			if !bu.OK && bu.FirstProblem != "" {
 				v += "; first: " + bu.FirstProblem
 			}
-			fmt.Fprintf(tw, "%s\t%d (%d+%d)\t%d\t%d\t>=%.1f%%\t%s\n",
-				bu.Version, bu.Requests, bu.UserAnswers, bu.OwnAnswers, bu.Failures, bu.Limit, 100*bu.Detectable, v)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f%%\t>=%.1f%%\t%s\n",
+				bu.Version, bu.Counted, bu.Requests, bu.Failures, bu.Limit, 100*bu.Power, 100*bu.Detectable, v)
 		}
 		tw.Flush()
 	}
@@ -238,7 +261,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nshadow comparison (joined by request id): %d of %d mirrored records joined, answers agreed on %d (%.1f%%)\n",
 			c.Joined, c.Mirrored, c.Agreed, c.AgreementPct)
 		if c.Joined > 0 {
-			fmt.Fprintf(&b, "latency ms: primary p50 %.2f p95 %.2f | shadow p50 %.2f p95 %.2f | shadow-primary p50 %+.2f p95 %+.2f\n",
+			fmt.Fprintf(&b, "latency ms (interpolated quantiles): primary p50 %.2f p95 %.2f | shadow p50 %.2f p95 %.2f | shadow-primary p50 %+.2f p95 %+.2f\n",
 				c.PrimaryP50, c.PrimaryP95, c.ShadowP50, c.ShadowP95, c.DiffP50, c.DiffP95)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -176,6 +177,13 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 	}
 	r.Wait = measure.WaitAll(wctx, c, reqs, p.Backoff, measure.Answer.OK)
 	cancel()
+	if problem := unreachable(r.Wait); problem != "" {
+		// One cause, said once: not the same dial error for every host.
+		r.Unreachable = problem
+		r.check("ingress reachable", false, o.IngressURL+": "+problem)
+		r.finish()
+		return r, nil
+	}
 	for _, w := range r.Wait {
 		r.check("ready "+w.Host, w.OK, waitDetail(w))
 	}
@@ -184,15 +192,8 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 		return r, nil
 	}
 
-	switch o.Strategy {
-	case stacks.StrategyCanary:
-		err = runCanary(ctx, c, o, p, prog, r)
-	case stacks.StrategyShadow:
-		err = runShadow(ctx, c, o, p, prog, r)
-	default:
-		err = fmt.Errorf("strategy %q has no smoke test", o.Strategy)
-	}
-	if err != nil {
+	checkErr, err := stacks.ByStrategy[error](o.Strategy, strategyRun{ctx, c, o, p, prog, r})
+	if err = errors.Join(err, checkErr); err != nil {
 		return nil, err
 	}
 	if hasHeaderRoutes(o) {
@@ -204,6 +205,35 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 	r.finish()
 	return r, nil
 }
+
+// unreachable is the error every host's wait ended with when none got
+// an HTTP answer at all (the ingress is down or the address is wrong);
+// "" when any host answered something.
+func unreachable(waits []WaitResult) string {
+	problem := ""
+	for _, w := range waits {
+		if w.OK || w.Last.Status != 0 || w.Last.Err == nil {
+			return ""
+		}
+		if problem == "" {
+			problem = w.Last.Err.Error()
+		}
+	}
+	return problem
+}
+
+// strategyRun sends the strategy's own checks and adds them to r.
+type strategyRun struct {
+	ctx  context.Context
+	c    *measure.Client
+	o    *stacks.Outputs
+	p    Params
+	prog *Progress
+	r    *Report
+}
+
+func (s strategyRun) Canary() error { return runCanary(s.ctx, s.c, s.o, s.p, s.prog, s.r) }
+func (s strategyRun) Shadow() error { return runShadow(s.ctx, s.c, s.o, s.p, s.prog, s.r) }
 
 func waitDetail(w WaitResult) string {
 	if !w.OK {
@@ -286,25 +316,28 @@ func probeOwnHosts(ctx context.Context, c *measure.Client, o *stacks.Outputs, pl
 	return own
 }
 
-// judgeBudgets applies each version's error budget to its answers on the
-// user host and its own host together, and the ingress's budget to the
-// user answers no version claimed.
+// judgeBudgets applies each version's error budget to its own answers
+// (see Plan.OwnRequests), and the ingress's budget to the user answers no
+// version claimed; each row says the power its requests reached.
 func judgeBudgets(user, own *measure.Tally, names []string, userTotal int, pl Plan, p Params, r *Report) {
 	for _, name := range names {
-		merged := *user.Version(name)
-		o := own.Version(name)
-		merged.Requests += o.Requests
-		merged.Failures += o.Failures
-		if merged.FirstProblem == "" {
-			merged.FirstProblem = o.FirstProblem
+		// Only what is the version's own counts: its own host's answers,
+		// failed or not; without a host of its own, the user answers
+		// naming it (a failure the ingress answers names no version, so
+		// these can only undercount its failures: the row says so).
+		counted, of := own.Version(name), "own host"
+		if _, hasOwn := pl.OwnRequests[name]; !hasOwn {
+			counted, of = user.Version(name), "user answers naming it (ingress failures name no version)"
 		}
-		b := measure.JudgeBudget(&merged, p.MaxErrorShare, pl.TestAlpha, p.Power)
-		r.Budgets = append(r.Budgets, BudgetRow{Version: name, UserAnswers: user.Version(name).Requests, OwnAnswers: o.Requests,
-			Budget: b, FirstProblem: merged.FirstProblem})
+		b := measure.JudgeBudget(counted, p.MaxErrorShare, pl.TestAlpha, p.Power)
+		r.Budgets = append(r.Budgets, BudgetRow{Version: name, UserAnswers: user.Version(name).Requests, OwnAnswers: own.Version(name).Requests,
+			Counted: of, Budget: b, Power: measure.ErrorPower(b.Requests, p.MaxErrorShare, p.DetectErrorShare, pl.TestAlpha),
+			FirstProblem: counted.FirstProblem})
 	}
 	// Failures no version claimed (no answer, or the ingress answered):
 	// judged over every user request, which any of them could hit.
 	u := user.Unattributed
 	b := measure.JudgeBudget(&measure.VersionTally{Requests: userTotal, Failures: u.Failures}, p.MaxErrorShare, pl.TestAlpha, p.Power)
-	r.Budgets = append(r.Budgets, BudgetRow{Version: "(no version)", UserAnswers: userTotal, Budget: b, FirstProblem: u.FirstProblem})
+	r.Budgets = append(r.Budgets, BudgetRow{Version: "(no version)", UserAnswers: userTotal, Counted: "every user request",
+		Budget: b, Power: measure.ErrorPower(b.Requests, p.MaxErrorShare, p.DetectErrorShare, pl.TestAlpha), FirstProblem: u.FirstProblem})
 }

@@ -246,9 +246,9 @@ func compare(ctx context.Context, c *measure.Client, primHost, shadHost string, 
 	}
 	if cmp.Joined > 0 {
 		cmp.AgreementPct = 100 * float64(cmp.Agreed) / float64(cmp.Joined)
-		cmp.PrimaryP50, cmp.PrimaryP95 = measure.Quantile(pl, .5), measure.Quantile(pl, .95)
-		cmp.ShadowP50, cmp.ShadowP95 = measure.Quantile(sl, .5), measure.Quantile(sl, .95)
-		cmp.DiffP50, cmp.DiffP95 = measure.Quantile(diff, .5), measure.Quantile(diff, .95)
+		cmp.PrimaryP50, cmp.PrimaryP95 = measure.InterpolatedQuantile(pl, .5), measure.InterpolatedQuantile(pl, .95)
+		cmp.ShadowP50, cmp.ShadowP95 = measure.InterpolatedQuantile(sl, .5), measure.InterpolatedQuantile(sl, .95)
+		cmp.DiffP50, cmp.DiffP95 = measure.InterpolatedQuantile(diff, .5), measure.InterpolatedQuantile(diff, .95)
 	}
 	return cmp, foreign, nil
 }

@@ -139,7 +139,7 @@ type call struct {
 	want    *destination
 }
 
-// expectedCalls is the routing table the README promises, for one caller.
+// expectedCalls is the routing table docs/routing.md promises, for one caller.
 func expectedCalls(cfg *stacks.Config, p meshProxy) []call {
 	sh := cfg.Shadow
 	ns := cfg.Namespace

@@ -57,8 +57,10 @@ func TestMakeReviewInAClone(t *testing.T) {
 	dir := clone(t)
 	edit(t, dir, "Pulumi.dev.yaml", "percent: 90", "percent: 80")
 	edit(t, dir, "Pulumi.dev.yaml", "percent: 10", "percent: 20")
+	// A cache of its own: the first run compiles, the later ones reuse.
+	env := append([]string{"MODELROLLOUTS_REVIEW_CACHE=" + t.TempDir()}, makeEnv...)
 
-	text := command(t, dir, makeEnv, "make", "review", "BASE=HEAD")
+	text := command(t, dir, env, "make", "review", "BASE=HEAD")
 	if text.code != 0 {
 		t.Fatalf("make review exited %d:\n%s\n%s", text.code, text.stdout, text.stderr)
 	}
@@ -76,9 +78,22 @@ func TestMakeReviewInAClone(t *testing.T) {
 		}
 	}
 
-	md := command(t, dir, makeEnv, "make", "review", "BASE=HEAD", "FORMAT=markdown")
+	if !strings.Contains(text.stderr, "compiling render from the base's code") {
+		t.Errorf("the first make review does not say it compiles the base's render:\n%s", text.stderr)
+	}
+
+	md := command(t, dir, env, "make", "review", "BASE=HEAD", "FORMAT=markdown")
 	if md.code != 0 {
 		t.Fatalf("make review FORMAT=markdown exited %d:\n%s", md.code, md.stderr)
+	}
+	for _, want := range []string{
+		"reusing render compiled from the base's code",
+		"reusing render review compiled from the head's code",
+		"reusing the renders of cloud dev shadow at HEAD",
+	} {
+		if !strings.Contains(md.stderr, want) {
+			t.Errorf("the second make review, same base and code, does not say %q:\n%s", want, md.stderr)
+		}
 	}
 	if !strings.HasPrefix(md.stdout, review.Marker+"\n") {
 		t.Errorf("the comment does not start with its marker (make's own echo in stdout?):\n%.300s", md.stdout)
@@ -97,13 +112,26 @@ func TestMakeReviewInAClone(t *testing.T) {
 	}
 
 	edit(t, dir, "Pulumi.shadow.yaml", "mirrorPercent: 50", "mirrorPercent: 150")
-	bad := command(t, dir, makeEnv, "make", "review", "BASE=HEAD", "FORMAT=markdown")
+	bad := command(t, dir, env, "make", "review", "BASE=HEAD", "FORMAT=markdown")
 	if bad.code == 0 {
 		t.Fatalf("make review passed an invalid stack:\n%s", bad.stdout)
 	}
-	for _, want := range []string{"**This check fails: a stack is invalid.**", "### ❌ `shadow`: invalid", "modelrollouts:shadow.mirrorPercent"} {
+	for _, want := range []string{"**This check fails: a stack is invalid.**", "### ❌ `shadow`: invalid", "modelrollouts:shadow.mirrorPercent: 150 is out of range"} {
 		if !strings.Contains(bad.stdout, want) {
 			t.Errorf("the failing comment lacks %q:\n%s", want, bad.stdout)
+		}
+	}
+
+	// A change to the code the working tree's tools are compiled from is
+	// never served from the cache; the base's stay reused.
+	edit(t, dir, "stacks/fielderror.go", `"%v is out of range, want %v to %v"`, `"%v is out of bounds, want %v to %v"`)
+	rebuilt := command(t, dir, env, "make", "review", "BASE=HEAD", "FORMAT=markdown")
+	if !strings.Contains(rebuilt.stdout, "modelrollouts:shadow.mirrorPercent: 150 is out of bounds") {
+		t.Errorf("after an edit to the validation message, the review does not show the new one (a stale render?):\n%s", rebuilt.stdout)
+	}
+	for _, want := range []string{"compiling render review from the head's code", "reusing render compiled from the base's code"} {
+		if !strings.Contains(rebuilt.stderr, want) {
+			t.Errorf("after a code edit, make review does not say %q:\n%s", want, rebuilt.stderr)
 		}
 	}
 }

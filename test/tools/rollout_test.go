@@ -63,7 +63,7 @@ func TestRolloutReadsWhatPulumiConfigSetPathWrites(t *testing.T) {
 	if p := st.Status.Position; len(st.Status.Steps) != 3 || p.Percent != 10 || p.Step != 0 || p.Next != 40 {
 		t.Fatalf("status %+v, want v2 at 10%% (step 1 of 10, 40, 100), next 40%%", st.Status)
 	}
-	if r := command(t, dir, nil, bin, "advance", "--stack", "dev"); r.code != 0 || !strings.HasPrefix(r.stdout, "rollout(dev): v2 10% → 40%") {
+	if r := command(t, dir, nil, bin, "advance", "--stack", "dev", "--no-evidence"); r.code != 0 || !strings.HasPrefix(r.stdout, "rollout(dev): v2 10% → 40%") {
 		t.Fatalf("rollout advance exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	after, err := os.ReadFile(stackFile)

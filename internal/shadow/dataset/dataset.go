@@ -29,10 +29,15 @@ const (
 // not log the request, and the verdict of pairs without both answers,
 // are null.
 type Row struct {
-	ID   string    `parquet:"id"`
+	ID string `parquet:"id"`
+	// Time is in µs, UTC (the request's arrival, truncated): the same in
+	// both files.
 	Time time.Time `parquet:"time,timestamp(microsecond)"`
 	// Match is paired, primary_only or shadow_only.
 	Match string `parquet:"match,dict"`
+	// IDReused: another request carried the same id (join.Pair.IDReused);
+	// the row is never compared, so Agree and AbsDiff are null.
+	IDReused bool `parquet:"id_reused"`
 	// Mirrored: the shadow logged a copy of the request.
 	Mirrored bool    `parquet:"mirrored"`
 	Input    *string `parquet:"input,optional"`
@@ -55,7 +60,7 @@ type Row struct {
 
 // NewRow builds the row of a pair and its verdict.
 func NewRow(p *join.Pair, v stats.Verdict) Row {
-	r := Row{ID: p.ID, Time: p.Time.UTC(), Match: string(p.Match())}
+	r := Row{ID: p.ID, Time: p.Time.UTC().Truncate(time.Microsecond), Match: string(p.Match()), IDReused: p.IDReused}
 	r.Mirrored = p.Shadow.Requested || p.Shadow.Answered
 	r.Input = body(p.Input, p.InputJSON)
 	side := func(s join.Side, out **string, status **int32, lat **float64, pod **string) {
@@ -148,6 +153,10 @@ func (w *Writer) Write(r Row) error {
 	return nil
 }
 
+// timeLayout is RFC 3339 in µs, as the Parquet column holds it: always
+// six digits, never nanoseconds.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
 // appendJSON appends r as one line of pairs.jsonl: the columns of Row by
 // their parquet names, bodies embedded as JSON rather than as strings.
 // Written by hand: encoding/json's reflection was a third of the report's
@@ -187,9 +196,10 @@ func appendJSON(b []byte, r *Row) []byte {
 	}
 	b = str(b, `{"id":`, r.ID)
 	b = append(b, `,"time":"`...)
-	b = r.Time.AppendFormat(b, time.RFC3339Nano)
+	b = r.Time.AppendFormat(b, timeLayout)
 	b = append(b, '"')
 	b = str(b, `,"match":`, r.Match)
+	b = strconv.AppendBool(append(b, `,"id_reused":`...), r.IDReused)
 	b = strconv.AppendBool(append(b, `,"mirrored":`...), r.Mirrored)
 	b = raw(b, `,"input":`, r.Input)
 	b = raw(b, `,"primary_output":`, r.PrimaryOutput)

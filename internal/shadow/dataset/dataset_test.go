@@ -37,10 +37,14 @@ func pairsOfEveryKind() []*join.Pair {
 		{ID: "copy-only", Time: t0.Add(4 * time.Second), Input: in, InputJSON: true, Shadow: ans("v2", 200, one, time.Millisecond, "s1")},
 		{ID: "copy-lost-response", Time: t0.Add(5 * time.Second), Input: in, InputJSON: true, Primary: ans("v1", 200, one, time.Millisecond, "p1"),
 			Shadow: join.Side{Requested: true, Time: t0, Origin: "s1 (previous)"}},
+		{ID: "reused", Time: t0.Add(5500 * time.Millisecond), IDReused: true, Input: in, InputJSON: true, Primary: ans("v1", 200, one, time.Millisecond, "p1"), Shadow: ans("v2", 200, off, time.Millisecond, "s1")},
+		{ID: "ns-time", Time: t0.Add(5600*time.Millisecond + 789), Input: in, InputJSON: true, Primary: ans("v1", 200, one, time.Millisecond, "p1")},
 		{ID: "not-json \"quoted\"", Time: t0.Add(6 * time.Second), Input: []byte("a,b\n1,2"), Primary: join.Side{Requested: true, Answered: true, Status: 400,
 			Output: []byte("bad input\n"), Latency: time.Millisecond, Origin: "p1"}},
 	}
 }
+
+var timeInMicros = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
 
 func writeRows(t *testing.T, dir string) []Row {
 	t.Helper()
@@ -102,8 +106,11 @@ func TestParquetAndJSONLinesHoldTheSameRows(t *testing.T) {
 	if r := byID[`not-json "quoted"`]; *r.Input != `"a,b\n1,2"` || *r.PrimaryOutput != `"bad input\n"` {
 		t.Errorf("non-JSON bodies are JSON strings: %+v", r)
 	}
-	if r := byID["agree"]; !r.Time.Equal(time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)) || *r.PrimaryLatencyMs != 1.5 {
+	if r := byID["agree"]; !r.Time.Equal(time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)) || *r.PrimaryLatencyMs != 1.5 || r.IDReused {
 		t.Errorf("time and latency: %+v", r)
+	}
+	if r := byID["reused"]; !r.IDReused || r.Agree != nil || r.AbsDiff != nil || r.Match != "paired" {
+		t.Errorf("a reused id's pair is flagged and has no verdict: %+v", r)
 	}
 
 	f, err := os.Open(filepath.Join(dir, JSONLFile))
@@ -119,8 +126,12 @@ func TestParquetAndJSONLinesHoldTheSameRows(t *testing.T) {
 			t.Fatalf("pairs.jsonl line %d: %v: %s", i, err, sc.Bytes())
 		}
 		r := got[i]
-		if m["id"] != r.ID || m["match"] != r.Match || m["mirrored"] != r.Mirrored || (m["agree"] == nil) != (r.Agree == nil) {
+		if m["id"] != r.ID || m["match"] != r.Match || m["mirrored"] != r.Mirrored || m["id_reused"] != r.IDReused || (m["agree"] == nil) != (r.Agree == nil) {
 			t.Errorf("line %d: %v; parquet %+v", i, m, r)
+		}
+		// time: RFC 3339 in µs, as documented and as the Parquet column.
+		if at, err := time.Parse(time.RFC3339Nano, m["time"].(string)); err != nil || !at.Equal(r.Time) || !timeInMicros.MatchString(m["time"].(string)) {
+			t.Errorf("line %d: time %q; parquet %v; want RFC 3339 with 6 decimals, the same instant", i, m["time"], r.Time)
 		}
 		// Bodies are JSON values in pairs.jsonl, JSON text in Parquet.
 		if r.Input != nil {
@@ -170,9 +181,10 @@ func duckDBType(f parquet.Field) string {
 	return "unknown " + f.Type().String()
 }
 
-// The README's table of pairs.parquet's columns is the file's schema: the
-// same names in the same order, DuckDB's types and which may be null.
-func TestReadmeTablesTheParquetColumns(t *testing.T) {
+// The docs' table of pairs.parquet's columns (docs/shadow-report.md) is
+// the file's schema: the same names in the same order, DuckDB's types and
+// which may be null.
+func TestDocsTableTheParquetColumns(t *testing.T) {
 	dir := t.TempDir()
 	writeRows(t, dir)
 	file, err := os.Open(filepath.Join(dir, ParquetFile))
@@ -194,7 +206,7 @@ func TestReadmeTablesTheParquetColumns(t *testing.T) {
 		schema = append(schema, f.Name()+" | "+duckDBType(f)+" | "+null)
 	}
 
-	readme, err := os.ReadFile("../../../README.md")
+	readme, err := os.ReadFile("../../../docs/shadow-report.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,6 +228,6 @@ func TestReadmeTablesTheParquetColumns(t *testing.T) {
 		}
 	}
 	if !reflect.DeepEqual(documented, schema) {
-		t.Fatalf("README's pairs.parquet table:\n  %s\nthe file's schema:\n  %s", strings.Join(documented, "\n  "), strings.Join(schema, "\n  "))
+		t.Fatalf("docs/shadow-report.md's pairs.parquet table:\n  %s\nthe file's schema:\n  %s", strings.Join(documented, "\n  "), strings.Join(schema, "\n  "))
 	}
 }

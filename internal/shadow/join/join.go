@@ -36,6 +36,19 @@ type Pair struct {
 	InputJSON bool
 	Primary   Side
 	Shadow    Side
+	// IDReused: another user request carried the same id while this one
+	// was open, or had carried it shortly before (a client reusing
+	// X-Request-Id). Which copy belongs to which of them the logs cannot
+	// say (Istio mirrors asynchronously: request 1's copy can arrive
+	// after request 2), so such a pair holds no copy: the shadow's events
+	// of the id are left out (Counts.Unattributed) and no row holds two
+	// requests. The primary's own events go to the request that arrived
+	// nearest them.
+	IDReused bool
+	// earlier is when the previous request with this id reached the
+	// primary (reused ids only): a response nearer to it than to this
+	// pair is not this pair's.
+	earlier time.Time
 }
 
 // Match says which sides a pair has.
@@ -72,7 +85,7 @@ func (p *Pair) Complete() bool {
 // Counts are the events the joiner did not pair, by reason.
 type Counts struct {
 	// Duplicates are events for a side that already had that event: a
-	// request id reused within the window.
+	// request logged twice at the same time, or a second answer.
 	Duplicates int64 `json:"duplicateEvents"`
 	// DirectToShadow are the shadow's events that are not mirrored copies
 	// (requests sent to the shadow's own host).
@@ -84,6 +97,11 @@ type Counts struct {
 	OtherVersions int64 `json:"otherVersionEvents"`
 	// Late are events that arrived after their pair was given up.
 	Late int64 `json:"lateEvents"`
+	// Unattributed are events of a reused request id that cannot be
+	// given to one request: every copy the shadow logged of it, and the
+	// primary's events nearer the earlier request with that id than the
+	// one waiting. Left out rather than joined to the wrong request.
+	Unattributed int64 `json:"unattributedEvents"`
 }
 
 // Joiner pairs events. It is not safe for concurrent use.
@@ -95,7 +113,7 @@ type Joiner struct {
 	open   map[string]*Pair
 	order  []entry // open pairs by first event, oldest first (may hold done ones)
 	head   int
-	done   map[string]time.Time // ids given up recently, to count late events
+	done   map[string]doneRecord // ids given up recently: late events, reused ids
 	doneQ  []entry
 	doneHd int
 	now    time.Time
@@ -106,6 +124,13 @@ type entry struct {
 	id   string
 	at   time.Time
 	pair *Pair
+}
+
+// doneRecord remembers a finished pair: when (for forgetting it) and when
+// each side's request arrived (unix ns, 0 for none), to tell a repeated
+// log line from a new request reusing the id.
+type doneRecord struct {
+	at, primaryRequest, shadowRequest int64
 }
 
 // DefaultWindow is how long a pair waits for its missing events: far more
@@ -120,7 +145,7 @@ func New(primary, shadow string, window time.Duration, emit func(*Pair)) *Joiner
 	}
 	return &Joiner{
 		primary: primary, shadow: shadow, window: window, emit: emit,
-		open: map[string]*Pair{}, done: map[string]time.Time{},
+		open: map[string]*Pair{}, done: map[string]doneRecord{},
 	}
 }
 
@@ -152,34 +177,35 @@ func (j *Joiner) Add(ev *events.Event) {
 		j.expire()
 	}
 	p := j.open[ev.ID]
-	if p == nil {
-		if _, gone := j.done[ev.ID]; gone {
-			j.counts.Late++
+	switch {
+	case p == nil:
+		if p = j.reopen(ev, primary); p == nil {
 			return
 		}
-		p = &Pair{ID: ev.ID, Time: ev.Time}
-		j.open[ev.ID] = p
-		j.order = append(j.order, entry{ev.ID, ev.Time, p})
+	case p.IDReused && (!primary || !p.fits(ev)):
+		j.counts.Unattributed++
+		return
 	}
 	side := &p.Shadow
 	if primary {
 		side = &p.Primary
 	}
-	if ev.Response {
-		if side.Answered {
-			j.counts.Duplicates++
+	if (ev.Response && side.Answered) || (!ev.Response && side.Requested) {
+		if p = j.clash(p, side, ev, primary); p == nil {
 			return
 		}
+		side = &p.Shadow
+		if primary {
+			side = &p.Primary
+		}
+	}
+	if ev.Response {
 		side.Answered, side.Status, side.Latency = true, ev.Status, ev.Latency
 		side.Output, side.OutputJSON = ev.Body, ev.BodyJSON
 		if !side.Requested {
-			side.Time = ev.Time.Add(-ev.Latency)
+			side.Time = arrival(ev)
 		}
 	} else {
-		if side.Requested {
-			j.counts.Duplicates++
-			return
-		}
 		side.Requested, side.Time = true, ev.Time
 		// The user's input is the primary's; a copy's stands in for it.
 		if primary || p.Input == nil {
@@ -199,7 +225,119 @@ func (j *Joiner) Add(ev *events.Event) {
 	}
 }
 
-// expire gives up the pairs whose first event is a window behind.
+// arrival is when the request an event belongs to reached its server.
+func arrival(ev *events.Event) time.Time {
+	if ev.Response {
+		return ev.Time.Add(-ev.Latency)
+	}
+	return ev.Time
+}
+
+// fits reports the primary's event ev nearer to this pair's request than
+// to the earlier one with the same id.
+func (p *Pair) fits(ev *events.Event) bool {
+	at := arrival(ev)
+	return absDuration(at.Sub(p.Time)) <= absDuration(at.Sub(p.earlier))
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// start opens a pair for ev.
+func (j *Joiner) start(ev *events.Event) *Pair {
+	p := &Pair{ID: ev.ID, Time: arrival(ev)}
+	j.open[ev.ID] = p
+	j.order = append(j.order, entry{ev.ID, ev.Time, p})
+	return p
+}
+
+// reopen opens a pair for an event whose id has no open pair. An id
+// finished recently is either a late event of that request (counted) or,
+// when a side that had logged its request logs another, a new request
+// reusing the id: the primary's opens a flagged pair, a copy is left out;
+// a repeated log line (the same request at the same time) is a duplicate.
+func (j *Joiner) reopen(ev *events.Event, primary bool) *Pair {
+	d, gone := j.done[ev.ID]
+	if !gone {
+		return j.start(ev)
+	}
+	seen := d.shadowRequest
+	if primary {
+		seen = d.primaryRequest
+	}
+	switch {
+	case ev.Response || seen == 0:
+		j.counts.Late++
+		return nil
+	case seen == ev.Time.UnixNano():
+		j.counts.Duplicates++
+		return nil
+	case !primary:
+		j.counts.Unattributed++
+		return nil
+	}
+	p := j.start(ev)
+	p.IDReused, p.earlier = true, time.Unix(0, seen)
+	return p
+}
+
+// clash handles an event for a side that already has one of its kind. A
+// request event at another time means the id is reused: the open pair is
+// flagged and loses its copy; a second request at the primary gives that
+// pair up and opens one of its own, a second copy is left out. A repeated
+// request line, or a second answer, is a duplicate. It returns the pair
+// ev goes to, or nil.
+func (j *Joiner) clash(p *Pair, side *Side, ev *events.Event, primary bool) *Pair {
+	if ev.Response || side.Time.Equal(ev.Time) {
+		j.counts.Duplicates++
+		return nil
+	}
+	j.dropCopy(p)
+	if !primary {
+		j.counts.Unattributed++
+		return nil
+	}
+	earlier := side.Time
+	j.finish(ev.ID, p)
+	np := j.start(ev)
+	np.IDReused, np.earlier = true, earlier
+	return np
+}
+
+// dropCopy flags p as a reused id's and leaves out its copy's events.
+func (j *Joiner) dropCopy(p *Pair) {
+	p.IDReused = true
+	for _, logged := range []bool{p.Shadow.Requested, p.Shadow.Answered} {
+		if logged {
+			j.counts.Unattributed++
+		}
+	}
+	if !p.Primary.Requested { // the input was the copy's
+		p.Input, p.InputJSON = nil, false
+	}
+	p.Shadow = Side{}
+	p.Time = p.arrived()
+}
+
+// arrived is when the user request arrived: the primary's request, else
+// the earliest arrival either side logged.
+func (p *Pair) arrived() time.Time {
+	if p.Primary.Requested {
+		return p.Primary.Time
+	}
+	var at time.Time
+	for _, s := range []*Side{&p.Primary, &p.Shadow} {
+		if (s.Requested || s.Answered) && (at.IsZero() || s.Time.Before(at)) {
+			at = s.Time
+		}
+	}
+	return at
+}
+
 func (j *Joiner) expire() {
 	limit := j.now.Add(-j.window)
 	for j.head < len(j.order) && j.order[j.head].at.Before(limit) {
@@ -219,7 +357,7 @@ func (j *Joiner) expire() {
 		e := j.doneQ[j.doneHd]
 		j.doneQ[j.doneHd] = entry{}
 		j.doneHd++
-		if at, ok := j.done[e.id]; ok && at.Equal(e.at) {
+		if d, ok := j.done[e.id]; ok && d.at == e.at.UnixNano() {
 			delete(j.done, e.id)
 		}
 	}
@@ -229,11 +367,28 @@ func (j *Joiner) expire() {
 	}
 }
 
+// finish closes p, hands it on and remembers it a while (late events,
+// reused ids). A pair left with no event (a reused id's copy that was all
+// it had) is no request and is not handed on.
 func (j *Joiner) finish(id string, p *Pair) {
 	delete(j.open, id)
-	j.done[id] = j.now
+	d := doneRecord{at: j.now.UnixNano()}
+	if p.Primary.Requested {
+		d.primaryRequest = p.Primary.Time.UnixNano()
+	}
+	if p.Shadow.Requested {
+		d.shadowRequest = p.Shadow.Time.UnixNano()
+	}
+	j.done[id] = d
 	j.doneQ = append(j.doneQ, entry{id: id, at: j.now})
-	j.emit(p)
+	if !p.empty() {
+		j.emit(p)
+	}
+}
+
+// empty reports a pair with no event left.
+func (p *Pair) empty() bool {
+	return !p.Primary.Requested && !p.Primary.Answered && !p.Shadow.Requested && !p.Shadow.Answered
 }
 
 // Close gives up every open pair, oldest first.
@@ -242,7 +397,9 @@ func (j *Joiner) Close() {
 		e := j.order[j.head]
 		if p, ok := j.open[e.id]; ok && p == e.pair {
 			delete(j.open, e.id)
-			j.emit(p)
+			if !p.empty() {
+				j.emit(p)
+			}
 		}
 	}
 	j.order, j.head = nil, 0

@@ -165,3 +165,121 @@ func TestMergeIsOneTimeLine(t *testing.T) {
 		}
 	}
 }
+
+// event is one event of request n (its body names it) at t0+at.
+func event(id string, n int, version string, response bool, at, latency time.Duration) *events.Event {
+	e := &events.Event{ID: id, Version: version, Mirrored: version == "v2", Response: response, Time: t0.Add(at), Origin: version + "-pod"}
+	body := fmt.Sprintf(`{"request":%d}`, n)
+	if response {
+		e.Status, e.Latency, e.Body = 200, latency, []byte(body)
+	} else {
+		e.Body = []byte(body)
+	}
+	return e
+}
+
+// request is what a pair says of which user request each part came from.
+func request(p *Pair) (input, primary, shadow string) {
+	return string(p.Input), string(p.Primary.Output), string(p.Shadow.Output)
+}
+
+// The issue's case: request 1 is not mirrored; request 2 reuses its id
+// ten seconds later, within the join window, and is mirrored. Each
+// request is its own row, both flagged, and neither holds the copy: which
+// request it copies the logs cannot say (the mirror is asynchronous), so
+// its two events are left out and counted, whichever of request 2's
+// events the logs hold first. Before, request 1's answer and request 2's
+// copy made one row, a disagreement that never happened.
+func TestReusedIDNeverJoinsTwoRequests(t *testing.T) {
+	const ms = time.Millisecond
+	r1 := []*events.Event{event("x", 1, "v1", false, 0, 0), event("x", 1, "v1", true, ms, ms)}
+	for _, c := range []struct {
+		name    string
+		arrived time.Duration // request 2 at the primary
+		r2      []*events.Event
+	}{
+		{"primary logs request 2 first", 10 * time.Second, []*events.Event{
+			event("x", 2, "v1", false, 10*time.Second, 0), event("x", 2, "v2", false, 10*time.Second+ms, 0),
+			event("x", 2, "v1", true, 10*time.Second+2*ms, 2*ms), event("x", 2, "v2", true, 10*time.Second+3*ms, 2*ms)}},
+		{"the copy logs request 2 first", 10*time.Second + ms, []*events.Event{
+			event("x", 2, "v2", false, 10*time.Second, 0), event("x", 2, "v1", false, 10*time.Second+ms, 0),
+			event("x", 2, "v2", true, 10*time.Second+2*ms, 2*ms), event("x", 2, "v1", true, 10*time.Second+3*ms, 2*ms)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pairs, counts := collectPairs(time.Minute, append(append([]*events.Event{}, r1...), c.r2...)...)
+			if len(pairs) != 2 {
+				t.Fatalf("%d rows, want one per request: %+v", len(pairs), pairs)
+			}
+			one, two := pairs[0], pairs[1]
+			if in, p, s := request(one); in != `{"request":1}` || p != `{"request":1}` || s != "" || one.Match() != PrimaryOnly || !one.IDReused {
+				t.Errorf("request 1's row: input %s, primary %s, shadow %q, %s, reused %v; want request 1 alone, not mirrored, flagged", in, p, s, one.Match(), one.IDReused)
+			}
+			if in, p, s := request(two); in != `{"request":2}` || p != `{"request":2}` || s != "" || two.Match() != PrimaryOnly || !two.IDReused || !two.Time.Equal(t0.Add(c.arrived)) {
+				t.Errorf("request 2's row: input %s, primary %s, shadow %q, %s, reused %v, at %v; want request 2 alone, flagged", in, p, s, two.Match(), two.IDReused, two.Time)
+			}
+			if want := (Counts{Unattributed: 2}); counts != want {
+				t.Errorf("counts %+v, want %+v: the copy's request and response", counts, want)
+			}
+		})
+	}
+}
+
+// Request 1 is mirrored and complete before request 2 reuses its id
+// without a copy: request 2 is a row of its own (not a late event of
+// request 1), flagged.
+func TestRequestReusingAFinishedIDIsARowOfItsOwn(t *testing.T) {
+	const ms = time.Millisecond
+	pairs, counts := collectPairs(time.Minute,
+		event("x", 1, "v1", false, 0, 0), event("x", 1, "v2", false, ms, 0),
+		event("x", 1, "v1", true, 2*ms, 2*ms), event("x", 1, "v2", true, 3*ms, 2*ms),
+		event("x", 2, "v1", false, time.Second, 0), event("x", 2, "v1", true, time.Second+ms, ms),
+	)
+	if len(pairs) != 2 || !pairs[0].Complete() || pairs[0].IDReused || pairs[1].Match() != PrimaryOnly || !pairs[1].IDReused {
+		t.Fatalf("rows %+v; want request 1 paired, then request 2 primary only and flagged", pairs)
+	}
+	if in, p, _ := request(pairs[1]); in != `{"request":2}` || p != `{"request":2}` {
+		t.Errorf("request 2's row holds input %s, answer %s", in, p)
+	}
+	if counts != (Counts{}) {
+		t.Errorf("counts %+v, want none", counts)
+	}
+}
+
+// Two requests with one id overlap: request 1's answer, logged after
+// request 2 arrived, is request 1's (it arrived 1 s before it), so it is
+// left out rather than given to request 2. A request logged twice at the
+// same time is a duplicate line, not a reuse. Two copies with one id and
+// no second primary request: the pair keeps its request, flagged, and
+// neither copy.
+func TestOverlappingReuseLeavesOutWhatFitsNeither(t *testing.T) {
+	const ms = time.Millisecond
+	pairs, counts := collectPairs(time.Minute,
+		event("x", 1, "v1", false, 0, 0),
+		event("x", 1, "v1", false, 0, 0), // the same line twice
+		event("x", 2, "v1", false, time.Second, 0),
+		event("x", 1, "v1", true, 1500*ms, 1500*ms),
+		event("x", 2, "v1", true, time.Second+ms, ms),
+	)
+	if len(pairs) != 2 || !pairs[0].IDReused || pairs[0].Primary.Answered || !pairs[1].IDReused {
+		t.Fatalf("rows %+v; want request 1 without its answer, request 2 with its own", pairs)
+	}
+	if _, p, _ := request(pairs[1]); p != `{"request":2}` {
+		t.Errorf("request 2's answer is %s", p)
+	}
+	if want := (Counts{Duplicates: 1, Unattributed: 1}); counts != want {
+		t.Errorf("counts %+v, want %+v", counts, want)
+	}
+
+	pairs, counts = collectPairs(time.Minute,
+		event("y", 1, "v1", false, 0, 0), event("y", 1, "v2", false, ms, 0),
+		event("y", 2, "v2", false, 2*ms, 0), event("y", 1, "v1", true, 3*ms, 3*ms),
+		event("y", 1, "v2", true, 4*ms, 3*ms),
+		event("z", 1, "v2", false, 5*ms, 0), event("z", 2, "v2", false, 6*ms, 0), // copies alone
+	)
+	if len(pairs) != 1 || !pairs[0].IDReused || pairs[0].Match() != PrimaryOnly || !pairs[0].Primary.Answered {
+		t.Fatalf("rows %+v; want request y answered, flagged, without a copy; nothing of z", pairs)
+	}
+	if want := (Counts{Unattributed: 5}); counts != want {
+		t.Errorf("counts %+v, want %+v (y's three copy events, z's two)", counts, want)
+	}
+}

@@ -49,6 +49,9 @@ type Options struct {
 	// most of a small report's time: tests that look only at the
 	// numbers pass one that writes nothing.
 	WriteReport func(dir string, doc *report.Document, series *stats.Series) error
+	// EventsByVersion, when not nil, gets the number of events read of
+	// each version, so a caller can say which versions the logs hold.
+	EventsByVersion map[string]int64
 }
 
 // Run makes the report. Logs that cannot be read are reported in the
@@ -92,7 +95,11 @@ func Run(ctx context.Context, o Options) (*report.Document, error) {
 	if o.Progress != nil {
 		o.Progress.start(o.Logs)
 	}
-	readErr := join.Merge(ctx, named, j.Add)
+	add := j.Add
+	if o.EventsByVersion != nil {
+		add = func(ev *events.Event) { o.EventsByVersion[ev.Version]++; j.Add(ev) }
+	}
+	readErr := join.Merge(ctx, named, add)
 	j.Close()
 	if o.Progress != nil {
 		o.Progress.finish()

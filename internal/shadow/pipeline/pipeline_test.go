@@ -250,3 +250,102 @@ func TestProgressShowsBytesAndLogs(t *testing.T) {
 		t.Fatalf("progress output %q (logs of %d bytes)", got, total)
 	}
 }
+
+// One of two primary pods' logs is missing: its requests are gone and
+// their copies have no primary record. The report says the primary's logs
+// are missing and keeps the mirrored share at what the other pod shows
+// (50% drawn per request, seeded: the test's outcome is fixed), where it
+// read about 66.7%, NOT consistent, before.
+func TestMissingPrimaryPodLogIsReportedAsSuch(t *testing.T) {
+	t.Parallel()
+	logs := t.TempDir()
+	synthLogs(t, logs, 4000, 2, false)
+	if err := os.Remove(filepath.Join(logs, "model-v1-1_model.log")); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	mirror := 50.0
+	doc := runOn(t, logs, out, stats.Options{MirrorPercent: &mirror, Tolerance: 0.6})
+	m := doc.Mirror
+	if m.Requests != 2000 || m.CopiesWithoutPrimary < 900 || m.CopiesWithoutPrimary > 1100 || doc.Requests.ShadowOnly != m.CopiesWithoutPrimary {
+		t.Fatalf("mirror %+v; want the 2000 requests of the pod read, about 1000 copies without a primary record", m)
+	}
+	if !m.Observed.Contains(0.5) || !*m.Consistent {
+		t.Errorf("share %v, consistent %v: the missing log reads as a mirror shift", m.Observed, *m.Consistent)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, report.MarkdownFile))
+	if !strings.Contains(string(md), fmt.Sprintf("Primary logs missing: %d of", m.CopiesWithoutPrimary)) {
+		t.Errorf("report.md does not say the primary's logs are missing:\n%s", md)
+	}
+}
+
+// writeEvents writes payload events as model-echo logs them.
+func writeEvents(t *testing.T, path string, evs ...modelapi.PayloadEvent) {
+	t.Helper()
+	var b strings.Builder
+	for _, ev := range evs {
+		line, _ := json.Marshal(ev)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exchange is the request and response events of request n at a version.
+func exchange(id string, n int, version string, at time.Time) []modelapi.PayloadEvent {
+	body := json.RawMessage(fmt.Sprintf(`{"outputs":[{"name":"o","data":[%d]}]}`, n))
+	return []modelapi.PayloadEvent{
+		{SpecVersion: "1.0", ID: id, Source: version, Type: modelapi.EventTypeRequest, Time: at, Mirrored: version == "v2", Data: body},
+		{SpecVersion: "1.0", ID: id, Source: version, Type: modelapi.EventTypeResponse, Time: at.Add(time.Millisecond),
+			Mirrored: version == "v2", Status: 200, LatencyMicros: 1000, Data: body},
+	}
+}
+
+// From logs to files: a client reuses a request id ten seconds later.
+// Request 1 was not mirrored, request 2 was: two rows, flagged id_reused
+// in both files, neither holding the copy (its two events counted as
+// unattributed), counted as requests.idReused and kept out of the
+// agreement and the mirrored share. Before, one row held request 1's
+// answer against request 2's copy: agreement 1 of 2.
+func TestReusedRequestIDsAreFlaggedRowsFromLogsToFiles(t *testing.T) {
+	t.Parallel()
+	logs, out := t.TempDir(), t.TempDir()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	primary := append(exchange("dup", 1, "v1", t0), exchange("ok", 3, "v1", t0.Add(time.Second))...)
+	primary = append(primary, exchange("dup", 2, "v1", t0.Add(10*time.Second))...)
+	shadow := append(exchange("ok", 3, "v2", t0.Add(time.Second)), exchange("dup", 2, "v2", t0.Add(10*time.Second+time.Millisecond))...)
+	writeEvents(t, filepath.Join(logs, "v1.log"), primary...)
+	writeEvents(t, filepath.Join(logs, "v2.log"), shadow...)
+	doc := runOn(t, logs, out, stats.Options{})
+	if doc.Requests.Seen != 3 || doc.Requests.IDReused != 2 || doc.Agreement.Compared != 1 || doc.Agreement.Agreeing != 1 ||
+		doc.Inputs.Join.Unattributed != 2 || doc.Mirror.Requests != 1 || doc.Mirror.Copies != 1 {
+		t.Fatalf("requests %+v, agreement %d of %d, join %+v, mirror %+v; want 3 rows, 2 reused, the 1 other compared, agreeing and mirrored, the copy's 2 events unattributed",
+			doc.Requests, doc.Agreement.Agreeing, doc.Agreement.Compared, doc.Inputs.Join, doc.Mirror)
+	}
+	rows, err := dataset.ReadParquet(filepath.Join(out, dataset.ParquetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, dataset.JSONLFile))
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i, r := range rows {
+		var line struct {
+			ID       string          `json:"id"`
+			IDReused bool            `json:"id_reused"`
+			Primary  json.RawMessage `json:"primary_output"`
+			Shadow   json.RawMessage `json:"shadow_output"`
+			Agree    *bool           `json:"agree"`
+		}
+		if err := json.Unmarshal([]byte(lines[i]), &line); err != nil {
+			t.Fatal(err)
+		}
+		if line.ID != r.ID || line.IDReused != r.IDReused || line.IDReused != (r.ID == "dup") || (line.Agree == nil) != r.IDReused {
+			t.Errorf("row %d: jsonl %s, parquet %+v", i, lines[i], r)
+		}
+		if r.ID == "dup" && string(line.Shadow) != "null" {
+			t.Errorf("row %d holds a copy of a reused id: primary %s, shadow %s", i, line.Primary, line.Shadow)
+		}
+	}
+}

@@ -35,14 +35,17 @@ func HTML(d *Document, pngs map[string][]byte) ([]byte, error) {
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":        pct,
-	"ci":         ciPct,
-	"ms":         ciMs,
-	"num":        num,
-	"stamp":      stamp,
-	"deref":      func(f *float64) float64 { return *f },
-	"deref_bool": func(b *bool) bool { return b != nil && *b },
-	"gate":       gateVerdict,
+	"pct":                pct,
+	"ci":                 ciPct,
+	"ms":                 ciMs,
+	"num":                num,
+	"stamp":              stamp,
+	"stampPtr":           stampPtr,
+	"deref":              func(f *float64) float64 { return *f },
+	"deref_bool":         func(b *bool) bool { return b != nil && *b },
+	"gate":               gateVerdict,
+	"mirrorTest":         mirrorTest,
+	"missingPrimaryLogs": missingPrimaryLogs,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Shadow report: {{.D.Primary}} vs {{.D.Shadow}}</title>
@@ -53,7 +56,7 @@ td:first-child,th:first-child{text-align:left}.plots img{max-width:32%;margin-ri
 .fail{color:#b00;font-weight:bold}.pass{color:#070;font-weight:bold}small{color:#666}
 </style></head><body>
 <h1>Shadow report: {{.D.Primary}} (primary) vs {{.D.Shadow}} (shadow)</h1>
-<p><small>Source: {{.D.Source}}. Requests from {{stamp .D.From}} to {{stamp .D.To}}. Generated {{stamp .D.Generated}}.</small></p>
+<p><small>Source: {{.D.Source}}. Requests from {{stampPtr .D.From}} to {{stampPtr .D.To}}. Generated {{stamp .D.Generated}}.</small></p>
 <ul>{{range .Verdicts}}<li>{{.}}</li>{{end}}</ul>
 {{with .D.Agreement}}{{if .MinAgreement}}<p class="{{if deref_bool .GatePassed}}pass{{else}}fail{{end}}">Gate --min-agreement {{deref .MinAgreement}}:
 {{gate .}}.</p>{{end}}{{end}}
@@ -67,12 +70,13 @@ td:first-child,th:first-child{text-align:left}.plots img{max-width:32%;margin-ri
 <tr><td>shadow only (unmatched copies)</td><td>{{.ShadowOnly}}</td></tr>
 <tr><td>primary: request without response / response without request</td><td>{{.PrimaryWithoutResponse}} / {{.PrimaryWithoutRequest}}</td></tr>
 <tr><td>shadow: request without response / response without request</td><td>{{.ShadowWithoutResponse}} / {{.ShadowWithoutRequest}}</td></tr>
+<tr><td>id reused (not compared)</td><td>{{.IDReused}}</td></tr>
 </table>{{end}}
 
 <h2>Mirrored share</h2>
-{{with .D.Mirror}}<p>Observed {{pct .Observed.Estimate}} ({{.Copies}} copies), {{pct $.D.Confidence}} CI {{ci .Observed}}.
-{{if .Configured}}Configured {{pct (deref .Configured)}}: {{printf "%.0f" .ExpectedCopies}} copies expected, {{printf "%.0f" .MissingCopies}} missing;
-score test p = {{printf "%.3g" .PValue}} at α = {{.Alpha}}; detectable shift {{pct .DetectableShift}} at power {{.Power}}.{{end}}</p>
+{{with .D.Mirror}}<p>Observed {{pct .Observed.Estimate}} ({{.Copies}} copies of {{.Requests}} requests the primary logged), {{pct $.D.Confidence}} CI {{ci .Observed}}.
+{{if .CopiesWithoutPrimary}}{{missingPrimaryLogs .}}{{end}}
+{{if .Configured}}{{mirrorTest .}}{{end}}</p>
 <p><small>{{.Test}}</small></p>{{end}}
 
 <h2>Agreement</h2>

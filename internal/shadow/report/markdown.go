@@ -18,7 +18,7 @@ func Markdown(d *Document) string {
 	conf := pct(s.Confidence)
 	p("# Shadow report: %s (primary) vs %s (shadow)\n\n", s.Primary, s.Shadow)
 	p("Source: %s. Requests from %s to %s. Generated %s by %s.\n\n",
-		d.Source, stamp(s.From), stamp(s.To), stamp(d.Generated), d.Tool)
+		d.Source, stampPtr(s.From), stampPtr(s.To), stamp(d.Generated), d.Tool)
 	for _, l := range verdicts(d) {
 		p("- %s\n", l)
 	}
@@ -37,20 +37,20 @@ func Markdown(d *Document) string {
 		{"primary: response without request", r.PrimaryWithoutRequest},
 		{"shadow: request without response", r.ShadowWithoutResponse},
 		{"shadow: response without request", r.ShadowWithoutRequest},
+		{"id reused (another request carried its id: not compared)", r.IDReused},
 	} {
 		p("| %s | %d |\n", row.name, row.n)
 	}
 
 	m := s.Mirror
 	p("\n## Mirrored share\n\n")
-	p("Observed %s of user requests mirrored (%d copies of %d), %s CI %s.",
-		pct(m.Observed.Estimate), m.Copies, r.Seen, conf, ciPct(m.Observed))
+	p("Observed %s of the user requests the primary logged mirrored (%d copies of %d), %s CI %s.",
+		pct(m.Observed.Estimate), m.Copies, m.Requests, conf, ciPct(m.Observed))
+	if m.CopiesWithoutPrimary > 0 {
+		p(" %s", missingPrimaryLogs(m))
+	}
 	if m.Configured != nil {
-		p(" Configured %s: %d copies expected, %.0f missing. Score test p = %.3g at α = %.2g: %s. "+
-			"With %d requests a shift of %s from the configured share is caught with power %.0f%%.",
-			pct(*m.Configured), int64(math.Round(m.ExpectedCopies)), m.MissingCopies, m.PValue, m.Alpha,
-			map[bool]string{true: "consistent with the configuration", false: "NOT consistent with the configuration"}[*m.Consistent],
-			r.Seen, pctPoints(m.DetectableShift), 100*m.Power)
+		p(" %s", mirrorTest(m))
 	}
 	p("\nTest: %s.\n", m.Test)
 
@@ -59,8 +59,14 @@ func Markdown(d *Document) string {
 	p("%d of %d pairs with both answers agree under an absolute tolerance of %g: %s, %s Wilson CI %s.\n",
 		a.Agreeing, a.Compared, a.Tolerance, pct(a.Rate.Estimate), conf, ciPct(a.Rate))
 	if a.MinAgreement != nil {
-		p("\nGate `--min-agreement %g`: %s. With %d pairs, a true agreement of %s passes with probability %.0f%%.\n",
-			*a.MinAgreement, gateVerdict(a), a.Compared, pct(a.PassingRate), 100*a.Power)
+		p("\nGate `--min-agreement %g`: %s.", *a.MinAgreement, gateVerdict(a))
+		if a.PassingRate != nil {
+			p(" With %d pairs, a true agreement of %s passes with probability %.0f%%.", a.Compared, pct(*a.PassingRate), 100*a.Power)
+		}
+		p("\n")
+	}
+	if s.Requests.IDReused > 0 {
+		p("\n%d requests shared their id with another request (`id_reused`): they hold no copy (whose it is the logs cannot say) and are not compared.\n", s.Requests.IDReused)
 	}
 	p("\nAgree: the same status and, for 200, every output element within the tolerance. Test: %s.\n", a.Test)
 
@@ -94,8 +100,8 @@ func Markdown(d *Document) string {
 	p("\n## Inputs\n\n%d logs, %d lines, %d events; %d other JSON lines (request log); skipped: %d malformed (truncated, interleaved or not JSON), %d invalid events, %d too long.",
 		len(in.Logs), in.Lines.Lines, in.Lines.Events, in.Lines.Other, in.Lines.Malformed, in.Lines.Invalid, in.Lines.TooLong)
 	j := in.Join
-	p(" Not paired: %d duplicate events, %d events of direct requests to the shadow, %d mirrored copies at the primary, %d events of other versions, %d late events. %d user requests outside the time window.\n",
-		j.Duplicates, j.DirectToShadow, j.MirroredAtPrimary, j.OtherVersions, j.Late, in.OutsideWindow)
+	p(" Not paired: %d duplicate events, %d events of direct requests to the shadow, %d mirrored copies at the primary, %d events of other versions, %d late events, %d events of a reused id that fit none of its requests. %d user requests outside the time window.\n",
+		j.Duplicates, j.DirectToShadow, j.MirroredAtPrimary, j.OtherVersions, j.Late, j.Unattributed, in.OutsideWindow)
 	p("\n| log | events | other | malformed | invalid | too long | error |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, lg := range in.Logs {
 		c := lg.Counts
@@ -117,7 +123,7 @@ func verdicts(d *Document) []string {
 	}
 	out = append(out, line)
 	m := s.Mirror
-	line = fmt.Sprintf("Mirrored %s of %d user requests (CI %s)", pct(m.Observed.Estimate), s.Requests.Seen, ciPct(m.Observed))
+	line = fmt.Sprintf("Mirrored %s of %d user requests (CI %s)", pct(m.Observed.Estimate), m.Requests, ciPct(m.Observed))
 	if m.Configured != nil {
 		line += fmt.Sprintf(", configured %s: %s.", pct(*m.Configured),
 			map[bool]string{true: "consistent", false: "NOT consistent"}[*m.Consistent])
@@ -128,12 +134,51 @@ func verdicts(d *Document) []string {
 	l := s.Latency
 	out = append(out, fmt.Sprintf("p99 latency %s ms (primary) vs %s ms (shadow); difference %s ms.",
 		num(l.Primary.P99.Estimate), num(l.Shadow.P99.Estimate), ciMs(l.Difference.P99)))
+	if m.CopiesWithoutPrimary > 0 {
+		out = append(out, missingPrimaryLogs(m))
+	}
+	if n := s.Requests.IDReused; n > 0 {
+		out = append(out, fmt.Sprintf("%d requests reused another request's id (id_reused): kept in the data without copies, not compared.", n))
+	}
 	e := s.Errors
 	out = append(out, fmt.Sprintf("Errors %s (primary) vs %s (shadow).", pct(e.Primary.Rate.Estimate), pct(e.Shadow.Rate.Estimate)))
 	if d.Inputs.Lines.Skipped() > 0 {
 		out = append(out, fmt.Sprintf("%d log lines skipped (malformed, invalid or too long); see Inputs.", d.Inputs.Lines.Skipped()))
 	}
 	return out
+}
+
+// missingPrimaryLogs says that copies have no primary record: the
+// primary's logs are incomplete, which is not a mirrored-share shift.
+func missingPrimaryLogs(m stats.Mirror) string {
+	all := m.Copies + m.CopiesWithoutPrimary
+	return fmt.Sprintf("Primary logs missing: %d of %d mirrored copies (%s) have no primary record "+
+		"(a primary pod's log not read, or cut by the time window); left out of the mirrored share.",
+		m.CopiesWithoutPrimary, all, pct(float64(m.CopiesWithoutPrimary)/float64(all)))
+}
+
+// mirrorTest is the test of the configured share, in words.
+func mirrorTest(m stats.Mirror) string {
+	verdict := "NOT consistent with the configuration"
+	if *m.Consistent {
+		verdict = "consistent with the configuration"
+	}
+	line := fmt.Sprintf("Configured %s: %.0f copies expected, %.0f missing. Score test p = %s at α = %g: %s.",
+		pct(*m.Configured), *m.ExpectedCopies, *m.MissingCopies, pValue(m), m.Alpha, verdict)
+	if m.DetectableShift != nil {
+		line += fmt.Sprintf(" With %d requests a shift of %s from the configured share is caught with power %.0f%%.",
+			m.Requests, pctPoints(*m.DetectableShift), 100*m.Power)
+	}
+	return line
+}
+
+// pValue prints a p-value in two significant digits; one too small for a
+// float64 as the power of ten its logarithm gives.
+func pValue(m stats.Mirror) string {
+	if *m.PValue > 0 || m.Log10PValue == nil {
+		return strconv.FormatFloat(*m.PValue, 'g', 2, 64)
+	}
+	return fmt.Sprintf("10^%.1f", *m.Log10PValue)
 }
 
 // gateVerdict says whether the gate passed and compares the interval's
@@ -215,4 +260,11 @@ func stamp(t time.Time) string {
 		return "n/a"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+func stampPtr(t *time.Time) string {
+	if t == nil {
+		return "n/a"
+	}
+	return stamp(*t)
 }

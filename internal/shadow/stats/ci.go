@@ -34,7 +34,25 @@ func Wilson(k, n int64, confidence float64) Interval {
 	denom := 1 + zz*zz/nf
 	center := (p + zz*zz/(2*nf)) / denom
 	half := zz / denom * math.Sqrt(p*(1-p)/nf+zz*zz/(4*nf*nf))
-	return Interval{Estimate: p, Low: math.Max(0, center-half), High: math.Min(1, center+half)}
+	return clamped(p, center-half, center+half)
+}
+
+// clamped is the interval [low, high] cut to [0, 1] and widened to hold
+// its estimate: at 0 of n and n of n rounding leaves the bound a hair off
+// (1e-19 above 0, 0.9999999999999999), which would read as an interval
+// excluding its own estimate.
+func clamped(estimate, low, high float64) Interval {
+	switch {
+	case estimate == 0:
+		low = 0
+	case estimate == 1:
+		high = 1
+	}
+	return Interval{
+		Estimate: estimate,
+		Low:      math.Max(0, math.Min(low, estimate)),
+		High:     math.Min(1, math.Max(high, estimate)),
+	}
 }
 
 // QuantileCI is the q-quantile of sorted data with a distribution-free
@@ -65,7 +83,7 @@ func QuantileCI(sorted []float64, q, confidence float64) Interval {
 	if u <= n {
 		hi = sorted[u-1]
 	}
-	return Interval{Estimate: est, Low: lo, High: hi}
+	return Interval{Estimate: est, Low: math.Min(lo, est), High: math.Max(hi, est)}
 }
 
 // DifferenceCI bounds the difference of two independent estimates from
@@ -87,9 +105,40 @@ func ScoreTest(k, n int64, p0 float64) float64 {
 		}
 		return 0
 	}
+	return math.Min(1, 2*normalTail(scoreZ(k, n, p0)))
+}
+
+// Log10ScoreTest is ScoreTest's p-value as its base-10 logarithm, finite
+// where the p-value itself underflows to 0 (beyond about 1e-308).
+func Log10ScoreTest(k, n int64, p0 float64) float64 {
+	if n == 0 || p0 <= 0 || p0 >= 1 {
+		return math.Log10(ScoreTest(k, n, p0))
+	}
+	return math.Min(0, (math.Ln2+logNormalTail(scoreZ(k, n, p0)))/math.Ln10)
+}
+
+// scoreZ is the absolute score statistic of k in n against p0.
+func scoreZ(k, n int64, p0 float64) float64 {
 	p := float64(k) / float64(n)
-	zs := (p - p0) / math.Sqrt(p0*(1-p0)/float64(n))
-	return 2 * distuv.UnitNormal.Survival(math.Abs(zs))
+	return math.Abs(p-p0) / math.Sqrt(p0*(1-p0)/float64(n))
+}
+
+// normalTail is P(Z > x) for a standard normal Z, from erfc: 1 - Φ(x)
+// cancels to 0 past x of about 8 (a p-value of 1e-15 and less read 0),
+// erfc keeps every digit down to 1e-308.
+func normalTail(x float64) float64 { return 0.5 * math.Erfc(x/math.Sqrt2) }
+
+// logNormalTail is ln P(Z > x): from erfc while it is a normal number,
+// beyond that from the asymptotic series of the Mills ratio,
+// ln φ(x) - ln x + ln(1 - 1/x² + 3/x⁴ - 15/x⁶), whose error there is
+// below 1e-9 relative.
+func logNormalTail(x float64) float64 {
+	if t := normalTail(x); t > 1e-300 {
+		return math.Log(t)
+	}
+	x2 := x * x
+	series := 1 - 1/x2 + 3/(x2*x2) - 15/(x2*x2*x2)
+	return -x2/2 - math.Log(x) - 0.5*math.Log(2*math.Pi) + math.Log(series)
 }
 
 // DetectableShift is the smallest change of a proportion near p0 that a

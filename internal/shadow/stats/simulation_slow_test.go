@@ -4,7 +4,7 @@ package stats
 
 // Monte Carlo checks of the intervals and tests: coverage, false alarms
 // and power measured over repeated simulated runs (make test-slow). The
-// figures they log are the ones in README.md.
+// figures they log are the ones in docs/shadow-report.md.
 
 import (
 	"math"

@@ -1,7 +1,10 @@
 package stats
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,7 +82,7 @@ func TestAccumulatorSummary(t *testing.T) {
 	if s.Requests.Seen != 100 || s.Requests.Paired != 50 || s.Requests.PrimaryOnly != 50 || s.Requests.PrimaryWithoutResponse != 1 {
 		t.Fatalf("requests %+v", s.Requests)
 	}
-	if s.Mirror.Copies != 50 || s.Mirror.Observed.Estimate != 0.5 || !*s.Mirror.Consistent || s.Mirror.MissingCopies != 0 {
+	if s.Mirror.Copies != 50 || s.Mirror.Observed.Estimate != 0.5 || !*s.Mirror.Consistent || *s.Mirror.MissingCopies != 0 {
 		t.Fatalf("mirror %+v", s.Mirror)
 	}
 	if s.Agreement.Compared != 50 || s.Agreement.Agreeing != 40 || !*s.Agreement.GatePassed {
@@ -146,6 +149,219 @@ func TestGateIsTheLowerBoundOnBothSidesOfIt(t *testing.T) {
 		a := summary(c.min)
 		if a.Rate.Estimate != 0.96 || a.Rate.Low != low || *a.GatePassed != c.pass {
 			t.Errorf("gate %.10f (estimate %g, lower bound %.10f): passed %v, want %v", c.min, a.Rate.Estimate, a.Rate.Low, *a.GatePassed, c.pass)
+		}
+	}
+}
+
+// Every interval holds its estimate, also at 0 of n and n of n, where the
+// Wilson bounds used to come out a rounding error off (about 1e-19 above
+// 0, 0.9999999999999999 below 1).
+func TestWilsonHoldsItsEstimateAtZeroAndN(t *testing.T) {
+	for _, conf := range []float64{0.9, 0.95, 0.975, 0.99} {
+		for n := int64(1); n <= 3000; n++ {
+			for _, k := range []int64{0, n, n / 2, 1, n - 1} {
+				w := Wilson(k, n, conf)
+				if !(w.Low <= w.Estimate && w.Estimate <= w.High) || w.Low < 0 || w.High > 1 {
+					t.Fatalf("Wilson(%d, %d, %g) = %v: excludes its estimate or leaves [0, 1]", k, n, conf, w)
+				}
+			}
+			if w := Wilson(0, n, conf); w.Low != 0 {
+				t.Fatalf("Wilson(0, %d, %g).Low = %g, want 0", n, conf, w.Low)
+			}
+			if w := Wilson(n, n, conf); w.High != 1 {
+				t.Fatalf("Wilson(%d, %d, %g).High = %g, want 1", n, n, conf, w.High)
+			}
+		}
+	}
+}
+
+// The quantile interval holds its estimate too, ties and all.
+func TestQuantileIntervalHoldsItsEstimate(t *testing.T) {
+	for n := 1; n <= 400; n++ {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(i / 3) // ties
+		}
+		for _, q := range []float64{0, 0.01, 0.5, 0.95, 0.99, 1} {
+			if ci := QuantileCI(xs, q, 0.975); !ci.Contains(ci.Estimate) {
+				t.Fatalf("n=%d q=%g: %v excludes its estimate", n, q, ci)
+			}
+		}
+	}
+}
+
+// A p-value far in the tail keeps its digits: 1 - Φ(z) cancels to 0 past
+// z of about 8, so 0 copies of 200 requests against a 50% share read
+// p = 0 although it is 2.09e-45 (2·Q(14.142); the want below is from the
+// series of the Mills ratio); beyond what float64 holds the logarithm
+// still has it.
+func TestTailProbabilitiesDoNotCancel(t *testing.T) {
+	p := ScoreTest(0, 200, 0.5) // z = sqrt(200)
+	wantLog := (math.Ln2 - 100 - math.Log(math.Sqrt(200)) - 0.5*math.Log(2*math.Pi) + math.Log(1-1.0/200+3.0/40000-15.0/8e6)) / math.Ln10
+	if p <= 0 || math.Abs(math.Log10(p)-wantLog) > 1e-6 {
+		t.Fatalf("ScoreTest(0, 200, 0.5) = %g, want 10^%.4f", p, wantLog)
+	}
+	if l := Log10ScoreTest(0, 200, 0.5); math.Abs(l-wantLog) > 1e-6 {
+		t.Errorf("Log10ScoreTest(0, 200, 0.5) = %.6f, want %.6f", l, wantLog)
+	}
+	// z = sqrt(10000) = 100: the p-value is about 10^-2174, 0 in float64.
+	wantLog = (math.Ln2 - 5000 - math.Log(100) - 0.5*math.Log(2*math.Pi) + math.Log(1-1e-4+3e-8-15e-12)) / math.Ln10
+	if l := Log10ScoreTest(0, 10000, 0.5); math.Abs(l-wantLog) > 1e-6 {
+		t.Errorf("Log10ScoreTest(0, 10000, 0.5) = %.4f, want %.4f", l, wantLog)
+	}
+	// Across the switch from erfc to the series the logarithm is smooth.
+	for x := 30.0; x < 45; x += 0.01 {
+		if d := logNormalTail(x+0.01) - logNormalTail(x); d >= 0 || d < -0.5 {
+			t.Fatalf("ln Q jumps by %g between %g and %g", d, x, x+0.01)
+		}
+	}
+	if p := ScoreTest(50, 100, 0.5); p != 1 {
+		t.Errorf("ScoreTest at the configured share = %g, want 1", p)
+	}
+}
+
+// pairOf is a request answered ok by the primary and, when mirrored, by
+// the shadow with the same answer.
+func pairOf(i int, mirrored bool) *join.Pair {
+	ok := []byte(`{"outputs":[{"name":"o","data":[1]}]}`)
+	p := &join.Pair{ID: fmt.Sprint(i), Time: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC),
+		Primary: join.Side{Requested: true, Answered: true, Status: 200, Output: ok}}
+	if mirrored {
+		p.Shadow = join.Side{Requested: true, Answered: true, Status: 200, Output: ok}
+	}
+	return p
+}
+
+// A primary pod's log missing: its requests are gone from the primary's
+// side and their copies have no primary record. That is reported as
+// copies without a primary record and left out of the share, which stays
+// at the configured 50% instead of reading as over-mirroring (2/3, "NOT
+// consistent", before).
+func TestCopiesWithoutAPrimaryRecordAreNotOverMirroring(t *testing.T) {
+	a := NewAccumulator(Options{Primary: "v1", Shadow: "v2", MirrorPercent: ptr(50.0)})
+	for i := 0; i < 200; i++ {
+		p := pairOf(i, i%2 == 0)
+		if i%4 < 2 { // pod B, whose log is missing: only its copies remain
+			if !(i%2 == 0) {
+				continue
+			}
+			p.Primary = join.Side{}
+		}
+		a.Add(p, Judge(p, 0))
+	}
+	s, _ := a.Summary()
+	m := s.Mirror
+	if s.Requests.ShadowOnly != 50 || m.CopiesWithoutPrimary != 50 || m.Requests != 100 || m.Copies != 50 || m.Observed.Estimate != 0.5 {
+		t.Fatalf("mirror %+v, requests %+v; want 50 of 100 logged requests mirrored, 50 copies without a primary record", m, s.Requests)
+	}
+	if !*m.Consistent || *m.MissingCopies != 0 || *m.ExpectedCopies != 50 {
+		t.Errorf("the share reads as off its configuration: %+v", m)
+	}
+}
+
+// A reused id's pair is counted by that name, never compared, and no
+// trial of the mirrored share (its copies are left out by the join).
+func TestReusedIDPairsAreCountedAndNotCompared(t *testing.T) {
+	a := NewAccumulator(Options{Primary: "v1", Shadow: "v2"})
+	for i := 0; i < 10; i++ {
+		p := pairOf(i, i >= 3)
+		p.IDReused = i < 3
+		v := Judge(p, 0)
+		if v.Compared != (i >= 3) {
+			t.Fatalf("pair %d (reused %v) compared %v", i, p.IDReused, v.Compared)
+		}
+		a.Add(p, v)
+	}
+	// Judge leaves a reused pair uncompared even with both answers.
+	if p := pairOf(0, true); func() bool { p.IDReused = true; return Judge(p, 0).Compared }() {
+		t.Errorf("a reused pair with both answers was compared")
+	}
+	s, _ := a.Summary()
+	if s.Requests.IDReused != 3 || s.Agreement.Compared != 7 || s.Agreement.Agreeing != 7 || s.Mirror.Copies != 7 || s.Mirror.Requests != 7 {
+		t.Errorf("requests %+v, agreement %d of %d, %d copies of %d; want 3 reused, 7 of 7 agreeing, 7 copies of 7",
+			s.Requests, s.Agreement.Agreeing, s.Agreement.Compared, s.Mirror.Copies, s.Mirror.Requests)
+	}
+}
+
+// summaryJSON is the summary of pairs as summary.json holds it.
+func summaryJSON(t *testing.T, o Options, pairs ...*join.Pair) map[string]any {
+	t.Helper()
+	a := NewAccumulator(o)
+	for _, p := range pairs {
+		a.Add(p, Judge(p, o.Tolerance))
+	}
+	s, _ := a.Summary()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// at walks a decoded JSON document: at(m, "mirror", "copies").
+func at(m map[string]any, path ...string) (any, bool) {
+	var v any = m
+	for _, k := range path {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = obj[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// Every field is in summary.json whenever it applies, 0 as 0: a consumer
+// tells zero from not computed. Fields that do not apply (no configured
+// share, no gate) are absent. Before, missingCopies, expectedCopies,
+// detectableShift, passingRate and outputs vanished when zero, and alpha
+// read 0.050000000000000044.
+func TestSummaryJSONHoldsEveryFieldThatApplies(t *testing.T) {
+	text := func(i int) *join.Pair { // answers that are not OIP: no outputs
+		p := pairOf(i, true)
+		p.Primary.Output, p.Shadow.Output = []byte(`"a"`), []byte(`"a"`)
+		return p
+	}
+	full := summaryJSON(t, Options{Primary: "v1", Shadow: "v2", MirrorPercent: ptr(100.0), MinAgreement: ptr(0.0)}, text(1), text(2))
+	zeros := map[string]any{
+		"mirror.copiesWithoutPrimary": 0.0, "mirror.missingCopies": 0.0, "mirror.detectableShift": 0.0,
+		"mirror.expectedCopies": 2.0, "mirror.configured": 1.0, "mirror.pValue": 1.0, "mirror.log10PValue": 0.0,
+		"mirror.consistent": true, "mirror.alpha": 0.05, "mirror.requests": 2.0,
+		"agreement.passingRate": 0.0, "agreement.gatePassed": true, "agreement.minAgreement": 0.0,
+		"requests.idReused": 0.0, "requests.shadowOnlyUnmatched": 0.0,
+	}
+	for key, want := range zeros {
+		got, ok := at(full, strings.Split(key, ".")...)
+		if !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
+		}
+	}
+	if full["from"] != "2026-01-01T00:00:01Z" || full["to"] != "2026-01-01T00:00:02Z" {
+		t.Errorf("from %v, to %v", full["from"], full["to"])
+	}
+	for _, key := range []string{"outputs", "agreementOverTime"} {
+		if v, ok := full[key].([]any); !ok || (key == "outputs" && len(v) != 0) {
+			t.Errorf("%s = %#v, want a list (empty for outputs)", key, full[key])
+		}
+	}
+
+	none := summaryJSON(t, Options{Primary: "v1", Shadow: "v2"})
+	for _, key := range []string{"from", "to", "mirror.configured", "mirror.expectedCopies", "mirror.missingCopies", "mirror.pValue",
+		"mirror.log10PValue", "mirror.consistent", "mirror.detectableShift", "agreement.minAgreement",
+		"agreement.gatePassed", "agreement.passingRate"} {
+		if v, ok := at(none, strings.Split(key, ".")...); ok {
+			t.Errorf("%s = %v without a configured share or a gate, want it absent (not applicable)", key, v)
+		}
+	}
+	for _, key := range []string{"mirror.copies", "mirror.requests", "agreement.compared", "requests.idReused", "outputs", "agreementOverTime", "mirror.alpha"} {
+		if _, ok := at(none, strings.Split(key, ".")...); !ok {
+			t.Errorf("%s missing from the summary of no request", key)
 		}
 	}
 }

@@ -30,17 +30,19 @@ type Options struct {
 
 // Summary is what summary.json holds and the reports render.
 type Summary struct {
-	Primary    string    `json:"primary"`
-	Shadow     string    `json:"shadow"`
-	From       time.Time `json:"from"`
-	To         time.Time `json:"to"`
-	Confidence float64   `json:"confidence"`
-	Requests   Requests  `json:"requests"`
-	Mirror     Mirror    `json:"mirror"`
-	Agreement  Agreement `json:"agreement"`
-	Outputs    []Output  `json:"outputs"`
-	Latency    Latency   `json:"latencyMs"`
-	Errors     Errors    `json:"errors"`
+	Primary string `json:"primary"`
+	Shadow  string `json:"shadow"`
+	// From and To are the first and last user request's arrival; absent
+	// when there is none.
+	From       *time.Time `json:"from,omitempty"`
+	To         *time.Time `json:"to,omitempty"`
+	Confidence float64    `json:"confidence"`
+	Requests   Requests   `json:"requests"`
+	Mirror     Mirror     `json:"mirror"`
+	Agreement  Agreement  `json:"agreement"`
+	Outputs    []Output   `json:"outputs"`
+	Latency    Latency    `json:"latencyMs"`
+	Errors     Errors     `json:"errors"`
 	// AgreementOverTime bins the compared pairs by arrival.
 	AgreementOverTime []TimeBin `json:"agreementOverTime"`
 }
@@ -60,29 +62,46 @@ type Requests struct {
 	PrimaryWithoutRequest  int64 `json:"primaryWithoutRequest"`
 	ShadowWithoutResponse  int64 `json:"shadowWithoutResponse"`
 	ShadowWithoutRequest   int64 `json:"shadowWithoutRequest"`
+	// IDReused are requests whose id another request carried too (rows
+	// with id_reused): kept, but without a copy and never compared.
+	IDReused int64 `json:"idReused"`
 }
 
 // Mirror compares the mirrored share seen with the configured one.
+// Fields that need the configured share are absent when it is unknown.
 type Mirror struct {
-	// Configured share (0-1); absent when unknown.
+	// Configured share (0-1).
 	Configured *float64 `json:"configured,omitempty"`
-	// Observed is copies / user requests with its Wilson interval.
+	// Requests are the user requests the primary logged, but for those
+	// whose id was reused (their copies cannot be told apart): the
+	// trials.
+	Requests int64 `json:"requests"`
+	// Observed is Copies / Requests with its Wilson interval.
 	Observed Interval `json:"observed"`
-	Copies   int64    `json:"copies"`
-	// ExpectedCopies and MissingCopies (expected minus seen, if positive)
-	// at the configured share.
-	ExpectedCopies float64 `json:"expectedCopies,omitempty"`
-	MissingCopies  float64 `json:"missingCopies,omitempty"`
-	// PValue of the two-sided score test of the configured share;
-	// Consistent when it is at least Alpha.
-	PValue     float64 `json:"pValue,omitempty"`
-	Consistent *bool   `json:"consistent,omitempty"`
-	Alpha      float64 `json:"alpha"`
+	// Copies are those requests the shadow logged a copy of.
+	Copies int64 `json:"copies"`
+	// CopiesWithoutPrimary are copies of requests no primary log holds:
+	// a primary pod's log missing (a deleted pod, a log not read) or cut
+	// by the time window. Left out of the share: counting them as
+	// mirrored requests would read as over-mirroring.
+	CopiesWithoutPrimary int64 `json:"copiesWithoutPrimary"`
+	// ExpectedCopies at the configured share, and MissingCopies: expected
+	// minus seen, when positive, else 0.
+	ExpectedCopies *float64 `json:"expectedCopies,omitempty"`
+	MissingCopies  *float64 `json:"missingCopies,omitempty"`
+	// PValue of the two-sided score test of the configured share, and
+	// its base-10 logarithm (finite where PValue underflows to 0);
+	// Consistent when PValue is at least Alpha.
+	PValue      *float64 `json:"pValue,omitempty"`
+	Log10PValue *float64 `json:"log10PValue,omitempty"`
+	Consistent  *bool    `json:"consistent,omitempty"`
+	Alpha       float64  `json:"alpha"`
 	// DetectableShift is the smallest departure from the configured share
-	// this many requests reveal with probability Power.
-	DetectableShift float64 `json:"detectableShift,omitempty"`
-	Power           float64 `json:"power"`
-	Test            string  `json:"test"`
+	// this many requests reveal with probability Power (absent, too, when
+	// there is no request).
+	DetectableShift *float64 `json:"detectableShift,omitempty"`
+	Power           float64  `json:"power"`
+	Test            string   `json:"test"`
 }
 
 // Agreement is the share of compared pairs whose answers agree.
@@ -97,9 +116,10 @@ type Agreement struct {
 	MinAgreement *float64 `json:"minAgreement,omitempty"`
 	GatePassed   *bool    `json:"gatePassed,omitempty"`
 	// PassingRate is the true agreement that passes the gate with
-	// probability Power at this many pairs.
-	PassingRate float64 `json:"passingRate,omitempty"`
-	Power       float64 `json:"power"`
+	// probability Power at this many pairs (absent without a gate or
+	// without a compared pair).
+	PassingRate *float64 `json:"passingRate,omitempty"`
+	Power       float64  `json:"power"`
 }
 
 // Output is the absolute difference of one named output over compared pairs.
@@ -204,10 +224,13 @@ type Accumulator struct {
 	latS     []float64
 	errP     int64
 	errS     int64
-	diffs    []float64
-	times    []int64 // arrival of compared pairs, unix ns
-	agrees   []bool
-	from, to time.Time
+	// mirrorTrials and mirrorCopies: requests the primary logged (ids not
+	// reused) and those mirrored.
+	mirrorTrials, mirrorCopies int64
+	diffs                      []float64
+	times                      []int64 // arrival of compared pairs, unix ns
+	agrees                     []bool
+	from, to                   time.Time
 }
 
 // NewAccumulator starts a summary; zero options get defaults.
@@ -230,9 +253,11 @@ type Verdict struct {
 	Comparison
 }
 
-// Judge compares a pair's answers under the tolerance.
+// Judge compares a pair's answers under the tolerance. A pair whose id
+// was reused is not compared: which copy answered which request is a
+// guess.
 func Judge(p *join.Pair, tolerance float64) Verdict {
-	if !p.Primary.Answered || !p.Shadow.Answered {
+	if !p.Primary.Answered || !p.Shadow.Answered || p.IDReused {
 		return Verdict{}
 	}
 	return Verdict{Compared: true, Comparison: Compare(p.Primary.Status, p.Primary.Output, p.Shadow.Status, p.Shadow.Output, tolerance)}
@@ -259,6 +284,16 @@ func (a *Accumulator) Add(p *join.Pair, v Verdict) {
 	}
 	half(p.Primary, &a.req.PrimaryWithoutResponse, &a.req.PrimaryWithoutRequest)
 	half(p.Shadow, &a.req.ShadowWithoutResponse, &a.req.ShadowWithoutRequest)
+	hasPrimary := p.Primary.Requested || p.Primary.Answered
+	switch {
+	case p.IDReused:
+		a.req.IDReused++
+	case hasPrimary:
+		a.mirrorTrials++
+		if p.Match() == join.Paired {
+			a.mirrorCopies++
+		}
+	}
 	if a.from.IsZero() || p.Time.Before(a.from) {
 		a.from = p.Time
 	}
@@ -306,37 +341,67 @@ func (a *Accumulator) Add(p *join.Pair, v Verdict) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// mirror tests the mirrored share. Every user request the primary logged
+// is a Bernoulli trial (Istio draws per request), so copies ~
+// Binomial(requests, share). Copies without a primary record are no
+// trial: their requests are missing from the primary's logs, and counting
+// them as mirrored would bias the share up. Requests whose id was reused
+// are none either: their copies are left out (join.Pair.IDReused).
+func (a *Accumulator) mirror(alpha float64) Mirror {
+	o := a.opts
+	requests, copies := a.mirrorTrials, a.mirrorCopies
+	m := Mirror{
+		Requests: requests, Copies: copies, CopiesWithoutPrimary: a.req.ShadowOnly,
+		Observed: Wilson(copies, requests, o.Confidence),
+		Alpha:    alpha, Power: o.Power,
+		Test: "Wilson score interval; two-sided score test of the configured share " +
+			"(over the requests the primary logged, ids not reused)",
+	}
+	if o.MirrorPercent == nil {
+		return m
+	}
+	p0 := round(*o.MirrorPercent/100, 12) // 12.3/100 is 0.12300000000000001
+	expected := round(p0*float64(requests), 9)
+	missing := math.Max(0, round(expected-float64(copies), 9))
+	pValue := ScoreTest(copies, requests, p0)
+	log10P := Log10ScoreTest(copies, requests, p0)
+	consistent := pValue >= alpha
+	m.Configured, m.ExpectedCopies, m.MissingCopies = &p0, &expected, &missing
+	m.PValue, m.Log10PValue, m.Consistent = &pValue, &log10P, &consistent
+	if requests > 0 {
+		shift := DetectableShift(p0, requests, alpha, o.Power)
+		m.DetectableShift = &shift
+	}
+	return m
+}
+
+// complement is 1 - confidence as the number it means: 1 - 0.95 is
+// 0.050000000000000044 in floating point, and alpha is 0.05.
+func complement(confidence float64) float64 { return round(1-confidence, 12) }
+
+func roundInterval(i Interval, decimals int) Interval {
+	return Interval{round(i.Estimate, decimals), round(i.Low, decimals), round(i.High, decimals)}
+}
+
+// round rounds x to the given decimals.
+func round(x float64, decimals int) float64 {
+	scale := math.Pow(10, float64(decimals))
+	return math.Round(x*scale) / scale
+}
+
 // Summary computes the statistics of everything added, and the series the
 // plots need.
 func (a *Accumulator) Summary() (*Summary, *Series) {
 	o := a.opts
-	alpha := 1 - o.Confidence
+	alpha := complement(o.Confidence)
 	s := &Summary{
-		Primary: o.Primary, Shadow: o.Shadow, From: a.from, To: a.to, Confidence: o.Confidence,
-		Requests: a.req,
+		Primary: o.Primary, Shadow: o.Shadow, Confidence: o.Confidence,
+		Requests: a.req, Outputs: []Output{},
 	}
-
-	// Mirrored share: every user request is a Bernoulli trial (Istio draws
-	// per request), so copies ~ Binomial(requests, share).
-	copies := a.req.Paired + a.req.ShadowOnly
-	s.Mirror = Mirror{
-		Observed: Wilson(copies, a.req.Seen, o.Confidence), Copies: copies,
-		Alpha: alpha, Power: o.Power,
-		Test: "Wilson score interval; two-sided score test of the configured share",
+	if a.req.Seen > 0 {
+		s.From, s.To = &a.from, &a.to
 	}
-	if o.MirrorPercent != nil {
-		p0 := *o.MirrorPercent / 100
-		m := &s.Mirror
-		m.Configured = &p0
-		m.ExpectedCopies = p0 * float64(a.req.Seen)
-		m.MissingCopies = math.Max(0, m.ExpectedCopies-float64(copies))
-		m.PValue = ScoreTest(copies, a.req.Seen, p0)
-		ok := m.PValue >= alpha
-		m.Consistent = &ok
-		if a.req.Seen > 0 {
-			m.DetectableShift = DetectableShift(p0, a.req.Seen, alpha, o.Power)
-		}
-	}
+	s.Mirror = a.mirror(alpha)
 
 	s.Agreement = Agreement{
 		Tolerance: o.Tolerance, Compared: a.compared, Agreeing: a.agreeing,
@@ -351,7 +416,8 @@ func (a *Accumulator) Summary() (*Summary, *Series) {
 		pass := a.compared > 0 && g.Rate.Low >= *o.MinAgreement
 		g.GatePassed = &pass
 		if a.compared > 0 {
-			g.PassingRate = PassingRate(*o.MinAgreement, a.compared, o.Confidence, o.Power)
+			r := PassingRate(*o.MinAgreement, a.compared, o.Confidence, o.Power)
+			g.PassingRate = &r
 		}
 	}
 
@@ -367,7 +433,7 @@ func (a *Accumulator) Summary() (*Summary, *Series) {
 	slices.Sort(a.latS)
 	// Each side's intervals at (1+confidence)/2, so the differences'
 	// intervals (Bonferroni) still cover with the confidence asked.
-	sideConf := 1 - alpha/2
+	sideConf := round(1-alpha/2, 12)
 	qs := func(sorted []float64) Quantiles {
 		return Quantiles{
 			N:   int64(len(sorted)),
@@ -381,11 +447,13 @@ func (a *Accumulator) Summary() (*Summary, *Series) {
 		Method: "order-statistic (binomial) intervals at (1+confidence)/2 per side; the difference's interval " +
 			"combines them (Bonferroni), covering with at least the confidence",
 		Primary: lp, Shadow: ls,
+		// Latencies are logged in µs: a difference is one too, not
+		// 1.7670000000000001 ms.
 		Difference: Quantiles{
 			N:   min(lp.N, ls.N),
-			P50: DifferenceCI(ls.P50, lp.P50),
-			P95: DifferenceCI(ls.P95, lp.P95),
-			P99: DifferenceCI(ls.P99, lp.P99),
+			P50: roundInterval(DifferenceCI(ls.P50, lp.P50), 3),
+			P95: roundInterval(DifferenceCI(ls.P95, lp.P95), 3),
+			P99: roundInterval(DifferenceCI(ls.P99, lp.P99), 3),
 		},
 	}
 
@@ -404,7 +472,7 @@ func (a *Accumulator) Summary() (*Summary, *Series) {
 
 func (a *Accumulator) timeBins() []TimeBin {
 	if len(a.times) == 0 {
-		return nil
+		return []TimeBin{}
 	}
 	lo, hi := slices.Min(a.times), slices.Max(a.times)
 	n := a.opts.TimeBins
