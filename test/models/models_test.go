@@ -22,8 +22,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelrollouts/modelrollouts/internal/gate"
 	"github.com/modelrollouts/modelrollouts/internal/labtest"
+	"github.com/modelrollouts/modelrollouts/internal/rollout"
 	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
+	"github.com/modelrollouts/modelrollouts/internal/smoke"
 	"github.com/modelrollouts/modelrollouts/model-agent/agent"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
@@ -300,5 +303,91 @@ func TestShadowReportAgreementIsScikitLearnsAgreementOnTheMirroredInputs(t *test
 	t.Logf("scikit-learn: %d of %d mirrored inputs agree; the report: %d of %d", agreeing, compared, a.Agreeing, a.Compared)
 	if a.Compared != int64(compared) || a.Agreeing != int64(agreeing) {
 		t.Errorf("the report's agreement is %d of %d, scikit-learn's on the same inputs %d of %d", a.Agreeing, a.Compared, agreeing, compared)
+	}
+}
+
+// canaryOfTheTwo starts both models behind their agents and the canary
+// proxy in front, v1 90% and v2 10%.
+func canaryOfTheTwo(t *testing.T, seed uint64) *labtest.Lab {
+	t.Helper()
+	v1, v2, _ := irisModels(t, "")
+	return labtest.NewCanaryProxy(t, []labtest.Backend{
+		{Name: "v1", Target: "v1", URL: v1.URL},
+		{Name: "v2", Target: "v2", URL: v2.URL},
+	}, map[string]int{"v1": 90, "v2": 10}, seed)
+}
+
+// The gate judges the forest (v2) against the logistic regression (v1)
+// with the example's OIP v2 infer request: both answer every request, so
+// no error criterion is broken, and the verdict is a rollback for latency.
+func TestGateRollsBackTheSlowerForestForLatencyAloneNotErrors(t *testing.T) {
+	lab := canaryOfTheTwo(t, 18)
+	lab.Outputs.Rollout = nil
+	body, err := os.ReadFile(filepath.Join(example, "infer-request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	rep, err := rollout.Check(context.Background(), rollout.CheckOptions{
+		Outputs: lab.Outputs, Source: "test", Candidate: "v2", Baseline: "v1",
+		Settings: rollout.SettingsFromOutputs(lab.Outputs),
+		Path:     inferPath, Body: body, Concurrency: 8, RequestTimeout: 30 * time.Second,
+		Progress: rollout.NewProgress(&progress, false),
+	})
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, progress.String())
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	t.Logf("the gate's report:\n%s", text.String())
+	res := rep.Result
+	for _, c := range res.Criteria {
+		// The gate's error tests run at alpha 1e-5 each (their false-alarm
+		// chance); neither model fails a request, so a broken one is a defect.
+		if (c.Name == gate.CritErrors || c.Name == gate.CritSuccess) && c.State == gate.Rollback {
+			t.Errorf("%s broken (%s) though neither model fails: %s", c.Name, c.Detail, res.Reason)
+		}
+	}
+	// The forest answers about five times slower (p50 ~33 ms against
+	// ~7 ms here): the latency criterion is broken far past its bound
+	// (z ~9.6 where 3.6 rolls back, a shift of ~+400% where +25% is
+	// allowed), so a rollback for latency is what the gate must say.
+	if res.Verdict != gate.Rollback || !brokenOnly(res, gate.CritLatency) {
+		t.Errorf("verdict %s (%s), want a rollback for latency alone", res.Verdict, res.Reason)
+	}
+}
+
+// brokenOnly says whether name is the one criterion the result breaks.
+func brokenOnly(res *gate.Result, name string) bool {
+	var broken []string
+	for _, c := range res.Criteria {
+		if c.State == gate.Rollback {
+			broken = append(broken, c.Name)
+		}
+	}
+	return len(broken) == 1 && broken[0] == name
+}
+
+// The smoke checker proves a 90/10 canary of the two models: it
+// attributes answers by model-agent's X-Model-Version and reads its
+// /metrics, knowing nothing of scikit-learn.
+func TestSmokeProvesANinetyTenCanaryOfTheTwoModels(t *testing.T) {
+	t.Skip("not yet: the smoke checker proves readiness and the split by GET / answered 200 (model-echo's root); " +
+		"the example server, like most model servers, answers / with 404. It passes once smoke takes its probe " +
+		"from the agent's contract (issue 18, Deliver item 3); remove this skip then")
+	lab := canaryOfTheTwo(t, 18)
+	p := smoke.DefaultParams
+	// alpha 1e-4: the chance this correct canary fails the check.
+	p.Alpha, p.Settle, p.WaitTimeout, p.Pods = 1e-4, 3*time.Second, time.Minute, smoke.PodsIngress
+	var progress bytes.Buffer
+	rep, err := smoke.Run(context.Background(), lab.Outputs, p, smoke.NewProgress(&progress, false))
+	if err != nil {
+		t.Fatalf("smoke: %v\n%s", err, progress.String())
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	t.Logf("smoke's report:\n%s", text.String())
+	if !rep.Pass {
+		t.Errorf("a correct 90/10 canary failed the smoke check: %v", rep.Failures())
 	}
 }
