@@ -62,7 +62,7 @@ test: vet lint test-slow test-models test-istio test-integration test-e2e
 ## excluded by a tag, so this one pass also vets the untagged build).
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
-	$(GO) vet -tags integration,e2e,smoke,slow ./...
+	$(GO) vet -tags integration,e2e,smoke,slow,models ./...
 
 ## lint: shellcheck on hack/, actionlint on .github/workflows (builds actionlint via make tools).
 lint: tools
