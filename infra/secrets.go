@@ -13,12 +13,13 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/modelrollouts/modelrollouts/stacks"
+	"github.com/modelrollouts/modelrollouts/stacks/stackoutputs"
 )
 
 // LabPassphrase is the passphrase hack/lib/pulumi-env.sh gives a stack
 // when PULUMI_CONFIG_PASSPHRASE is unset. It is public: good enough for a
 // throwaway kind lab, as good as plaintext for anything else.
-const LabPassphrase = "modelrollouts-lab"
+const LabPassphrase = stackoutputs.LabPassphrase
 
 // refuseLabPassphrase stops an existing cluster's stack whose secrets are
 // keyed with LabPassphrase (its encryptionsalt opens with it), before

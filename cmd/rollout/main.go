@@ -56,7 +56,7 @@ var (
 		{Code: rollout.ExitPromote, Meaning: "promote: the candidate meets every criterion"},
 		{Code: rollout.ExitRollback, Meaning: "rollback: the candidate breaks a criterion"},
 		{Code: rollout.ExitError, Meaning: "the check could not be made (bad flags, no outputs, an unmeasurable version)"},
-		{Code: rollout.ExitInconclusive, Meaning: "inconclusive: the requests ran out before a verdict"},
+		{Code: rollout.ExitInconclusive, Meaning: "inconclusive: the requests ran out before a verdict, a limit both versions break, or the deployed split is not the step the stack file names (not applied)"},
 	}
 	exitEdit = []cli.ExitCode{
 		{Code: 0, Meaning: "done (the file written, unless --dry-run; the PR title and body on stdout)"},

@@ -87,3 +87,16 @@ func TestTheOldWaitTimeoutStillWorksAndWarns(t *testing.T) {
 		t.Errorf("stderr %q", errb.String())
 	}
 }
+
+// An existing cluster whose load balancer has no address yet: smoke says
+// the ingress is pending and how to set it, and exits 2 (could not run).
+func TestAPendingIngressExits2SayingHowToSetIt(t *testing.T) {
+	f := t.TempDir() + "/outputs.json"
+	os.WriteFile(f, []byte(`{"strategy":"canary","namespace":"m","host":"h","versions":{"v1":{"target":"a"}},
+		"ingressPending":"the gateway Service has no load balancer address yet: set cluster.ingressUrl"}`), 0o600)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--outputs", f}, &out, &errb, false)
+	if code != exitError || !strings.Contains(errb.String(), "stack output ingressUrl is empty: the gateway Service has no load balancer address yet: set cluster.ingressUrl") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}

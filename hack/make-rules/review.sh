@@ -82,6 +82,15 @@ tools head "$REPO_DIR" render review || { cat "$work/head-build.err" >&2; exit 2
 # Binaries are large: of the sets unused for an hour, keep the 4 newest.
 find "$cache/bin" -mindepth 1 -maxdepth 1 -type d -mmin +60 -printf '%T@ %p\n' | sort -rn | tail -n +5 | cut -d' ' -f2- | xargs -r rm -rf
 
+# stacks DIR : the stack names of DIR's Pulumi.<stack>.yaml files.
+stacks() {
+  local f
+  for f in "$1"/Pulumi.*.yaml; do
+    [[ -e "$f" ]] || continue
+    f="${f##*/Pulumi.}"; echo "${f%.yaml}"
+  done
+}
+
 # render SIDE DIR STACK : the stack's objects into SIDE.yaml, or why not into SIDE.err.
 render() {
   local out="$work/renders/$3.$1"
@@ -131,7 +140,7 @@ done
 ((${#reused[@]} == 0)) || echo "review: reusing the renders of ${reused[*]} at $base ($base_commit)" >&2
 # Renders of bases not used for two weeks go.
 find "$cache/renders" -mindepth 1 -maxdepth 1 -type d -mtime +14 -exec rm -rf {} + 2>/dev/null || true
-touch "$cache/renders/$base_commit" 2>/dev/null || true
+[[ ! -d "$cache/renders/$base_commit" ]] || touch "$cache/renders/$base_commit"
 
 "$work/bin-head/review" --format "$format" --base-label "$base" --base "$work/base" --head "$REPO_DIR" \
   --renders "$work/renders" --previews "$work/previews"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# make test-journeys: the journey tier, start to finish.
+#  1. build or reuse the tools (outside: needs the Go module proxy);
+#  2. compile the journeys and everything the README's commands `go run`
+#     (outside, same reason: inside, GOPROXY is off);
+#  3. run them in a private network namespace with only loopback, where
+#     each journey starts a kwok cluster, the stand-ins and the ingress on
+#     127.0.0.1, deploys a stack and runs the README's commands as typed.
+# Anything the run leaves behind dies with the namespace's PID 1.
+set -euo pipefail
+HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$HACK_DIR/.."
+
+t0=$(date +%s)
+elapsed() { echo "[journeys] $1: $(( $(date +%s) - $2 ))s" >&2; }
+
+s=$(date +%s); "$HACK_DIR/make-rules/tools.sh"; elapsed "tools (build or reuse)" "$s"
+s=$(date +%s)
+go test -tags journey -count=1 -run '^$' ./test/journey/... >/dev/null
+# The commands the README runs with `go run`: built once here, so inside
+# the netns `go run` links from the build cache.
+go build -o /dev/null ./cmd/smoke ./cmd/rollout ./cmd/shadow-report ./model-echo
+elapsed "compile" "$s"
+s=$(date +%s)
+# required: a missing tool or a shared netns fails the tier instead of
+# skipping it, so CI cannot pass without running it.
+"$HACK_DIR/integration/in-netns.sh" env MODELROLLOUTS_JOURNEYS=required \
+  "$HACK_DIR/integration/netns-go-test.sh" -tags journey -count=1 -p 1 -v -timeout 20m ./test/journey/...
+elapsed "run in the private netns" "$s"
+elapsed "whole tier" "$t0"

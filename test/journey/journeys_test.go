@@ -1,0 +1,390 @@
+//go:build journey
+
+package journey
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/stacks"
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/knative"
+)
+
+// gateAlpha is the α the dev journey's stack sets for its gate
+// (canary.rollout.gate.alpha, with `pulumi config set --path` as the README
+// shows): each check of two equal versions rolls back or stays
+// inconclusive by chance at most this often, so the three promotions fail
+// the journey by chance at most 3e-5 of runs. At the default 0.02 it
+// would be up to 6%.
+const gateAlpha = "0.00001"
+
+// a. The dev canary as the README's rollout block drives it: make up,
+// make smoke (v2 scaled to zero: a cold start), rollout status, check ->
+// advance -> make up to 100%, then a candidate turned bad is checked (exit
+// 1), rolled back and applied, and make smoke proves it gets nothing; d.
+// make down leaves nothing of ours.
+func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testing.T) {
+	requireTier(t)
+	l := startLab(t, "dev", 8080)
+	l.pointStackAtLab(l.url)
+	set := func(key, value string) {
+		expect(t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack dev --path %s %s", key, value))
+	}
+	set("canary.rollout.gate.alpha", gateAlpha)
+	out := l.up("make up")
+	if out.IngressURL != l.url || out.Split["v1"] != 90 || out.Split["v2"] != 10 {
+		t.Fatalf("outputs after make up: ingressUrl %q split %v", out.IngressURL, out.Split)
+	}
+	// v1 is kept warm (min-scale 1); v2 scales to zero once idle, so
+	// make smoke meets a cold start.
+	l.waitPods("models", "version=v1", 1, 30*time.Second)
+	l.waitPods("models", "version=v2", 0, 30*time.Second)
+
+	smoke := l.run(0, readme(t, cmdSmoke))
+	wantLine(t, smoke, `(?m)^PASS`)
+	if l.gateway.Counts().ColdStarts == 0 {
+		t.Errorf("make smoke found v2 scaled to zero, but the ingress held no request for a cold start")
+	}
+	curl := l.run(0, strings.Join(tier.blocks["outputs"].Commands(), "\n"))
+	if !strings.Contains(curl.stdout, "model v") {
+		t.Errorf("the README's curl got %q, want a model's TARGET", curl.stdout)
+	}
+	l.run(0, "go run ./cmd/rollout status --stack dev")
+
+	for _, step := range []int{25, 50, 100} {
+		l.run(0, readme(t, cmdCheck))
+		l.run(0, readme(t, cmdAdvance))
+		assertFileSplit(t, step)
+		l.run(0, readme(t, cmdPRCreate))
+		l.run(0, readme(t, cmdUpAgain))
+		l.assertRoute(t, map[string]int64{"v1": int64(100 - step), "v2": int64(step)})
+	}
+
+	// The candidate turns bad: 30% of its answers fail.
+	set("'canary.versions[1].errorRate'", "0.3")
+	l.up("make up")
+	l.run(1, readme(t, cmdCheck))
+	l.run(0, rollbackLine(t))
+	assertFileSplit(t, 0)
+	l.up("make up")
+	l.assertRoute(t, map[string]int64{"v1": 100, "v2": 0})
+	smoke = l.run(0, readme(t, cmdSmoke))
+	wantLine(t, smoke, `(?m)^PASS`)
+
+	l.down(readme(t, cmdDown))
+	l.assertNothingLeft(t, "dev")
+}
+
+// b. The shadow stack, with two pods per version, a shadow 30 ms slower
+// and a primary pod restarted halfway: make smoke, then the README's
+// shadow-report lines; the report counts what the ingress stand-in routed.
+func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
+	requireTier(t)
+	l := startLab(t, "shadow", 8081)
+	l.pointStackAtLab(l.url)
+	for key, value := range map[string]string{
+		"'shadow.versions[0].replicas'": "2", "'shadow.versions[1].replicas'": "2", "'shadow.versions[1].latencyMs'": "30",
+	} {
+		expect(t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack shadow --path %s %s", key, value))
+	}
+	out := l.up("make up STACK=shadow")
+	l.waitPods("models", "version=v1", 2, time.Minute)
+	l.waitPods("models", "version=v2", 2, time.Minute)
+
+	smoke := l.run(0, strings.Replace(readme(t, cmdSmoke), "make smoke", "make smoke STACK=shadow", 1))
+	wantLine(t, smoke, `(?m)^PASS`)
+
+	// Users' inference requests; a primary pod crashes halfway.
+	const users = 400
+	v1pods := l.waitPods("models", "version=v1", 2, time.Second)
+	infer(t, l.url, out.Host, users/2)
+	if err := l.node.Crash("models", v1pods[0].Name); err != nil {
+		t.Fatal(err)
+	}
+	l.waitRestarted(t, v1pods[0].Name)
+	infer(t, l.url, out.Host, users/2)
+
+	want := groundTruth(t, l, out.Host, 1e-6)
+	l.run(0, readme(t, cmdShadowRpt))
+	got := readSummary(t, "report")
+	want.assert(t, "shadow-report --stack shadow", got)
+	if !strings.Contains(strings.Join(logNames(got), " "), v1pods[0].Name+"/model (previous)") {
+		t.Errorf("the report read logs %v, want the restarted pod's previous log too", logNames(got))
+	}
+	// The gate line: a shadow whose every answer is off by its bias fails
+	// --min-agreement 0.95 (exit 1).
+	l.run(1, readme(t, cmdShadowGate))
+	l.run(0, readme(t, cmdShadowLogs))
+	want.assert(t, "shadow-report --logs report/logs", readSummary(t, "again"))
+
+	l.down("make down STACK=shadow")
+	l.assertNothingLeft(t, "shadow")
+}
+
+// c. An existing cluster whose gateway address nobody knows: the tools
+// say it is pending and how to set cluster.ingressUrl, with their
+// documented exit code (2: could not run).
+func TestJourneyAnExistingClusterWithItsIngressPendingSaysHowToSetIt(t *testing.T) {
+	requireTier(t)
+	l := startLab(t, "cloud", 0)
+	l.pointStackAtLab("")
+	out := l.up("make up STACK=cloud")
+	if out.IngressURL != "" || !strings.Contains(out.IngressPending, "cluster.ingressUrl") {
+		t.Fatalf("outputs: ingressUrl %q, ingressPending %q; want it pending with the key to set", out.IngressURL, out.IngressPending)
+	}
+	for _, line := range []string{
+		strings.Replace(readme(t, cmdSmoke), "make smoke", "make smoke STACK=cloud", 1),
+		"go run ./cmd/rollout check --stack cloud --candidate v2",
+	} {
+		r := l.run(2, line)
+		if !strings.Contains(r.stderr, "cluster.ingressUrl") {
+			t.Errorf("%q said\n%s\nwant how to set cluster.ingressUrl", line, r.stderr)
+		}
+	}
+	l.down("make down STACK=cloud")
+	l.assertNothingLeft(t, "cloud")
+}
+
+// rollbackLine is the README's rollback, which the rollout block gives as
+// a comment ("An exit 1 instead: rollout rollback --stack dev --evidence
+// verdict.json (v2 → 0%)"), run the way its other commands are: go run ./cmd/.
+func rollbackLine(t *testing.T) string {
+	comment := readme(t, cmdRollback)
+	_, cmd, _ := strings.Cut(comment, "instead: ")
+	cmd, _, _ = strings.Cut(cmd, " (")
+	return "go run ./cmd/" + strings.TrimSpace(cmd)
+}
+
+func wantLine(t *testing.T, r result, pattern string) {
+	t.Helper()
+	if !regexp.MustCompile(pattern).MatchString(r.stdout) {
+		t.Errorf("%q printed no line matching %s:\n%s", r.line, pattern, r.stdout)
+	}
+}
+
+// assertFileSplit checks Pulumi.dev.yaml holds v2 at percent (v1 the rest).
+func assertFileSplit(t *testing.T, percent int) {
+	t.Helper()
+	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, v := range cfg.Canary.Versions {
+		if v.Percent != nil {
+			got[v.Name] = *v.Percent
+		}
+	}
+	if got["v2"] != percent || got["v1"] != 100-percent {
+		t.Fatalf("Pulumi.dev.yaml splits %v, want v2 at %d", got, percent)
+	}
+}
+
+// assertRoute checks the Knative Route in the API server routes these
+// percents by version (its status, which the ingress follows).
+func (l *lab) assertRoute(t *testing.T, want map[string]int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rt, err := l.dyn.Resource(knative.Routes).Namespace("models").Get(context.Background(), "model", metav1.GetOptions{})
+		got := map[string]int64{}
+		if err == nil {
+			traffic, _, _ := unstructured.NestedSlice(rt.Object, "status", "traffic")
+			for _, e := range traffic {
+				m, _ := e.(map[string]any)
+				tag, _ := m["tag"].(string)
+				p, _ := m["percent"].(int64)
+				got[tag] = p
+			}
+		}
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Route routes %v, want %v (%v)", got, want, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// assertNothingLeft: after make down the stack has no resources and the
+// API server no object of ours.
+func (l *lab) assertNothingLeft(t *testing.T, stack string) {
+	t.Helper()
+	r := expect(t, 0, "source hack/lib/pulumi-env.sh && pulumi stack export --stack "+stack)
+	var state struct {
+		Deployment struct {
+			Resources []json.RawMessage `json:"resources"`
+		} `json:"deployment"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &state); err != nil {
+		t.Fatalf("pulumi stack export: %v", err)
+	}
+	if n := len(state.Deployment.Resources); n != 0 {
+		t.Errorf("stack %s keeps %d resources after make down", stack, n)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		left, err := l.cluster.RunKubectl(context.Background(), "get", "namespace", "models", "--ignore-not-found", "-o", "name")
+		if err == nil && strings.TrimSpace(string(left)) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace models still there 60 s after make down: %s %v", left, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for _, kind := range []string{"configurations.serving.knative.dev", "routes.serving.knative.dev", "revisions.serving.knative.dev",
+		"virtualservices.networking.istio.io", "gateways.networking.istio.io", "destinationrules.networking.istio.io", "deployments", "pods", "services"} {
+		out, err := l.cluster.RunKubectl(context.Background(), "get", kind, "-A", "-l", "app=model", "-o", "name")
+		if err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("after make down, %s of the model: %s %v", kind, out, err)
+		}
+	}
+}
+
+// infer sends n inference requests as users do, four at a time.
+func infer(t *testing.T, url, host string, n int) {
+	t.Helper()
+	body, _ := json.Marshal(modelapi.InferRequest{Inputs: []modelapi.InferInput{{Name: "x", Shape: []int64{2}, Datatype: "FP32", Data: []float64{1, 2}}}})
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	work := make(chan int)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range work {
+				req, _ := http.NewRequest(http.MethodPost, url+modelapi.InferPath("model"), bytes.NewReader(body))
+				req.Host = host
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a user's request: %v", err)
+	}
+}
+
+// waitRestarted waits until the pod's container restarted once and is
+// Ready again.
+func (l *lab) waitRestarted(t *testing.T, name string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		p, err := l.kube.CoreV1().Pods("models").Get(context.Background(), name, metav1.GetOptions{})
+		if err == nil && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount == 1 && p.Status.ContainerStatuses[0].Ready {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("pod %s did not restart", name)
+}
+
+// truth is what the ingress routed: the report must say the same.
+type truth struct {
+	seen, paired, compared, agreeing int64
+}
+
+// groundTruth counts the inference requests the gateway routed on the
+// user host, those it mirrored and whose copy answered, and how many
+// copies agreed with the user's answer (same status; for 200, every
+// output element within tolerance).
+func groundTruth(t *testing.T, l *lab, host string, tolerance float64) truth {
+	var w truth
+	for _, e := range l.gateway.Exchanges() {
+		if e.Host != host || e.Primary == nil {
+			continue
+		}
+		w.seen++
+		if e.Mirror == nil {
+			continue
+		}
+		w.paired++
+		w.compared++
+		if agree(e.Primary.Status, e.Primary.Body, e.Mirror.Status, e.Mirror.Body, tolerance) {
+			w.agreeing++
+		}
+	}
+	t.Logf("the ingress routed %d inference requests, mirrored %d that answered, %d agreeing", w.seen, w.paired, w.agreeing)
+	return w
+}
+
+func agree(s1 int, b1 []byte, s2 int, b2 []byte, tolerance float64) bool {
+	if s1 != s2 {
+		return false
+	}
+	if s1 != http.StatusOK {
+		return true
+	}
+	var r1, r2 modelapi.InferResponse
+	if json.Unmarshal(b1, &r1) != nil || json.Unmarshal(b2, &r2) != nil || len(r1.Outputs) != len(r2.Outputs) {
+		return false
+	}
+	for i := range r1.Outputs {
+		if len(r1.Outputs[i].Data) != len(r2.Outputs[i].Data) {
+			return false
+		}
+		for j := range r1.Outputs[i].Data {
+			if math.Abs(r1.Outputs[i].Data[j]-r2.Outputs[i].Data[j]) > tolerance {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (w truth) assert(t *testing.T, what string, got *report.Document) {
+	t.Helper()
+	r, a := got.Requests, got.Agreement
+	if r.Seen != w.seen || r.Paired != w.paired || a.Compared != w.compared || a.Agreeing != w.agreeing {
+		t.Errorf("%s: seen %d, paired %d, compared %d, agreeing %d; the ingress routed %d, mirrored %d answered, %d compared, %d agreeing",
+			what, r.Seen, r.Paired, a.Compared, a.Agreeing, w.seen, w.paired, w.compared, w.agreeing)
+	}
+}
+
+func readSummary(t *testing.T, dir string) *report.Document {
+	t.Helper()
+	doc, err := report.ReadSummary(filepath.Join(tier.checkout, dir, report.SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func logNames(doc *report.Document) []string {
+	var out []string
+	for _, l := range doc.Inputs.Logs {
+		out = append(out, fmt.Sprint(l.Name))
+	}
+	return out
+}

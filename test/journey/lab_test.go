@@ -1,0 +1,381 @@
+//go:build journey
+
+package journey
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/modelrollouts/modelrollouts/infra"
+	"github.com/modelrollouts/modelrollouts/internal/kubeclient"
+	"github.com/modelrollouts/modelrollouts/stacks"
+	"github.com/modelrollouts/modelrollouts/test/integration/harness"
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/ingress"
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/knative"
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/node"
+)
+
+// The image the journeys' stacks name; the node stand-in runs model-echo
+// for any image whose repository ends in /model-echo.
+const modelImage = "kind.local/model-echo:journey"
+
+// idleToZero is how long a scale-to-zero revision keeps its pod after its
+// last request (Knative: 60 s stable window + 30 s grace), so a journey
+// sees cold starts within its budget.
+const idleToZero = 4 * time.Second
+
+// lab is one stack's cluster: a kwok kube-apiserver with the Istio and
+// Knative CRDs, the node, Knative and ingress stand-ins, the ingress on
+// the host port the stack's outputs name.
+type lab struct {
+	t       *testing.T
+	stack   string
+	cluster *harness.Cluster
+	kube    kubernetes.Interface
+	dyn     dynamic.Interface
+	node    *node.Kubelet
+	knative *knative.Reconciler
+	gateway *ingress.Gateway
+	server  *http.Server
+	url     string // the ingress, http://127.0.0.1:PORT
+	log     *os.File
+}
+
+// startLab starts the cluster of stack, with the ingress on hostPort.
+func startLab(t *testing.T, stack string, hostPort int) *lab {
+	t.Helper()
+	ctx := context.Background()
+	dir := filepath.Join(tier.work, "labs", stack)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := os.Create(filepath.Join(dir, "lab.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &lab{t: t, stack: stack, log: logFile, url: "http://127.0.0.1:" + strconv.Itoa(hostPort)}
+	t.Cleanup(l.stop)
+	l.cluster, err = harness.StartClusterWith(ctx, filepath.Join(dir, "cluster"), harness.ClusterOptions{Name: "journey-" + stack, Nodes: 1, Log: logFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kwok's fake node runs nothing: keep the model's pods off it.
+	if _, err := l.cluster.RunKubectl(ctx, "taint", "nodes", "kwok-node-0", "journey.modelrollouts/kwok=fake:NoSchedule"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.applyCRDs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := os.ReadFile(l.cluster.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := kubeclient.Source{Kubeconfig: string(kubeconfig)}
+	if l.kube, err = kubeclient.New(src); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := src.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.QPS, rc.Burst = 200, 400
+	if l.dyn, err = dynamic.NewForConfig(rc); err != nil {
+		t.Fatal(err)
+	}
+	if l.kube, err = kubernetes.NewForConfig(rc); err != nil {
+		t.Fatal(err)
+	}
+	l.node, err = node.Start(ctx, node.Options{Client: l.kube, NodeName: "journey-node", Dir: filepath.Join(dir, "pods"), Log: logFile,
+		Binary: func(image string) (string, error) {
+			repo, _, _ := strings.Cut(image, "@")
+			if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+				repo = repo[:i]
+			}
+			if strings.HasSuffix(repo, "/model-echo") {
+				return tier.modelEcho, nil
+			}
+			return "", fmt.Errorf("image %s: the journey node runs only model-echo images", image)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.knative = knative.Start(ctx, knative.Options{Client: l.kube, Dynamic: l.dyn, IdleToZero: idleToZero, Log: logFile})
+	l.gateway, err = ingress.Start(ctx, ingress.Options{Client: l.kube, Dynamic: l.dyn, Activator: l.knative, Seed: seedOf(t.Name()), Log: logFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(hostPort))
+	if err != nil {
+		t.Fatalf("the ingress on the stack's host port: %v", err)
+	}
+	l.server = &http.Server{Handler: l.gateway, ReadHeaderTimeout: 10 * time.Second}
+	go l.server.Serve(ln)
+	return l
+}
+
+func (l *lab) stop() {
+	if l.server != nil {
+		l.server.Close()
+	}
+	if l.gateway != nil {
+		l.gateway.Stop()
+	}
+	if l.knative != nil {
+		l.knative.Stop()
+	}
+	if l.node != nil {
+		l.node.Stop()
+	}
+	if l.cluster != nil {
+		l.cluster.Stop()
+	}
+	if l.t.Failed() {
+		l.t.Logf("the lab's log (stand-ins, kwok): %s", l.log.Name())
+	}
+	l.log.Close()
+}
+
+// applyCRDs installs the Istio and Knative CRDs, as a cluster with both
+// installed has them.
+func (l *lab) applyCRDs(ctx context.Context) error {
+	files := []string{filepath.Join(tier.tools.IstioChartsDir, "base", "files", "crd-all.gen.yaml")}
+	knativeCRDs, _ := filepath.Glob(filepath.Join(tier.tools.KnativeServingDir, "config", "core", "300-resources", "*.yaml"))
+	for _, f := range append(files, knativeCRDs...) {
+		if _, err := l.cluster.RunKubectl(ctx, "apply", "--server-side", "-f", f); err != nil {
+			return err
+		}
+	}
+	_, err := l.cluster.RunKubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s",
+		"crd/routes.serving.knative.dev", "crd/configurations.serving.knative.dev", "crd/revisions.serving.knative.dev",
+		"crd/virtualservices.networking.istio.io", "crd/gateways.networking.istio.io", "crd/destinationrules.networking.istio.io")
+	return err
+}
+
+// standInPlatform writes what the stack's KnativeServing component writes
+// into Knative's config maps (its domain, scale to zero, tag header
+// routing): the platform install is stood in, its settings are the stack's.
+func (l *lab) standInPlatform(cfg *stacks.Config) {
+	l.t.Helper()
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: knative.SystemNamespace}}
+	if _, err := l.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		l.t.Fatal(err)
+	}
+	kn := cfg.Platform.Knative
+	header := "Disabled"
+	if cfg.Canary != nil && cfg.Canary.HeaderRouting {
+		header = "Enabled"
+	}
+	for name, data := range map[string]map[string]string{
+		"config-domain":     {kn.Domain: ""},
+		"config-autoscaler": {"enable-scale-to-zero": strconv.FormatBool(*kn.ScaleToZero)},
+		"config-features":   {"tag-header-based-routing": header},
+	} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: knative.SystemNamespace}, Data: data}
+		if _, err := l.kube.CoreV1().ConfigMaps(knative.SystemNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+}
+
+// pointStackAtLab is what a user with this cluster would set: the stack
+// file's cluster becomes this existing cluster with the ingress on its
+// host port, the platform install is off (its controllers are stood in),
+// and the image is the one the node stand-in runs. `pulumi config set
+// --path`, as typed, on the stack `make stack` created.
+func (l *lab) pointStackAtLab(ingressURL string) {
+	l.t.Helper()
+	s := l.stack
+	expect(l.t, 0, "make stack STACK="+s)
+	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi."+s+".yaml"))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	set := func(key, value string) {
+		expect(l.t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack %s --path %s %s", s, key, shellQuote(value)))
+	}
+	// The other cluster type's keys would be refused at their key.
+	for _, key := range clusterKeys(l.t, s) {
+		if key != "type" {
+			expect(l.t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config rm --stack %s --path cluster.%s", s, key))
+		}
+	}
+	set("cluster.type", "existing")
+	set("cluster.kubeconfig", l.cluster.Kubeconfig)
+	if ingressURL != "" {
+		set("cluster.ingressUrl", ingressURL)
+	}
+	set("platform.istio.install", "false")
+	set("platform.knative.install", "false")
+	set("image.ref", modelImage)
+	if cfg.Cluster.Type == stacks.ClusterKind {
+		set("image.build", "false")
+	}
+	if cfg, err = stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi."+s+".yaml")); err != nil {
+		l.t.Fatalf("the stack file after pointing it at the lab: %v", err)
+	}
+	l.standInPlatform(cfg)
+}
+
+// clusterKeys are the keys of the stack file's cluster block.
+func clusterKeys(t *testing.T, stack string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(tier.checkout, "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, err := stacks.ParseStackFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cluster map[string]any
+	if err := json.Unmarshal([]byte(values["cluster"]), &cluster); err != nil {
+		t.Fatalf("the cluster block of Pulumi.%s.yaml: %v", stack, err)
+	}
+	var keys []string
+	for k := range cluster {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// stack is the user's stack in make up's backend, run inline.
+func (l *lab) stackHandle(ctx context.Context) auto.Stack {
+	l.t.Helper()
+	env := deployEnv()
+	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: tier.tools.PulumiRoot})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	st, err := auto.UpsertStackInlineSource(ctx, l.stack, "modelrollouts", infra.Program,
+		auto.WorkDir(tier.checkout), auto.EnvVars(env), auto.PulumiHome(env["PULUMI_HOME"]), auto.Pulumi(cmd))
+	if err != nil {
+		l.t.Fatalf("stack %s: %v", l.stack, err)
+	}
+	return st
+}
+
+// up is `make up STACK=stack`: the same program, make up's backend and
+// passphrase, through the Automation API (the CLI here has no Go language
+// host), and says so.
+func (l *lab) up(line string) *stacks.Outputs {
+	l.t.Helper()
+	ctx := context.Background()
+	l.t.Logf("$ %s\n(the Pulumi CLI here has no Go language host, so the journey runs the same program, infra.Program, "+
+		"through the Automation API on stack %s with make up's backend %s and passphrase)", line, l.stack, tier.pulumiEnv["PULUMI_BACKEND_URL"])
+	start := time.Now()
+	st := l.stackHandle(ctx)
+	res, err := st.Up(ctx, optup.SuppressProgress())
+	if err != nil {
+		l.t.Fatalf("%s: %v\n%s\n%s", line, err, res.StdOut, res.StdErr)
+	}
+	raw := map[string]any{}
+	for k, v := range res.Outputs {
+		raw[k] = v.Value
+	}
+	b, _ := json.Marshal(raw)
+	var out stacks.Outputs
+	if err := json.Unmarshal(b, &out); err != nil {
+		l.t.Fatalf("outputs %s: %v", b, err)
+	}
+	l.t.Logf("(up: %v in %.1fs)", *res.Summary.ResourceChanges, time.Since(start).Seconds())
+	return &out
+}
+
+// down is `make down STACK=stack`: pulumi destroy, through the
+// Automation API like up.
+func (l *lab) down(line string) {
+	l.t.Helper()
+	ctx := context.Background()
+	l.t.Logf("$ %s\n(through the Automation API, as make up)", line)
+	st := l.stackHandle(ctx)
+	if _, err := st.Destroy(ctx, optdestroy.SuppressProgress()); err != nil {
+		l.t.Fatalf("%s: %v", line, err)
+	}
+}
+
+// run runs a README line: make up/down through the Automation API, gh
+// skipped (no GitHub here), anything else as typed.
+func (l *lab) run(code int, line string) result {
+	l.t.Helper()
+	switch {
+	case line == "make up" || strings.HasPrefix(line, "make up ") && !strings.Contains(line, "&&"):
+		l.up(line)
+		return result{line: line}
+	case line == "make down" || strings.HasPrefix(line, "make down "):
+		l.down(line)
+		return result{line: line}
+	case strings.HasPrefix(line, "gh "):
+		l.t.Logf("$ %s\n(skipped: the PR needs GitHub; the journey applies the change as if merged)", line)
+		return result{line: line}
+	}
+	return expect(l.t, code, line)
+}
+
+// waitPods waits until the pods matching selector in ns number n, all
+// Ready (n = 0: none left).
+func (l *lab) waitPods(ns, selector string, n int, within time.Duration) []corev1.Pod {
+	l.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		list, err := l.kube.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
+		if err == nil {
+			ready := 0
+			for _, p := range list.Items {
+				for _, c := range p.Status.Conditions {
+					if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
+						ready++
+					}
+				}
+			}
+			if ready == n && len(list.Items) == n {
+				return list.Items
+			}
+		}
+		if time.Now().After(deadline) {
+			l.t.Fatalf("pods %s in %s: want %d ready, have %v (%v)", selector, ns, n, podNames(list), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func podNames(list *corev1.PodList) []string {
+	if list == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range list.Items {
+		out = append(out, p.Name+"("+string(p.Status.Phase)+")")
+	}
+	return out
+}
+
+// seedOf seeds a journey's routing draws by its name.
+func seedOf(name string) uint64 {
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint64(name[i])) * 1099511628211
+	}
+	return h
+}
