@@ -87,7 +87,7 @@ test-slow:
 
 ## test-models: the gate and the shadow report on two real
 ## scikit-learn models behind model-agent (installs Debian's python3-sklearn,
-## -fastapi, -uvicorn if missing); about a minute.
+## -fastapi, -uvicorn if missing); ~30 s warm.
 test-models:
 	@GO=$(GO) hack/make-rules/test/models.sh
 
