@@ -6,7 +6,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 .PHONY: help up down preview refresh stack render review smoke diagnose \
-	test vet lint test-unit test-istio test-slow test-integration test-journeys test-e2e tools
+	test vet lint test-unit test-istio test-slow test-integration test-journeys test-e2e test-models tools
 
 ## help: this list (targets marked STACK take STACK=<name>, default dev).
 help:
@@ -54,15 +54,15 @@ smoke:
 diagnose:
 	@hack/make-rules/diagnose.sh $(STACK)
 
-## test: every tier this machine can run (vet, lint, slow with the unit tests, Istio,
+## test: every tier this machine can run (vet, lint, slow with the unit tests, models, Istio,
 ## integration, journeys, kind e2e). The unit tests run once, inside test-slow.
-test: vet lint test-slow test-istio test-integration test-journeys test-e2e
+test: vet lint test-slow test-models test-istio test-integration test-journeys test-e2e
 
 ## vet: gofmt and go vet over every file (all build tags at once: no file is
 ## excluded by a tag, so this one pass also vets the untagged build).
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
-	$(GO) vet -tags integration,e2e,smoke,slow,journey ./...
+	$(GO) vet -tags integration,e2e,smoke,slow,journey,models ./...
 
 ## lint: shellcheck on hack/, actionlint on .github/workflows (builds actionlint via make tools).
 lint: tools
@@ -84,6 +84,12 @@ test-istio:
 ## gate's full verdicts on real model-echo processes; minutes.
 test-slow:
 	$(GO) test -count=1 -tags slow -timeout 30m ./...
+
+## test-models: the gate and the shadow report on two real
+## scikit-learn models behind model-agent (installs Debian's python3-sklearn,
+## -fastapi, -uvicorn if missing); ~30 s warm.
+test-models:
+	@GO=$(GO) hack/make-rules/test/models.sh
 
 ## test-integration: real Pulumi engine + provider against a real
 ## kube-apiserver (kwok), offline, in a private network namespace.

@@ -362,18 +362,26 @@ func startProxy(t testing.TB, backends []Backend, seed uint64) *Lab {
 // NewCanary starts versions split by percent; the proxy applies exactly
 // that split until SetWeights changes it.
 func NewCanary(t testing.TB, versions []Version, percent map[string]int, seed uint64) *Lab {
-	lab := start(t, versions, seed)
+	return canaryLab(start(t, versions, seed), percent)
+}
+
+// NewCanaryProxy puts the canary proxy in front of versions already
+// running (real model servers behind model-agent, say), split by percent.
+func NewCanaryProxy(t testing.TB, backends []Backend, percent map[string]int, seed uint64) *Lab {
+	return canaryLab(startProxy(t, backends, seed), percent)
+}
+
+func canaryLab(lab *Lab, percent map[string]int) *Lab {
 	o := lab.Outputs
 	o.Strategy = stacks.StrategyCanary
 	o.Split = map[string]int{}
 	w := map[string]float64{}
-	for _, v := range versions {
-		pc := percent[v.Name]
-		vo := o.Versions[v.Name]
-		vo.Tag, vo.Percent = v.Name, &pc
-		o.Versions[v.Name] = vo
-		o.Split[v.Name] = pc
-		w[v.Name] = float64(pc)
+	for name, vo := range o.Versions {
+		pc := percent[name]
+		vo.Tag, vo.Percent = name, &pc
+		o.Versions[name] = vo
+		o.Split[name] = pc
+		w[name] = float64(pc)
 	}
 	lab.Proxy.SetWeights(w)
 	return lab

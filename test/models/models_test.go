@@ -1,0 +1,393 @@
+//go:build models
+
+// Package models runs the lab's tools on two real scikit-learn models
+// (examples/sklearn-iris: a logistic regression v1 and a random forest
+// v2), each a plain OIP v2 FastAPI server behind model-agent, all on
+// 127.0.0.1. `make test-models` runs it with MODELS_REQUIRED=1, so a
+// missing Python module fails with the apt-get line that fixes it.
+package models
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/modelrollouts/modelrollouts/internal/gate"
+	"github.com/modelrollouts/modelrollouts/internal/labtest"
+	"github.com/modelrollouts/modelrollouts/internal/rollout"
+	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
+	"github.com/modelrollouts/modelrollouts/internal/smoke"
+	"github.com/modelrollouts/modelrollouts/model-agent/agent"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+)
+
+const (
+	python    = "/usr/bin/python3" // Debian's, with python3-sklearn, -fastapi, -uvicorn
+	example   = "../../examples/sklearn-iris"
+	modelName = "iris"
+	readyPath = "/v2/health/ready"
+	inferPath = "/v2/models/iris/infer"
+	// aptFix is what installs the modules the servers need.
+	aptFix = "apt-get install -y python3-sklearn python3-fastapi python3-uvicorn"
+)
+
+// requirePython skips (or, with MODELS_REQUIRED=1, fails) when Debian's
+// Python lacks a module the example needs.
+func requirePython(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(python, "-c", "import sklearn, joblib, numpy, fastapi, uvicorn").CombinedOutput()
+	if err == nil {
+		return
+	}
+	msg := fmt.Sprintf("%s cannot import the example's modules (%v): %s\nfix: %s", python, err, bytes.TrimSpace(out), aptFix)
+	if os.Getenv("MODELS_REQUIRED") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// trainModels runs the example's train.py (seeded) into a temporary
+// directory and returns it: DIR/v1/model.joblib, DIR/v2/model.joblib.
+func trainModels(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(python, "train.py", "--out", dir)
+	cmd.Dir = example
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("train.py: %v\n%s", err, out)
+	}
+	return dir
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServer starts the example's uvicorn server for one saved model and
+// waits for its readiness path; it returns host:port.
+func startServer(t *testing.T, modelPath string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	host, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(python, "-m", "uvicorn", "server:app", "--host", host, "--port", port, "--log-level", "warning")
+	cmd.Dir = example
+	cmd.Env = append(os.Environ(), "MODEL_PATH="+modelPath, "MODEL_NAME="+modelName)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	// The import of scikit-learn takes seconds on a loaded machine.
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			t.Fatalf("model server for %s exited:\n%s", modelPath, stderr.String())
+		default:
+		}
+		if resp, err := http.Get("http://" + addr + readyPath); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("model server for %s not ready in 90 s:\n%s", modelPath, stderr.String())
+	return ""
+}
+
+// runningAgent is model-agent in front of one model server.
+type runningAgent struct {
+	*agent.Agent
+	URL  string
+	stop func() // shuts down and writes every queued payload event
+}
+
+// startAgent puts model-agent (in-process) in front of upstream; with
+// payloadLog set, its events go to that file, as a container's stdout.
+func startAgent(t *testing.T, version, upstream, payloadLog string) *runningAgent {
+	t.Helper()
+	cfg := agent.Config{Upstream: upstream, ReadinessPath: readyPath, ModelName: modelName, Version: version,
+		Host: "127.0.0.1", Hostname: "model-" + version + "-a", ShutdownTimeout: 10 * time.Second}
+	var w io.Writer = io.Discard
+	if payloadLog != "" {
+		f, err := os.Create(payloadLog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		cfg.PayloadLog, w = true, f
+	}
+	a, err := agent.NewWithPayloadWriter(cfg, nil, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+	stopped := false
+	ra := &runningAgent{Agent: a, URL: "http://" + ln.Addr().String()}
+	ra.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("agent %s: %v", version, err)
+		}
+	}
+	t.Cleanup(ra.stop)
+	return ra
+}
+
+// irisModels trains both models and serves each behind its own agent.
+func irisModels(t *testing.T, logs string) (v1, v2 *runningAgent, modelDir string) {
+	t.Helper()
+	requirePython(t)
+	modelDir = trainModels(t)
+	log := func(v string) string {
+		if logs == "" {
+			return ""
+		}
+		return filepath.Join(logs, "model-"+v+"-a_model.log")
+	}
+	up1 := startServer(t, filepath.Join(modelDir, "v1", "model.joblib"))
+	up2 := startServer(t, filepath.Join(modelDir, "v2", "model.joblib"))
+	return startAgent(t, "v1", up1, log("v1")), startAgent(t, "v2", up2, log("v2")), modelDir
+}
+
+// borderlinePoints are seeded iris-like flowers between versicolor and
+// virginica, where a linear model and a forest disagree now and then.
+func borderlinePoints(n int, seed uint64) [][4]float64 {
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	pts := make([][4]float64, n)
+	for i := range pts {
+		u := func(lo, hi float64) float64 { return float64(int((lo+rng.Float64()*(hi-lo))*10)) / 10 }
+		pts[i] = [4]float64{u(5.5, 7.0), u(2.4, 3.2), u(4.3, 5.4), u(1.3, 1.9)}
+	}
+	return pts
+}
+
+func inferBody(id string, p [4]float64) []byte {
+	b, _ := json.Marshal(map[string]any{"id": id, "inputs": []map[string]any{{
+		"name": "input-0", "shape": []int{1, 4}, "datatype": "FP64", "data": [][4]float64{p}}}})
+	return b
+}
+
+// sklearnPredictions loads both saved models in Debian's Python and
+// predicts the points: the truth the shadow report is compared with.
+func sklearnPredictions(t *testing.T, modelDir string, pts [][4]float64) (v1, v2 []int64) {
+	t.Helper()
+	const script = `import json, sys, joblib, numpy as np
+d, pts = sys.argv[1], np.array(json.load(sys.stdin), dtype=np.float64)
+print(json.dumps({v: joblib.load(f"{d}/{v}/model.joblib").predict(pts).astype(int).tolist() for v in ("v1", "v2")}))`
+	in, _ := json.Marshal(pts)
+	cmd := exec.Command(python, "-c", script, modelDir)
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("predict with scikit-learn: %v\n%s", err, stderr.String())
+	}
+	var pred map[string][]int64
+	if err := json.Unmarshal(out, &pred); err != nil {
+		t.Fatal(err)
+	}
+	return pred["v1"], pred["v2"]
+}
+
+// A shadow of v2 behind v1 at 50%: the shadow report's agreement is
+// exactly the share of mirrored inputs on which scikit-learn's own
+// predictions of the two saved models agree.
+func TestShadowReportAgreementIsScikitLearnsAgreementOnTheMirroredInputs(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	if err := os.Mkdir(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v1, v2, modelDir := irisModels(t, logs)
+	lab := labtest.NewShadowProxy(t,
+		labtest.Backend{Name: "v1", Target: "v1", URL: v1.URL},
+		labtest.Backend{Name: "v2", Target: "v2", URL: v2.URL}, 50, 18)
+
+	const n = 400
+	pts := borderlinePoints(n, 18)
+	client := &http.Client{Timeout: 30 * time.Second}
+	for i, p := range pts {
+		id := fmt.Sprintf("iris-%04d", i)
+		req, _ := http.NewRequest(http.MethodPost, lab.Outputs.IngressURL+inferPath, bytes.NewReader(inferBody(id, p)))
+		req.Host = lab.Outputs.Host
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(modelapi.HeaderRequestID, id)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %s: status %d", id, resp.StatusCode)
+		}
+	}
+	lab.Proxy.Wait()
+	// Which inputs were mirrored: the shadow agent's own records.
+	mirrored := map[string]bool{}
+	for _, r := range v2.Records() {
+		if r.Mirrored && r.Path == inferPath {
+			mirrored[r.RequestID] = true
+		}
+	}
+	v1.stop()
+	v2.stop()
+
+	p1, p2 := sklearnPredictions(t, modelDir, pts)
+	var compared, agreeing, disagreeing int
+	for i := range pts {
+		if !mirrored[fmt.Sprintf("iris-%04d", i)] {
+			continue
+		}
+		compared++
+		if p1[i] == p2[i] {
+			agreeing++
+		} else {
+			disagreeing++
+		}
+	}
+	// With 400 seeded borderline points the two models disagree on some
+	// and agree on most (fixed by the seeds, no chance involved).
+	if disagreeing == 0 || agreeing == 0 || compared < n/4 {
+		t.Fatalf("the inputs do not test agreement: %d mirrored, %d agree, %d disagree", compared, agreeing, disagreeing)
+	}
+
+	outputs := filepath.Join(dir, "outputs.json")
+	b, _ := json.Marshal(lab.Outputs)
+	if err := os.WriteFile(outputs, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "report")
+	cmd := exec.Command("go", "run", "../../cmd/shadow-report", "--outputs", outputs, "--logs", logs, "--tolerance", "0.5", "--out", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("shadow-report: %v\n%s", err, b)
+	}
+	doc, err := report.ReadSummary(filepath.Join(out, report.SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := doc.Summary.Agreement
+	t.Logf("scikit-learn: %d of %d mirrored inputs agree; the report: %d of %d", agreeing, compared, a.Agreeing, a.Compared)
+	if a.Compared != int64(compared) || a.Agreeing != int64(agreeing) {
+		t.Errorf("the report's agreement is %d of %d, scikit-learn's on the same inputs %d of %d", a.Agreeing, a.Compared, agreeing, compared)
+	}
+}
+
+// canaryOfTheTwo starts both models behind their agents and the canary
+// proxy in front, v1 90% and v2 10%.
+func canaryOfTheTwo(t *testing.T, seed uint64) *labtest.Lab {
+	t.Helper()
+	v1, v2, _ := irisModels(t, "")
+	return labtest.NewCanaryProxy(t, []labtest.Backend{
+		{Name: "v1", Target: "v1", URL: v1.URL},
+		{Name: "v2", Target: "v2", URL: v2.URL},
+	}, map[string]int{"v1": 90, "v2": 10}, seed)
+}
+
+// The gate judges the forest (v2) against the logistic regression (v1)
+// with the example's OIP v2 infer request: both answer every request, so
+// no error criterion is broken, and the verdict is a rollback for latency.
+func TestGateRollsBackTheSlowerForestForLatencyAloneNotErrors(t *testing.T) {
+	lab := canaryOfTheTwo(t, 18)
+	lab.Outputs.Rollout = nil
+	body, err := os.ReadFile(filepath.Join(example, "infer-request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	rep, err := rollout.Check(context.Background(), rollout.CheckOptions{
+		Outputs: lab.Outputs, Source: "test", Candidate: "v2", Baseline: "v1",
+		Settings: rollout.SettingsFromOutputs(lab.Outputs),
+		Path:     inferPath, Body: body, Concurrency: 8, RequestTimeout: 30 * time.Second,
+		Progress: rollout.NewProgress(&progress, false),
+	})
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, progress.String())
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	t.Logf("the gate's report:\n%s", text.String())
+	res := rep.Result
+	for _, c := range res.Criteria {
+		// The gate's error tests run at alpha 1e-5 each (their false-alarm
+		// chance); neither model fails a request, so a broken one is a defect.
+		if (c.Name == gate.CritErrors || c.Name == gate.CritSuccess) && c.State == gate.Rollback {
+			t.Errorf("%s broken (%s) though neither model fails: %s", c.Name, c.Detail, res.Reason)
+		}
+	}
+	// The forest answers about five times slower (p50 ~33 ms against
+	// ~7 ms here): the latency criterion is broken far past its bound
+	// (z ~9.6 where 3.6 rolls back, a shift of ~+400% where +25% is
+	// allowed), so a rollback for latency is what the gate must say.
+	if res.Verdict != gate.Rollback || !brokenOnly(res, gate.CritLatency) {
+		t.Errorf("verdict %s (%s), want a rollback for latency alone", res.Verdict, res.Reason)
+	}
+}
+
+// brokenOnly says whether name is the one criterion the result breaks.
+func brokenOnly(res *gate.Result, name string) bool {
+	var broken []string
+	for _, c := range res.Criteria {
+		if c.State == gate.Rollback {
+			broken = append(broken, c.Name)
+		}
+	}
+	return len(broken) == 1 && broken[0] == name
+}
+
+// The smoke checker proves a 90/10 canary of the two models: it
+// attributes answers by model-agent's X-Model-Version and reads its
+// /metrics, knowing nothing of scikit-learn.
+func TestSmokeProvesANinetyTenCanaryOfTheTwoModels(t *testing.T) {
+	t.Skip("not yet: the smoke checker proves readiness and the split by GET / answered 200 (model-echo's root); " +
+		"the example server, like most model servers, answers / with 404. It passes once smoke takes its probe " +
+		"from the agent's contract (issue 18, Deliver item 3); remove this skip then")
+	lab := canaryOfTheTwo(t, 18)
+	p := smoke.DefaultParams
+	// alpha 1e-4: the chance this correct canary fails the check.
+	p.Alpha, p.Settle, p.WaitTimeout, p.Pods = 1e-4, 3*time.Second, time.Minute, smoke.PodsIngress
+	var progress bytes.Buffer
+	rep, err := smoke.Run(context.Background(), lab.Outputs, p, smoke.NewProgress(&progress, false))
+	if err != nil {
+		t.Fatalf("smoke: %v\n%s", err, progress.String())
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	t.Logf("smoke's report:\n%s", text.String())
+	if !rep.Pass {
+		t.Errorf("a correct 90/10 canary failed the smoke check: %v", rep.Failures())
+	}
+}
