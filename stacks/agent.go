@@ -118,17 +118,31 @@ func (c *Config) setModelServerDefaults() {
 	}
 }
 
-// models lists the versions of the stack's strategy.
+// models lists the versions of the stack's strategy, as pointers so
+// defaults can be set in place; none when its block is unset.
 func (c *Config) models() []*ModelSettings {
+	models, _ := ByStrategy[[]*ModelSettings](c.Strategy, strategyModelSettings{c})
+	return models
+}
+
+// strategyModelSettings is models' case per strategy.
+type strategyModelSettings struct{ c *Config }
+
+func (m strategyModelSettings) Canary() []*ModelSettings {
 	var out []*ModelSettings
-	switch {
-	case c.Strategy == StrategyCanary && c.Canary != nil:
-		for i := range c.Canary.Versions {
-			out = append(out, &c.Canary.Versions[i].ModelSettings)
+	if m.c.Canary != nil {
+		for i := range m.c.Canary.Versions {
+			out = append(out, &m.c.Canary.Versions[i].ModelSettings)
 		}
-	case c.Strategy == StrategyShadow && c.Shadow != nil:
-		for i := range c.Shadow.Versions {
-			out = append(out, &c.Shadow.Versions[i].ModelSettings)
+	}
+	return out
+}
+
+func (m strategyModelSettings) Shadow() []*ModelSettings {
+	var out []*ModelSettings
+	if m.c.Shadow != nil {
+		for i := range m.c.Shadow.Versions {
+			out = append(out, &m.c.Shadow.Versions[i].ModelSettings)
 		}
 	}
 	return out
