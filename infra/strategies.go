@@ -61,6 +61,7 @@ func deployCanary(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 		for _, v := range cn.Versions {
 			vo := stacks.VersionOutput{Target: v.Target, Tag: v.Tag, Percent: v.Percent,
 				PodSelector: podSelector(cn.Service, v.Name)}
+			agentContract(&vo, &v.ModelSettings)
 			if cn.HeaderRouting && v.Tag != "" {
 				vo.RouteHeader = &stacks.HeaderMatch{Name: components.KnativeTagHeader, Value: v.Tag}
 			}
@@ -123,6 +124,7 @@ func deployShadow(ctx *pulumi.Context, cfg *stacks.Config, namespace pulumi.Stri
 			// pod of a version, through the ingress or the Kubernetes API.
 			vo := stacks.VersionOutput{Target: v.Target, Role: v.Role, Replicas: v.Replicas,
 				PodSelector: podSelector(sh.Service, v.Name)}
+			agentContract(&vo, &v.ModelSettings)
 			if sh.HeaderRouting {
 				vo.RouteHeader = &stacks.HeaderMatch{Name: modelapi.HeaderRouteVersion, Value: v.Name}
 			}
@@ -193,4 +195,12 @@ func registryArgs(r *stacks.RegistryConfig) *docker.RegistryArgs {
 		args.Password = pulumi.ToSecret(pulumi.String(r.Password)).(pulumi.StringOutput)
 	}
 	return args
+}
+
+// agentContract exports, for a version whose own model runs behind
+// model-agent, the readiness path smoke probes instead of GET /.
+func agentContract(vo *stacks.VersionOutput, m *stacks.ModelSettings) {
+	if m.AgentEnabled() && !m.RunsModelEcho() {
+		vo.Agent, vo.ReadinessPath = true, m.ModelReadinessPath()
+	}
 }

@@ -137,6 +137,47 @@ type VersionOutput struct {
 	// RouteHeader, where header routing is on, is a request header that
 	// sends a request on the user host to this version only.
 	RouteHeader *HeaderMatch `json:"routeHeader,omitempty"`
+	// Agent says model-agent fronts the version's own model server (not
+	// model-echo): answers carry the agent's X-Model-Version, but only the
+	// model's ReadinessPath is known to answer 200, so smoke probes that
+	// path instead of expecting Target on GET /.
+	Agent bool `json:"agent,omitempty"`
+	// ReadinessPath is the model's readiness path, as the agent serves it.
+	ReadinessPath string `json:"readinessPath,omitempty"`
+}
+
+// ProbePath is the path that proves the version answers: its model's
+// readiness path behind the agent, else model-echo's root.
+func (v VersionOutput) ProbePath() string {
+	if v.Agent && v.ReadinessPath != "" {
+		return v.ReadinessPath
+	}
+	return "/"
+}
+
+// AnswersTarget reports whether the version answers GET / with Target
+// (model-echo), so a body other than Target is a wrong answer.
+func (v VersionOutput) AnswersTarget() bool { return v.ProbePath() == "/" }
+
+// UserProbePath is the path probed on the user host, which may reach any
+// version: the readiness path when every version shares one behind the
+// agent, else "/".
+func (o *Outputs) UserProbePath() string {
+	path := ""
+	for _, v := range o.Versions {
+		switch p := v.ProbePath(); {
+		case p == "/":
+			return "/"
+		case path == "":
+			path = p
+		case path != p:
+			return "/"
+		}
+	}
+	if path == "" {
+		return "/"
+	}
+	return path
 }
 
 // HeaderMatch is one request header and the value that selects a route.

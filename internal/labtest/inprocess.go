@@ -320,6 +320,9 @@ func start(t testing.TB, versions []Version, seed uint64) *Lab {
 type Backend struct {
 	Name, Target, URL string
 	MorePods          []string
+	// ReadinessPath, when set, says the backend is a model behind
+	// model-agent answering only there (stack output agent/readinessPath).
+	ReadinessPath string
 }
 
 // startProxy starts the proxy in front of running versions.
@@ -345,7 +348,8 @@ func startProxy(t testing.TB, backends []Backend, seed uint64) *Lab {
 		p.order = append(p.order, b.Name)
 		replicas := len(p.backends[b.Name])
 		o.Versions[b.Name] = stacks.VersionOutput{Target: b.Target, Host: host, URL: "http://" + host,
-			Replicas: &replicas, PodSelector: "app=model,version=" + b.Name}
+			Replicas: &replicas, PodSelector: "app=model,version=" + b.Name,
+			Agent: b.ReadinessPath != "", ReadinessPath: b.ReadinessPath}
 	}
 	slices.Sort(p.order)
 	ps := httptest.NewServer(p)

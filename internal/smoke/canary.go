@@ -65,12 +65,13 @@ func runCanary(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 		user.Version(n)
 	}
 	mismatched, firstMismatch := 0, ""
+	userPath := o.UserProbePath()
 	r.Sent = c.Send(ctx, measure.Batch{
 		N: r.N, Concurrency: p.Concurrency, Progress: prog, Label: "canary: user requests",
-		Request: func(int) measure.Request { return measure.Get(o.Host, "/") },
+		Request: func(int) measure.Request { return measure.Get(o.Host, userPath) },
 	}, func(_ int, a measure.Answer) bool {
 		user.Add(a)
-		if v, ok := o.Versions[a.Version]; ok && a.OK() && string(a.Body) != v.Target {
+		if v, ok := o.Versions[a.Version]; ok && a.OK() && v.AnswersTarget() && string(a.Body) != v.Target {
 			mismatched++
 			if firstMismatch == "" {
 				firstMismatch = fmt.Sprintf("%q from %s", measure.Truncate(string(a.Body), 80), a.Version)

@@ -164,16 +164,19 @@ func Run(ctx context.Context, o *stacks.Outputs, p Params, prog *Progress) (*Rep
 	// its own, and a cold one would otherwise skew the split.
 	hosts := []string{o.Host}
 	seen := map[string]bool{o.Host: true}
+	// Each host is probed on a path its versions answer 200.
+	probePaths := map[string]string{o.Host: o.UserProbePath()}
 	for _, name := range sortedVersions(o) {
 		if h := o.Versions[name].Host; h != "" && !seen[h] {
 			seen[h] = true
 			hosts = append(hosts, h)
+			probePaths[h] = o.Versions[name].ProbePath()
 		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, p.WaitTimeout)
 	reqs := make([]measure.Request, len(hosts))
 	for i, h := range hosts {
-		reqs[i] = measure.Get(h, "/")
+		reqs[i] = measure.Get(h, probePaths[h])
 	}
 	r.Wait = measure.WaitAll(wctx, c, reqs, p.Backoff, measure.Answer.OK)
 	cancel()
@@ -281,11 +284,11 @@ func probeOwnHosts(ctx context.Context, c *measure.Client, o *stacks.Outputs, pl
 	firstBody := map[string]string{}
 	r.OwnSent = c.Send(ctx, measure.Batch{
 		N: len(jobs), Concurrency: p.Concurrency, Progress: prog, Label: "own hosts",
-		Request: func(i int) measure.Request { return measure.Get(jobs[i].host, "/") },
+		Request: func(i int) measure.Request { return measure.Get(jobs[i].host, o.Versions[jobs[i].version].ProbePath()) },
 	}, func(i int, a measure.Answer) bool {
 		name := jobs[i].version
 		own.AddOwn(name, a)
-		if a.OK() && (a.Version == name || a.Version == "") && string(a.Body) != o.Versions[name].Target {
+		if a.OK() && (a.Version == name || a.Version == "") && o.Versions[name].AnswersTarget() && string(a.Body) != o.Versions[name].Target {
 			wrongBody[name]++
 			if firstBody[name] == "" {
 				firstBody[name] = string(a.Body)

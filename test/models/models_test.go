@@ -312,8 +312,8 @@ func canaryOfTheTwo(t *testing.T, seed uint64) *labtest.Lab {
 	t.Helper()
 	v1, v2, _ := irisModels(t, "")
 	return labtest.NewCanaryProxy(t, []labtest.Backend{
-		{Name: "v1", Target: "v1", URL: v1.URL},
-		{Name: "v2", Target: "v2", URL: v2.URL},
+		{Name: "v1", Target: "v1", URL: v1.URL, ReadinessPath: readyPath},
+		{Name: "v2", Target: "v2", URL: v2.URL, ReadinessPath: readyPath},
 	}, map[string]int{"v1": 90, "v2": 10}, seed)
 }
 
@@ -372,9 +372,6 @@ func brokenOnly(res *gate.Result, name string) bool {
 // attributes answers by model-agent's X-Model-Version and reads its
 // /metrics, knowing nothing of scikit-learn.
 func TestSmokeProvesANinetyTenCanaryOfTheTwoModels(t *testing.T) {
-	t.Skip("not yet: the smoke checker proves readiness and the split by GET / answered 200 (model-echo's root); " +
-		"the example server, like most model servers, answers / with 404. It passes once smoke takes its probe " +
-		"from the agent's contract (issue 18, Deliver item 3); remove this skip then")
 	lab := canaryOfTheTwo(t, 18)
 	p := smoke.DefaultParams
 	// alpha 1e-4: the chance this correct canary fails the check.
