@@ -86,7 +86,9 @@ type ClusterOptions struct {
 	Namespace string
 	// Versions are the values of the version label to select.
 	Versions []string
-	// Container is the model container (default modelapi.ContainerName).
+	// Container is the container whose log holds the payload events.
+	// Default: per pod, modelapi.AgentContainerName where the pod runs
+	// model-agent (it logs for the model), else modelapi.ContainerName.
 	Container string
 	// Since, when set, asks only for log lines written since then.
 	Since time.Time
@@ -105,9 +107,6 @@ type Pod struct {
 // container that restarted (Kubernetes keeps only the last one). Pods
 // already deleted took their logs with them; they cannot be read.
 func FromCluster(ctx context.Context, client kubernetes.Interface, o ClusterOptions) ([]Log, []Pod, error) {
-	if o.Container == "" {
-		o.Container = modelapi.ContainerName
-	}
 	req, err := labels.NewRequirement(modelapi.PodVersionLabel, selection.In, o.Versions)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pod selector: %w", err)
@@ -124,20 +123,26 @@ func FromCluster(ctx context.Context, client kubernetes.Interface, o ClusterOpti
 	var logs []Log
 	var pods []Pod
 	for _, p := range list.Items {
-		if !hasContainer(p, o.Container) {
+		po := o
+		po.Container = payloadContainer(p, o.Container)
+		if !hasContainer(p, po.Container) {
 			continue
 		}
-		restarts := restartCount(p, o.Container)
+		restarts := restartCount(p, po.Container)
 		pods = append(pods, Pod{Name: p.Name, Version: p.Labels[modelapi.PodVersionLabel], Restarts: restarts, Phase: string(p.Status.Phase)})
 		if restarts > 0 {
-			logs = append(logs, podLog(client, o, p.Name, true))
+			logs = append(logs, podLog(client, po, p.Name, true))
 		}
-		if started(p, o.Container) {
-			logs = append(logs, podLog(client, o, p.Name, false))
+		if started(p, po.Container) {
+			logs = append(logs, podLog(client, po, p.Name, false))
 		}
 	}
 	if len(logs) == 0 {
-		return nil, pods, fmt.Errorf("no pod %s in namespace %s has a started %q container", selector, o.Namespace, o.Container)
+		want := o.Container
+		if want == "" {
+			want = modelapi.AgentContainerName + `" or "` + modelapi.ContainerName
+		}
+		return nil, pods, fmt.Errorf("no pod %s in namespace %s has a started %q container", selector, o.Namespace, want)
 	}
 	return logs, pods, nil
 }
@@ -159,6 +164,18 @@ func podLog(client kubernetes.Interface, o ClusterOptions, pod string, previous 
 		}
 		return rc, nil
 	}}
+}
+
+// payloadContainer is the container of p whose log holds payload events:
+// the one asked for, else the agent where p runs it, else the model.
+func payloadContainer(p corev1.Pod, asked string) string {
+	switch {
+	case asked != "":
+		return asked
+	case hasContainer(p, modelapi.AgentContainerName):
+		return modelapi.AgentContainerName
+	}
+	return modelapi.ContainerName
 }
 
 func hasContainer(p corev1.Pod, name string) bool {

@@ -133,3 +133,46 @@ func TestFromDirAndSavedNames(t *testing.T) {
 		t.Errorf("saved names %q, %q", cur.FileName(), prev.FileName())
 	}
 }
+
+// A pod running model-agent beside its own model has its payload events
+// in the agent's log, not the model server's: the agent's is read; a pod
+// without the agent is read from its model container.
+func TestFromClusterReadsTheAgentContainerWhereAPodRunsIt(t *testing.T) {
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	client := fake.NewClientset(
+		pod("model-v1-a", "v1", 0, running, "istio-proxy", "model", modelapi.AgentContainerName),
+		pod("model-v2-a", "v2", 0, running, "model"),
+	)
+	var mu sync.Mutex
+	asked := map[string]bool{}
+	client.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "log" {
+			return false, nil, nil
+		}
+		opts := a.(k8stesting.GenericAction).GetValue().(*corev1.PodLogOptions)
+		mu.Lock()
+		asked[opts.Container] = true
+		mu.Unlock()
+		return true, &runtime.Unknown{Raw: []byte("log\n")}, nil
+	})
+	logs, _, err := FromCluster(context.Background(), client, ClusterOptions{Namespace: "models", Versions: []string{"v1", "v2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range logs {
+		names = append(names, l.Name)
+		rc, err := l.Open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+	}
+	want := []string{"model-v1-a/model-agent", "model-v2-a/model"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("logs %q, want %q", names, want)
+	}
+	if !asked[modelapi.AgentContainerName] || !asked[modelapi.ContainerName] || len(asked) != 2 {
+		t.Fatalf("asked for the logs of containers %v, want model-agent and model", asked)
+	}
+}
