@@ -282,3 +282,21 @@ func TestInClusterViewReplacesEveryAddressAndDropsTheKubeconfig(t *testing.T) {
 		t.Errorf("no in-cluster routing: %v", err)
 	}
 }
+
+// A version whose own model runs behind the agent is probed on its
+// readiness path; model-echo, and a user host mixing the two, on /.
+func TestProbePathIsTheReadinessPathBehindTheAgentElseRoot(t *testing.T) {
+	agent := VersionOutput{Agent: true, ReadinessPath: "/v2/health/ready"}
+	echo := VersionOutput{Target: "v1"}
+	if agent.ProbePath() != "/v2/health/ready" || agent.AnswersTarget() {
+		t.Errorf("agent version: probe %q, answers target %v", agent.ProbePath(), agent.AnswersTarget())
+	}
+	if echo.ProbePath() != "/" || !echo.AnswersTarget() {
+		t.Errorf("model-echo version: probe %q, answers target %v", echo.ProbePath(), echo.AnswersTarget())
+	}
+	both := &Outputs{Versions: map[string]VersionOutput{"v1": agent, "v2": agent}}
+	mixed := &Outputs{Versions: map[string]VersionOutput{"v1": agent, "v2": echo}}
+	if both.UserProbePath() != "/v2/health/ready" || mixed.UserProbePath() != "/" {
+		t.Errorf("user probe: both behind the agent %q, mixed %q", both.UserProbePath(), mixed.UserProbePath())
+	}
+}
