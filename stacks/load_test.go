@@ -637,3 +637,19 @@ func TestLoadHeaderRoutingAsPulumiStoresIt(t *testing.T) {
 		}
 	}
 }
+
+func TestTheByoStackShadowsTwoOwnImagesBehindTheAgent(t *testing.T) {
+	c := mustLoadFile(t, "byo")
+
+	checkEqual(t, "strategy", c.Strategy, StrategyShadow)
+	checkEqual(t, "cluster type", c.Cluster.Type, ClusterKind)
+	checkEqual(t, "versions", len(c.Shadow.Versions), 2)
+	for i, v := range c.Shadow.Versions {
+		if v.RunsModelEcho() {
+			t.Errorf("versions[%d] runs model-echo, want an own image", i)
+		}
+		checkEqual(t, "readinessPath", v.ReadinessPath, "/v2/health/ready")
+		checkEqual(t, "port", *v.Port, 8081)
+		checkEqual(t, "payloadLog", *v.PayloadLog, true)
+	}
+}
