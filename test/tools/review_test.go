@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,9 @@ func TestMakeReviewInAClone(t *testing.T) {
 	// A cache of its own: the first run compiles, the later ones reuse.
 	env := append([]string{"MODELROLLOUTS_REVIEW_CACHE=" + t.TempDir()}, makeEnv...)
 
+	// Every stack file but dev's is unchanged; named the way review lists them.
+	others := otherStacks(t, dir, "dev")
+
 	text := command(t, dir, env, "make", "review", "BASE=HEAD")
 	if text.code != 0 {
 		t.Fatalf("make review exited %d:\n%s\n%s", text.code, text.stdout, text.stderr)
@@ -70,10 +74,14 @@ func TestMakeReviewInAClone(t *testing.T) {
 		fmt.Sprintf("smoke plan: 20%% canary: %d requests catch a 5-point error", n),
 		"-    percent: 90\n+    percent: 80",
 		"-    percent: 10\n+    percent: 20",
-		"### stack shadow: no change",
-		"### stack cloud: no change",
 	} {
 		if !strings.Contains(text.stdout, want) {
+			t.Errorf("make review lacks %q:\n%s", want, text.stdout)
+		}
+	}
+
+	for _, name := range others {
+		if want := "### stack " + name + ": no change"; !strings.Contains(text.stdout, want) {
 			t.Errorf("make review lacks %q:\n%s", want, text.stdout)
 		}
 	}
@@ -89,7 +97,7 @@ func TestMakeReviewInAClone(t *testing.T) {
 	for _, want := range []string{
 		"reusing render compiled from the base's code",
 		"reusing render review compiled from the head's code",
-		"reusing the renders of cloud dev shadow at HEAD",
+		"reusing the renders of " + strings.Join(sorted(append([]string{"dev"}, others...)), " ") + " at HEAD",
 	} {
 		if !strings.Contains(md.stderr, want) {
 			t.Errorf("the second make review, same base and code, does not say %q:\n%s", want, md.stderr)
@@ -104,7 +112,7 @@ func TestMakeReviewInAClone(t *testing.T) {
 		fmt.Sprintf("**Smoke plan** (`make smoke STACK=dev`): 20%% canary: %d requests catch a 5-point error", n),
 		"**pulumi preview**: No credentials for this stack's cluster here: it is a kind cluster",
 		"```diff\n--- dev@HEAD\n+++ dev@working-tree",
-		"unchanged: `cloud`, `shadow`",
+		"unchanged: `" + strings.Join(others, "`, `") + "`",
 	} {
 		if !strings.Contains(md.stdout, want) {
 			t.Errorf("the comment lacks %q:\n%s", want, md.stdout)
@@ -135,6 +143,28 @@ func TestMakeReviewInAClone(t *testing.T) {
 		}
 	}
 }
+
+// otherStacks is the sorted names of dir's Pulumi.<stack>.yaml files but except.
+func otherStacks(t *testing.T, dir, except string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "Pulumi.*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
+		if name != except {
+			names = append(names, name)
+		}
+	}
+	if len(names) < 2 {
+		t.Fatalf("%s holds stacks %v; the test needs two besides %s", dir, names, except)
+	}
+	return names
+}
+
+func sorted(s []string) []string { slices.Sort(s); return s }
 
 // TestMakeRenderIntoAFileIsPureYAML: `make render STACK=dev > dev.yaml`
 // holds only the objects; the note about compiling goes to stderr.
