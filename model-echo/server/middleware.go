@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 )
 
 // routeKind decides what the instrumentation does beyond counting.
@@ -173,9 +174,9 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		s.ring.add(&rec)
 	}
 	if x.capture {
-		s.payload.log(payloadExchange{
-			requestID: x.requestID, mirrored: rec.Mirrored, start: start, latency: elapsed,
-			status: x.status, input: x.inputBody, inputJSON: x.inputJSON, output: x.outputBody,
+		s.payload.Offer(payloadsink.Exchange{
+			RequestID: x.requestID, Mirrored: rec.Mirrored, Start: start, Latency: elapsed, Status: x.status,
+			Input: x.inputBody, InputJSON: x.inputJSON, Output: x.outputBody, OutputJSON: true, // writeJSON's
 		})
 	}
 }

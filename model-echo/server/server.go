@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 )
 
 // Server is the model-echo HTTP handler plus its metrics, debug ring and
@@ -25,7 +26,7 @@ type Server struct {
 	cfg            Config
 	logger         *slog.Logger
 	reqLog         *requestLog // nil when the logger discards Info
-	payload        *payloadLog // nil unless Config.PayloadLog
+	payload        *payloadsink.Log // nil unless Config.PayloadLog
 	mux            *http.ServeMux
 	metrics        *metrics
 	metricsHandler http.Handler
@@ -158,7 +159,7 @@ func (s *Server) FlushLogs() {
 		s.reqLog.flush()
 	}
 	if s.payload != nil {
-		s.payload.flush()
+		s.payload.Flush()
 	}
 }
 
@@ -171,7 +172,7 @@ func (s *Server) Close() {
 		s.reqLog.close()
 	}
 	if s.payload != nil {
-		s.payload.close()
+		s.payload.Close()
 	}
 }
 
@@ -183,19 +184,11 @@ func (s *Server) startPayloadLog(logger *slog.Logger) {
 	if lh, ok := logger.Handler().(*lineHandler); ok {
 		w = lh.w
 	}
-	s.payload = newPayloadLog(w, logger, s.cfg, payloadQueue)
-	go s.payload.run()
-	for _, q := range []string{payloadQueueLog, payloadQueueHTTP} {
-		s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name:        modelapi.MetricPayloadDropped,
-			Help:        "Payload events dropped because a queue was full, by queue: log (no sink got them) or http (LOGGER_URL's).",
-			ConstLabels: prometheus.Labels{"queue": q},
-		}, func() float64 { return s.payload.droppedTotal(q) }))
-	}
-	s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: modelapi.MetricPayloadPostFailures,
-		Help: "Payload events " + modelapi.EnvLoggerURL + " did not accept (transport error or non-2xx answer).",
-	}, s.payload.postFailures))
+	s.payload = payloadsink.New(w, payloadsink.Options{
+		Model: s.cfg.ModelName, Version: s.cfg.Version, LoggerURL: s.cfg.LoggerURL, Warn: logger,
+	})
+	go s.payload.Run()
+	s.metrics.reg.MustRegister(s.payload.Collectors()...)
 }
 
 func (s *Server) logDropped() float64 {
