@@ -25,7 +25,7 @@ import (
 type Server struct {
 	cfg            Config
 	logger         *slog.Logger
-	reqLog         *requestLog // nil when the logger discards Info
+	reqLog         *requestLog      // nil when the logger discards Info
 	payload        *payloadsink.Log // nil unless Config.PayloadLog
 	mux            *http.ServeMux
 	metrics        *metrics
