@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 )
 
 // Agent is the proxy, its metrics, debug ring, readiness and payload log.
@@ -35,7 +36,7 @@ type Agent struct {
 	metrics   *metrics
 	promHTTP  http.Handler
 	ring      *ring
-	payload   *payloadLog // nil unless Config.PayloadLog
+	payload   *payloadsink.Log // nil unless Config.PayloadLog
 	stopping  atomic.Bool
 
 	versionHeader []string
@@ -102,18 +103,11 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 }
 
 func (a *Agent) startPayloadLog(w io.Writer) {
-	a.payload = newPayloadLog(w, a.logger, a.cfg)
-	for _, q := range []string{queueLog, queueHTTP} {
-		a.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name:        modelapi.MetricPayloadDropped,
-			Help:        "Payload events dropped because a queue was full, by queue: log (no sink got them) or http (LOGGER_URL's).",
-			ConstLabels: prometheus.Labels{"queue": q},
-		}, func() float64 { return a.payload.droppedTotal(q) }))
-	}
-	a.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: modelapi.MetricPayloadPostFailures,
-		Help: "Payload events " + modelapi.EnvLoggerURL + " did not accept (transport error or non-2xx answer).",
-	}, a.payload.postFailures))
+	a.payload = payloadsink.New(w, payloadsink.Options{
+		Model: a.cfg.ModelName, Version: a.cfg.Version, LoggerURL: a.cfg.LoggerURL, Warn: a.logger,
+	})
+	go a.payload.Run()
+	a.metrics.reg.MustRegister(a.payload.Collectors()...)
 }
 
 // Config returns the effective configuration.
@@ -129,7 +123,7 @@ func (a *Agent) Records() []modelapi.RequestRecord { return a.ring.snapshot(filt
 // the payload log's writer (and posted, with LOGGER_URL).
 func (a *Agent) FlushLogs() {
 	if a.payload != nil {
-		a.payload.flush()
+		a.payload.Flush()
 	}
 }
 
@@ -137,7 +131,7 @@ func (a *Agent) FlushLogs() {
 // Serve calls it after shutdown.
 func (a *Agent) Close() {
 	if a.payload != nil {
-		a.payload.close()
+		a.payload.Close()
 	}
 	a.transport.CloseIdleConnections()
 }
@@ -276,9 +270,9 @@ func (a *Agent) account(r *http.Request, rm *routeMetrics, x *exchange, in *capt
 	}
 	a.ring.add(&rec)
 	if logged {
-		a.payload.log(payloadExchange{
-			requestID: id, mirrored: mirrored, start: start, latency: elapsed, status: x.status,
-			input: input, inCut: inCut, output: output, outCut: outCut,
+		a.payload.Offer(payloadsink.Exchange{
+			RequestID: id, Mirrored: mirrored, Start: start, Latency: elapsed, Status: x.status,
+			Input: input, InputCut: inCut, Output: output, OutputCut: outCut,
 		})
 	}
 }
