@@ -21,6 +21,7 @@ import (
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
+	"github.com/modelrollouts/modelrollouts/model-echo/recordring"
 )
 
 // Agent is the proxy, its metrics, debug ring, readiness and payload log.
@@ -35,7 +36,7 @@ type Agent struct {
 	routes    map[string]*routeMetrics
 	metrics   *metrics
 	promHTTP  http.Handler
-	ring      *ring
+	ring      *recordring.Ring
 	payload   *payloadsink.Log // nil unless Config.PayloadLog
 	stopping  atomic.Bool
 
@@ -64,7 +65,7 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 		labels:        http.NewServeMux(),
 		routes:        map[string]*routeMetrics{},
 		metrics:       newMetrics(cfg),
-		ring:          newRing(cfg.RingSize),
+		ring:          recordring.New(cfg.RingSize),
 		versionHeader: []string{cfg.Version},
 	}
 	a.transport = &http.Transport{
@@ -117,7 +118,7 @@ func (a *Agent) Config() Config { return a.cfg }
 func (a *Agent) Registry() *prometheus.Registry { return a.metrics.reg }
 
 // Records returns the debug ring, oldest first.
-func (a *Agent) Records() []modelapi.RequestRecord { return a.ring.snapshot(filter{}) }
+func (a *Agent) Records() []modelapi.RequestRecord { return a.ring.Snapshot(recordring.Filter{}) }
 
 // FlushLogs returns once every request answered before the call is in
 // the payload log's writer (and posted, with LOGGER_URL).
@@ -268,7 +269,7 @@ func (a *Agent) account(r *http.Request, rm *routeMetrics, x *exchange, in *capt
 	if rm.label == modelapi.RouteRoot && !outCut {
 		rec.Output = string(output)
 	}
-	a.ring.add(&rec)
+	a.ring.Add(&rec)
 	if logged {
 		a.payload.Offer(payloadsink.Exchange{
 			RequestID: id, Mirrored: mirrored, Start: start, Latency: elapsed, Status: x.status,

@@ -171,7 +171,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		s.reqLog.log(&rec)
 	}
 	if rt.kind != kindInfra {
-		s.ring.add(&rec)
+		s.ring.Add(&rec)
 	}
 	if x.capture {
 		s.payload.Offer(payloadsink.Exchange{

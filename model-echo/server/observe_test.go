@@ -225,27 +225,6 @@ func TestDebugRequests(t *testing.T) {
 	}
 }
 
-func TestRingIsBounded(t *testing.T) {
-	t.Parallel()
-	r := newRecorder(4)
-	for i := 1; i <= 10; i++ {
-		r.add(&modelapi.RequestRecord{RequestID: fmt.Sprint(i)})
-	}
-	got := r.snapshot(recordFilter{})
-	if len(got) != 4 || got[0].RequestID != "7" || got[3].RequestID != "10" || got[3].Seq != 10 {
-		t.Fatalf("ring %+v", got)
-	}
-	if got := r.snapshot(recordFilter{since: 8}); len(got) != 2 || got[0].Seq != 9 {
-		t.Fatalf("since 8: %+v", got)
-	}
-	if got := r.snapshot(recordFilter{since: 100}); len(got) != 0 {
-		t.Fatalf("since 100: %+v", got)
-	}
-	if got := r.snapshot(recordFilter{requestID: "3"}); len(got) != 0 {
-		t.Fatalf("evicted record still found: %+v", got)
-	}
-}
-
 // Mirrored copies are counted apart from direct requests, the info metric
 // names the process, and requests being served show in the in-flight
 // gauge until they are answered: together they let a client count a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
+	"github.com/modelrollouts/modelrollouts/model-echo/recordring"
 )
 
 // Server is the model-echo HTTP handler plus its metrics, debug ring and
@@ -30,7 +31,7 @@ type Server struct {
 	mux            *http.ServeMux
 	metrics        *metrics
 	metricsHandler http.Handler
-	ring           *recorder
+	ring           *recordring.Ring
 	ready          atomic.Bool
 	root           *route // GET /, served without the mux (see ServeHTTP)
 	// waitLatency waits out Config.Latency, or returns false when the
@@ -67,7 +68,7 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		logger:            logger,
 		mux:               http.NewServeMux(),
 		metrics:           newMetrics(cfg),
-		ring:              newRecorder(cfg.RingSize),
+		ring:              recordring.New(cfg.RingSize),
 		versionHeader:     []string{cfg.Version},
 		targetBody:        []byte(cfg.Target),
 		targetLength:      []string{strconv.Itoa(len(cfg.Target))},
@@ -203,7 +204,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 
 // Records returns the debug ring's records, oldest first (what
 // GET /debug/requests answers without filters).
-func (s *Server) Records() []modelapi.RequestRecord { return s.ring.snapshot(recordFilter{}) }
+func (s *Server) Records() []modelapi.RequestRecord { return s.ring.Snapshot(recordring.Filter{}) }
 
 // HTTPServer returns an http.Server for s with the configured timeouts,
 // which bound slow or stalled clients.
