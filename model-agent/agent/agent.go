@@ -22,6 +22,7 @@ import (
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 	"github.com/modelrollouts/modelrollouts/model-echo/recordring"
+	"github.com/modelrollouts/modelrollouts/model-echo/servemetrics"
 )
 
 // Agent is the proxy, its metrics, debug ring, readiness and payload log.
@@ -33,8 +34,8 @@ type Agent struct {
 	transport *http.Transport
 	proxy     *httputil.ReverseProxy
 	labels    *http.ServeMux // matches paths to route labels; serves nothing
-	routes    map[string]*routeMetrics
-	metrics   *metrics
+	routes    map[string]*servemetrics.Route
+	metrics   *servemetrics.Metrics
 	promHTTP  http.Handler
 	ring      *recordring.Ring
 	payload   *payloadsink.Log // nil unless Config.PayloadLog
@@ -63,8 +64,8 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 	a := &Agent{
 		cfg: cfg, logger: logger, upstream: up,
 		labels:        http.NewServeMux(),
-		routes:        map[string]*routeMetrics{},
-		metrics:       newMetrics(cfg),
+		routes:        map[string]*servemetrics.Route{},
+		metrics:       servemetrics.New(cfg.ModelName, cfg.Version, cfg.Hostname),
 		ring:          recordring.New(cfg.RingSize),
 		versionHeader: []string{cfg.Version},
 	}
@@ -93,13 +94,13 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 	for _, p := range modelapi.Routes {
 		label := strings.TrimSuffix(p, "{$}")
 		a.labels.Handle(p, http.NotFoundHandler())
-		a.routes[label] = a.metrics.forRoute(cfg.Version, label)
+		a.routes[label] = a.metrics.ForRoute(label)
 	}
-	a.routes[modelapi.RouteUnmatched] = a.metrics.forRoute(cfg.Version, modelapi.RouteUnmatched)
+	a.routes[modelapi.RouteUnmatched] = a.metrics.ForRoute(modelapi.RouteUnmatched)
 	if cfg.PayloadLog {
 		a.startPayloadLog(w)
 	}
-	a.promHTTP = a.metrics.handler()
+	a.promHTTP = a.metrics.Handler()
 	return a, nil
 }
 
@@ -108,14 +109,14 @@ func (a *Agent) startPayloadLog(w io.Writer) {
 		Model: a.cfg.ModelName, Version: a.cfg.Version, LoggerURL: a.cfg.LoggerURL, Warn: a.logger,
 	})
 	go a.payload.Run()
-	a.metrics.reg.MustRegister(a.payload.Collectors()...)
+	a.metrics.Registry().MustRegister(a.payload.Collectors()...)
 }
 
 // Config returns the effective configuration.
 func (a *Agent) Config() Config { return a.cfg }
 
 // Registry is the agent's private Prometheus registry.
-func (a *Agent) Registry() *prometheus.Registry { return a.metrics.reg }
+func (a *Agent) Registry() *prometheus.Registry { return a.metrics.Registry() }
 
 // Records returns the debug ring, oldest first.
 func (a *Agent) Records() []modelapi.RequestRecord { return a.ring.Snapshot(recordring.Filter{}) }
@@ -168,7 +169,7 @@ func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	mirrored := isMirrored(r.Host)
 	rm := a.routes[label]
-	inFlight := rm.inFlight[b2i(mirrored)]
+	inFlight := rm.InFlight(mirrored)
 	inFlight.Inc()
 	defer inFlight.Dec()
 
@@ -240,33 +241,29 @@ const (
 
 // account does what follows every answer: metrics, the debug record and
 // the payload log.
-func (a *Agent) account(r *http.Request, rm *routeMetrics, x *exchange, in *capture, id string, start time.Time, mirrored, logged bool) {
+func (a *Agent) account(r *http.Request, rm *servemetrics.Route, x *exchange, in *capture, id string, start time.Time, mirrored, logged bool) {
 	if r.Context().Err() != nil && x.status == http.StatusOK && !x.wroteHeader {
 		x.status = modelapi.StatusClientGone
 	}
 	elapsed := time.Since(start)
-	rm.counter(x.status).Inc()
-	rm.observe.Observe(elapsed.Seconds())
-	if mirrored {
-		rm.countMirrored(x.status)
-	}
-	if isInfra(rm.label) && !logged {
+	rm.Done(x.status, elapsed, mirrored)
+	if isInfra(rm.Label) && !logged {
 		return
 	}
 	inDigest, input, inCut := in.result()
 	outDigest, output, outCut := x.out.result()
 	rec := modelapi.RequestRecord{
 		Time: start, RequestID: id, Model: a.cfg.ModelName, Version: a.cfg.Version,
-		Method: r.Method, Route: rm.label, Path: r.URL.Path, Host: r.Host, Mirrored: mirrored,
+		Method: r.Method, Route: rm.Label, Path: r.URL.Path, Host: r.Host, Mirrored: mirrored,
 		Status: x.status, InputDigest: inDigest, OutputDigest: outDigest, Error: x.errMsg,
 		LatencyMS: float64(elapsed.Microseconds()) / 1000,
 	}
-	if modelapi.IsInferRoute(rm.label) && !outCut && x.status == http.StatusOK {
+	if modelapi.IsInferRoute(rm.Label) && !outCut && x.status == http.StatusOK {
 		if d, ok := outputsDigest(output); ok {
 			rec.OutputDigest = d
 		}
 	}
-	if rm.label == modelapi.RouteRoot && !outCut {
+	if rm.Label == modelapi.RouteRoot && !outCut {
 		rec.Output = string(output)
 	}
 	a.ring.Add(&rec)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
+	"github.com/modelrollouts/modelrollouts/model-echo/servemetrics"
 )
 
 // routeKind decides what the instrumentation does beyond counting.
@@ -33,7 +34,7 @@ type route struct {
 	allow   string   // Allow header for 405s
 	kind    routeKind
 	handle  func(x *exchange, r *http.Request)
-	metrics *routeMetrics
+	metrics *servemetrics.Route
 	payload bool // inference: bodies go to the payload log when it is on
 }
 
@@ -101,7 +102,7 @@ func digest(b []byte) string {
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	mirrored := isMirrored(r.Host)
-	inFlight := rt.metrics.inFlight[b2i(mirrored)]
+	inFlight := rt.metrics.InFlight(mirrored)
 	inFlight.Inc()
 	defer inFlight.Dec()
 	x := exchangePool.Get().(*exchange)
@@ -144,11 +145,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		x.inputDigest = s.bodyDigest(r)
 	}
 	elapsed := time.Since(start)
-	rt.metrics.counter(x.status).Inc()
-	rt.metrics.observe.Observe(elapsed.Seconds())
-	if mirrored {
-		rt.metrics.countMirrored(x.status)
-	}
+	rt.metrics.Done(x.status, elapsed, mirrored)
 
 	rec := modelapi.RequestRecord{
 		Time:         start,
@@ -189,13 +186,6 @@ func (s *Server) bodyDigest(r *http.Request) string {
 	h := sha256.New()
 	io.Copy(h, io.LimitReader(r.Body, s.cfg.MaxBodyBytes)) // best effort: a digest of what arrived
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the

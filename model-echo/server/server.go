@@ -19,6 +19,7 @@ import (
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 	"github.com/modelrollouts/modelrollouts/model-echo/recordring"
+	"github.com/modelrollouts/modelrollouts/model-echo/servemetrics"
 )
 
 // Server is the model-echo HTTP handler plus its metrics, debug ring and
@@ -29,7 +30,7 @@ type Server struct {
 	reqLog         *requestLog      // nil when the logger discards Info
 	payload        *payloadsink.Log // nil unless Config.PayloadLog
 	mux            *http.ServeMux
-	metrics        *metrics
+	metrics        *servemetrics.Metrics
 	metricsHandler http.Handler
 	ring           *recordring.Ring
 	ready          atomic.Bool
@@ -67,7 +68,7 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		cfg:               cfg,
 		logger:            logger,
 		mux:               http.NewServeMux(),
-		metrics:           newMetrics(cfg),
+		metrics:           servemetrics.New(cfg.ModelName, cfg.Version, cfg.Hostname),
 		ring:              recordring.New(cfg.RingSize),
 		versionHeader:     []string{cfg.Version},
 		targetBody:        []byte(cfg.Target),
@@ -83,14 +84,14 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		s.reqLog = newRequestLog(logger, cfg, requestLogQueue)
 		go s.reqLog.run()
 	}
-	s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+	s.metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: modelapi.MetricLogDropped,
 		Help: "Request log lines dropped because the background logger's queue was full.",
 	}, s.logDropped))
 	if cfg.PayloadLog {
 		s.startPayloadLog(logger)
 	}
-	s.metricsHandler = s.metrics.handler()
+	s.metricsHandler = s.metrics.Handler()
 	s.ready.Store(true)
 
 	get, post := []string{http.MethodGet}, []string{http.MethodPost}
@@ -127,7 +128,7 @@ func (s *Server) route(pattern string, methods []string, kind routeKind, h func(
 		allow:   allow,
 		kind:    kind,
 		handle:  h,
-		metrics: s.metrics.forRoute(s.cfg.Version, label),
+		metrics: s.metrics.ForRoute(label),
 	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
 	return rt
@@ -189,7 +190,7 @@ func (s *Server) startPayloadLog(logger *slog.Logger) {
 		Model: s.cfg.ModelName, Version: s.cfg.Version, LoggerURL: s.cfg.LoggerURL, Warn: logger,
 	})
 	go s.payload.Run()
-	s.metrics.reg.MustRegister(s.payload.Collectors()...)
+	s.metrics.Registry().MustRegister(s.payload.Collectors()...)
 }
 
 func (s *Server) logDropped() float64 {
@@ -200,7 +201,7 @@ func (s *Server) logDropped() float64 {
 }
 
 // Registry is the server's private Prometheus registry.
-func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.Registry() }
 
 // Records returns the debug ring's records, oldest first (what
 // GET /debug/requests answers without filters).
