@@ -352,17 +352,8 @@ func (a *Agent) modelReady(ctx context.Context) string {
 	return ""
 }
 
-// isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the
-// host, before the port when there is one.
-func isMirrored(host string) bool {
-	if strings.HasSuffix(host, modelapi.MirroredHostSuffix) {
-		return true
-	}
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		return strings.HasSuffix(host[:i], modelapi.MirroredHostSuffix)
-	}
-	return false
-}
+// isMirrored is the contract's rule (modelapi.IsMirroredHost).
+func isMirrored(host string) bool { return modelapi.IsMirroredHost(host) }
 
 // bufferPool lends the proxy its copy buffers, so streaming a body costs
 // no allocation per request.

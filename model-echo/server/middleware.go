@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -188,17 +187,8 @@ func (s *Server) bodyDigest(r *http.Request) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the
-// host, before the port when there is one.
-func isMirrored(host string) bool {
-	if strings.HasSuffix(host, modelapi.MirroredHostSuffix) {
-		return true
-	}
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		return strings.HasSuffix(host[:i], modelapi.MirroredHostSuffix)
-	}
-	return false
-}
+// isMirrored is the contract's rule (modelapi.IsMirroredHost).
+func isMirrored(host string) bool { return modelapi.IsMirroredHost(host) }
 
 // validRequestID is the contract's rule (modelapi.ValidRequestID), shared
 // with model-agent.
