@@ -201,8 +201,10 @@ func (p *process) metric(b *testing.B, prefix string) float64 {
 	return -1
 }
 
-func startEcho(b *testing.B, bin string) *process {
-	return start(b, bin, "TARGET=bench", "MODEL_NAME=model-echo", "MODEL_VERSION=bench")
+// startEcho runs model-echo; latencyMS is how long each infer call
+// "computes" (LATENCY_MS), "0" for none.
+func startEcho(b *testing.B, bin, latencyMS string) *process {
+	return start(b, bin, "TARGET=bench", "MODEL_NAME=model-echo", "MODEL_VERSION=bench", modelapi.EnvLatencyMS+"="+latencyMS)
 }
 
 func startAgent(b *testing.B, bin string, upstream *process, payloadLog bool) *process {
@@ -311,7 +313,10 @@ type arm struct {
 
 // BenchmarkAgentVsModelEcho compares model-echo alone with model-echo
 // behind model-agent, PAYLOAD_LOG off and on, all three processes on
-// 127.0.0.1 (one model-echo serves all arms, so its state is the same).
+// 127.0.0.1 (one model-echo serves all arms, so its state is the same),
+// twice: model-echo answering at once (the agent's cost against the
+// cheapest possible model) and computing 5 ms per call (LATENCY_MS=5;
+// the example's scikit-learn models take 7 and 33 ms).
 // Every round drives each arm with b.N/rounds infer POSTs from 8
 // keep-alive clients, in an order that rotates round by round, so load
 // from the rest of the machine falls on all arms alike. It reports the
@@ -319,8 +324,13 @@ type arm struct {
 // throughput ratio to model-echo alone (min and max too) and of its added
 // p50, and the payload events the agent wrote per request.
 func BenchmarkAgentVsModelEcho(b *testing.B) {
+	b.Run("model=instant", func(b *testing.B) { agentVsModelEcho(b, "0") })
+	b.Run("model=5ms", func(b *testing.B) { agentVsModelEcho(b, "5") })
+}
+
+func agentVsModelEcho(b *testing.B, latencyMS string) {
 	echoBin, agentBin := binaries(b)
-	echo := startEcho(b, echoBin)
+	echo := startEcho(b, echoBin, latencyMS)
 	plain := startAgent(b, agentBin, echo, false)
 	logging := startAgent(b, agentBin, echo, true)
 	arms := []*arm{
@@ -421,7 +431,7 @@ func bigInferBody(size int) []byte {
 // the payload events it dropped rather than hold.
 func BenchmarkAgentMemoryUnder1MiBBodies(b *testing.B) {
 	echoBin, agentBin := binaries(b)
-	echo := startEcho(b, echoBin)
+	echo := startEcho(b, echoBin, "0")
 	agent := startAgent(b, agentBin, echo, true)
 	big := bigInferBody(1 << 20)
 	c := newClient()
