@@ -47,6 +47,9 @@ type meshLab struct {
 	// podIPs are each version's pod addresses.
 	podIPs map[string][]string
 	cfg    *stacks.Config
+	// standIn is the journey tier's ingress stand-in reading the same
+	// objects, held to istiod's answers (standin_test.go).
+	standIn standInClients
 }
 
 // newMeshLab renders the stack file as `pulumi up` would register it and
@@ -111,6 +114,8 @@ func newMeshLab(t *testing.T, stackFile string, cfg *stacks.Config) *meshLab {
 	pods, slice := lab.endpoints(t, svc, deployments)
 	objects = append(objects, pods...)
 	objects = append(objects, slice)
+
+	lab.standIn = newStandInClients(t, istioDocs, svc)
 
 	configs, _, err := crd.ParseInputs(strings.Join(istioDocs, "---\n"))
 	if err != nil {

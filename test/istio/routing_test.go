@@ -120,6 +120,9 @@ func TestShadowRoutingAsIstioTranslatesIt(t *testing.T) {
 							t.Run(c.name, func(t *testing.T) {
 								got, why := lab.route(t, sim, p, c)
 								assertDestination(t, c, got, why)
+								if p.gateway {
+									lab.assertStandInRoutesAsIstio(t, c, got)
+								}
 							})
 						}
 					})

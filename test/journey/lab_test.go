@@ -204,6 +204,9 @@ func (l *lab) standInPlatform(cfg *stacks.Config) {
 func (l *lab) pointStackAtLab(ingressURL string) {
 	l.t.Helper()
 	s := l.stack
+	// The committed salt is keyed with the lab's passphrase; a stack for
+	// one's own cluster gets a salt from one's own (docs/github.md).
+	dropEncryptionSalt(l.t, filepath.Join(tier.checkout, "Pulumi."+s+".yaml"))
 	expect(l.t, 0, "make stack STACK="+s)
 	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi."+s+".yaml"))
 	if err != nil {
@@ -233,6 +236,24 @@ func (l *lab) pointStackAtLab(ingressURL string) {
 		l.t.Fatalf("the stack file after pointing it at the lab: %v", err)
 	}
 	l.standInPlatform(cfg)
+}
+
+// dropEncryptionSalt removes the encryptionsalt line of a stack file.
+func dropEncryptionSalt(t *testing.T, file string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.SplitAfter(string(data), "\n") {
+		if !strings.HasPrefix(line, "encryptionsalt:") {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(file, []byte(strings.Join(kept, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // clusterKeys are the keys of the stack file's cluster block.

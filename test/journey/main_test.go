@@ -142,6 +142,9 @@ func copyCheckout(root, dst string) error {
 	return nil
 }
 
+// userPassphrase is the journey user's own stack passphrase.
+const userPassphrase = "journey-user-own-passphrase"
+
 // userEnvironment is a user's shell after installing what `make up`
 // installs: the Pulumi CLI in ~/.pulumi/bin on PATH (the official
 // installer's place), Go and its caches; nothing else of ours.
@@ -158,7 +161,11 @@ func userEnvironment() error {
 		return err
 	}
 	path := strings.Join([]string{bin, filepath.Dir(goBin), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}, ":")
-	tier.userEnv = []string{"HOME=" + tier.home, "PATH=" + path, "LANG=C.UTF-8", "TERM=dumb", "USER=journey"}
+	// Every journey points its stack at an existing cluster (the kwok one),
+	// so, as docs/github.md tells such a user, the shell carries a
+	// passphrase of its own: the lab's public one is refused there.
+	tier.userEnv = []string{"HOME=" + tier.home, "PATH=" + path, "LANG=C.UTF-8", "TERM=dumb", "USER=journey",
+		"PULUMI_CONFIG_PASSPHRASE=" + userPassphrase}
 	for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOFLAGS", "GOTOOLCHAIN"} {
 		out, err := goCmd(tier.checkout, "env", k).Output()
 		if err != nil {

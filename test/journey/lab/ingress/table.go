@@ -126,6 +126,9 @@ type destination struct {
 type decision struct {
 	target destination
 	mirror *destination
+	// mirrorShare is the route's mirror percentage (0: it mirrors
+	// nothing), whether or not this request's draw sent a copy.
+	mirrorShare float64
 }
 
 func load(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interface) (*table, error) {
@@ -359,6 +362,7 @@ func (t *table) decide(r *http.Request, draw func() float64) (decision, bool) {
 				if hr.MirrorPercentage != nil {
 					share = hr.MirrorPercentage.Value
 				}
+				d.mirrorShare = share
 				if draw()*100 < share {
 					m := t.istioDestination(*hr.Mirror, v.namespace)
 					d.mirror = &m
