@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelrollouts/modelrollouts/model-echo/graceful"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 	"github.com/modelrollouts/modelrollouts/model-echo/recordring"
@@ -392,30 +393,13 @@ func (a *Agent) ListenAndServe(ctx context.Context, addr string) error {
 // write the queued payload events. It returns nil after a clean shutdown.
 func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 	hs := a.HTTPServer(ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	a.logger.Info("serving", "addr", ln.Addr().String(), "upstream", a.upstream.Host, "version", a.cfg.Version, "payload_log", a.cfg.PayloadLog)
-	select {
-	case err := <-errc:
-		a.Close()
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	a.stopping.Store(true)
-	if a.cfg.ShutdownDelay > 0 {
-		time.Sleep(a.cfg.ShutdownDelay)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
-	defer cancel()
-	err := hs.Shutdown(sctx)
-	if err != nil {
-		hs.Close()
-		err = fmt.Errorf("graceful shutdown: %w", err)
-	}
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = fmt.Errorf("serve: %w", serr)
-	}
-	a.Close()
-	a.logger.Info("stopped")
-	return err
+	return graceful.Serve(ctx, hs, ln, graceful.Shutdown{
+		Delay: a.cfg.ShutdownDelay, Timeout: a.cfg.ShutdownTimeout,
+		NotReady: func() { a.stopping.Store(true) },
+		Stopped: func() {
+			a.Close()
+			a.logger.Info("stopped")
+		},
+	})
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelrollouts/modelrollouts/model-echo/graceful"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 	"github.com/modelrollouts/modelrollouts/model-echo/recordring"
@@ -239,32 +239,16 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := s.HTTPServer(ln.Addr().String())
 	s.SetReady(true)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	s.logger.Info("serving", "addr", ln.Addr().String(), "model", s.cfg.ModelName, "version", s.cfg.Version)
-
-	select {
-	case err := <-errc:
-		s.Close() // write the queued log lines before the caller exits
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	s.SetReady(false)
-	s.logger.Info("shutting down", "delay", s.cfg.ShutdownDelay.String(), "timeout", s.cfg.ShutdownTimeout.String())
-	if s.cfg.ShutdownDelay > 0 {
-		s.waitShutdownDelay(s.cfg.ShutdownDelay)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	err := hs.Shutdown(sctx)
-	if err != nil {
-		hs.Close() // deadline passed: cut the stragglers
-		err = fmt.Errorf("graceful shutdown: %w", err)
-	}
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = fmt.Errorf("serve: %w", serr)
-	}
-	s.Close() // no more requests: write the queued log lines
-	s.logger.Info("stopped")
-	return err
+	return graceful.Serve(ctx, hs, ln, graceful.Shutdown{
+		Delay: s.cfg.ShutdownDelay, Timeout: s.cfg.ShutdownTimeout, Wait: s.waitShutdownDelay,
+		NotReady: func() {
+			s.SetReady(false)
+			s.logger.Info("shutting down", "delay", s.cfg.ShutdownDelay.String(), "timeout", s.cfg.ShutdownTimeout.String())
+		},
+		Stopped: func() {
+			s.Close() // no more requests: write the queued log lines
+			s.logger.Info("stopped")
+		},
+	})
 }
