@@ -168,7 +168,7 @@ func isInfra(label string) bool {
 func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	label := a.label(r)
 	start := time.Now()
-	mirrored := isMirrored(r.Host)
+	mirrored := modelapi.IsMirroredHost(r.Host)
 	rm := a.routes[label]
 	inFlight := rm.InFlight(mirrored)
 	inFlight.Inc()
@@ -352,9 +352,6 @@ func (a *Agent) modelReady(ctx context.Context) string {
 	}
 	return ""
 }
-
-// isMirrored is the contract's rule (modelapi.IsMirroredHost).
-func isMirrored(host string) bool { return modelapi.IsMirroredHost(host) }
 
 // bufferPool lends the proxy its copy buffers, so streaming a body costs
 // no allocation per request.

@@ -100,7 +100,7 @@ func digest(b []byte) string {
 // method check, the handler, then metrics, the log line and the ring.
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	mirrored := isMirrored(r.Host)
+	mirrored := modelapi.IsMirroredHost(r.Host)
 	inFlight := rt.metrics.InFlight(mirrored)
 	inFlight.Inc()
 	defer inFlight.Dec()
@@ -186,9 +186,6 @@ func (s *Server) bodyDigest(r *http.Request) string {
 	io.Copy(h, io.LimitReader(r.Body, s.cfg.MaxBodyBytes)) // best effort: a digest of what arrived
 	return hex.EncodeToString(h.Sum(nil))
 }
-
-// isMirrored is the contract's rule (modelapi.IsMirroredHost).
-func isMirrored(host string) bool { return modelapi.IsMirroredHost(host) }
 
 // validRequestID is the contract's rule (modelapi.ValidRequestID), shared
 // with model-agent.

@@ -59,18 +59,6 @@ func testRequestLogLine(t *testing.T, newLogger func(io.Writer) *slog.Logger) {
 	}
 }
 
-func TestIsMirrored(t *testing.T) {
-	t.Parallel()
-	for host, want := range map[string]bool{
-		"svc-shadow": true, "svc-shadow:8080": true, "svc.ns.svc.cluster.local-shadow": true,
-		"svc": false, "svc:8080": false, "shadow-svc": false, "[::1]:80": false, "": false,
-	} {
-		if got := isMirrored(host); got != want {
-			t.Errorf("isMirrored(%q) = %v", host, got)
-		}
-	}
-}
-
 func scrape(t *testing.T, e *testEnv) map[string]*dto.MetricFamily {
 	t.Helper()
 	a := e.do(t, "GET", "/metrics", "", "Accept", "text/plain")
