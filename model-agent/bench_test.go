@@ -7,6 +7,9 @@ package main
 //	go test ./model-agent -run '^$' -bench AgentVsModelEcho -benchtime 30000x
 //	go test ./model-agent -run '^$' -bench AgentMemory -benchtime 400x
 //
+// Run them apart: a request of the second moves 2 MiB, so -bench . with
+// the first one's count would run for half an hour.
+//
 // Both build model-echo and model-agent once and run them as processes,
 // as a pod does; docs/model-agent.md "Benchmarks" has the figures.
 
