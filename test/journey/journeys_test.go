@@ -47,6 +47,11 @@ func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testi
 		expect(t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack dev --path %s %s", key, value))
 	}
 	set("canary.rollout.gate.alpha", gateAlpha)
+	// The p99 SLO of this lab's machine: every model process, the stand-ins
+	// and the API server share its cores with whatever else runs there, and
+	// a starved moment would break the 500 ms default for both versions
+	// (the gate then rightly says inconclusive: a platform problem).
+	set("canary.rollout.gate.maxP99Ms", "5000")
 	out := l.up("make up")
 	if out.IngressURL != l.url || out.Split["v1"] != 90 || out.Split["v2"] != 10 {
 		t.Fatalf("outputs after make up: ingressUrl %q split %v", out.IngressURL, out.Split)
