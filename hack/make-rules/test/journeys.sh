@@ -32,6 +32,6 @@ s=$(date +%s)
 # required: a missing tool or a shared netns fails the tier instead of
 # skipping it, so CI cannot pass without running it.
 "$HACK_DIR/integration/in-netns.sh" env MODELROLLOUTS_JOURNEYS=required \
-  "$HACK_DIR/integration/netns-go-test.sh" -tags journey -count=1 -p 1 -v -timeout 20m ./test/journey/...
+  "$HACK_DIR/integration/netns-go-test.sh" -tags journey -count=1 -p 1 -v -timeout 45m ./test/journey/...
 elapsed "run in the private netns" "$s"
 elapsed "whole tier" "$t0"
