@@ -34,6 +34,11 @@ import (
 // would be up to 6%.
 const gateAlpha = "0.00001"
 
+// crashLoss bounds the requests whose payload events a SIGKILLed
+// model-echo had not yet written: its log gathers lines for
+// jsonlines.Pause (2 ms) between batches, a handful at the journey's rate.
+const crashLoss = 32
+
 // a. The dev canary as the README's rollout block drives it: make up,
 // make smoke (v2 scaled to zero: a cold start), rollout status, check ->
 // advance -> make up to 100%, then a candidate turned bad is checked (exit
@@ -136,7 +141,7 @@ func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 	l.run(0, readme(t, cmdBuildShadowReport))
 	l.run(0, readme(t, cmdShadowRpt))
 	got := readSummary(t, "report")
-	want.assert(t, "shadow-report --stack shadow", got)
+	want.assert(t, "shadow-report --stack shadow", got, crashLoss)
 	if !strings.Contains(strings.Join(logNames(got), " "), v1pods[0].Name+"/model (previous)") {
 		t.Errorf("the report read logs %v, want the restarted pod's previous log too", logNames(got))
 	}
@@ -144,7 +149,7 @@ func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 	// --min-agreement 0.95 (exit 1).
 	l.run(1, readme(t, cmdShadowGate))
 	l.run(0, readme(t, cmdShadowLogs))
-	want.assert(t, "shadow-report --logs report/logs", readSummary(t, "again"))
+	want.assert(t, "shadow-report --logs report/logs", readSummary(t, "again"), crashLoss)
 
 	l.down("make down STACK=shadow")
 	l.assertNothingLeft(t, "shadow")
@@ -376,12 +381,26 @@ func agree(s1 int, b1 []byte, s2 int, b2 []byte, tolerance float64) bool {
 	return true
 }
 
-func (w truth) assert(t *testing.T, what string, got *report.Document) {
+// assert holds the report to what the ingress routed. A primary pod
+// crashed mid-journey (SIGKILL): the payload events it had answered but
+// not yet written die with it, as in a real pod, so the report may miss
+// up to lostToCrash requests, and must account for each mirrored one
+// among them as a copy without a primary record.
+func (w truth) assert(t *testing.T, what string, got *report.Document, lostToCrash int64) {
 	t.Helper()
 	r, a := got.Requests, got.Agreement
-	if r.Seen != w.seen || r.Paired != w.paired || a.Compared != w.compared || a.Agreeing != w.agreeing {
-		t.Errorf("%s: seen %d, paired %d, compared %d, agreeing %d; the ingress routed %d, mirrored %d answered, %d compared, %d agreeing",
-			what, r.Seen, r.Paired, a.Compared, a.Agreeing, w.seen, w.paired, w.compared, w.agreeing)
+	missing := got.Mirror.CopiesWithoutPrimary
+	lost := w.seen - r.Seen
+	ok := r.Paired+missing == w.paired && a.Compared+missing == w.compared &&
+		a.Agreeing <= w.agreeing && a.Agreeing >= w.agreeing-missing &&
+		lost >= 0 && lost+missing <= lostToCrash
+	if !ok {
+		t.Errorf("%s: seen %d, paired %d (+%d copies without a primary record), compared %d, agreeing %d; "+
+			"the ingress routed %d, mirrored %d answered, %d compared, %d agreeing (at most %d lost to the crash)",
+			what, r.Seen, r.Paired, missing, a.Compared, a.Agreeing, w.seen, w.paired, w.compared, w.agreeing, lostToCrash)
+	}
+	if lost+missing > 0 {
+		t.Logf("%s: %d requests' primary records died with the crashed pod (%d of them mirrored, reported as copies without a primary record)", what, lost+missing, missing)
 	}
 }
 
