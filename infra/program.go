@@ -20,16 +20,28 @@ import (
 
 // Program is the Pulumi program: `pulumi up` and the Automation API run it.
 // An invalid config fails here, before any resource is registered.
-func Program(ctx *pulumi.Context) error {
+func Program(ctx *pulumi.Context) error { return run(ctx, "") }
+
+// ProgramIn is Program for an inline Automation API program whose project
+// (Pulumi.yaml and the stack files) is in dir: the engine does not tell an
+// inline program where its project is, and the process's working
+// directory may be another checkout.
+func ProgramIn(dir string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error { return run(ctx, dir) }
+}
+
+func run(ctx *pulumi.Context, root string) error {
 	cfg, err := stacks.Load(func(name string) (string, bool) {
 		return ctx.GetConfig(stacks.Namespace + ":" + name)
 	})
 	if err != nil {
 		return err
 	}
-	root := ctx.RootDirectory()
 	if root == "" {
-		// Mocks and older engines do not say where the project is.
+		root = ctx.RootDirectory()
+	}
+	if root == "" {
+		// Mocks and inline programs are not told where the project is.
 		if root, err = stacks.FindProjectDir("."); err != nil {
 			return err
 		}

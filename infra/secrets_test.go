@@ -130,6 +130,41 @@ func TestTheProgramRefusesAnExistingClusterOnTheLabPassphraseBeforeRegistering(t
 	}
 }
 
+// An inline program is not told where its project is: ProgramIn reads the
+// stack file of the project it names, not of the working directory (the
+// journeys run one checkout's program from another's directory).
+func TestProgramInReadsTheNamedProjectsStackFileNotTheWorkingDirectorys(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "Pulumi.cloud.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := stacks.ConfigMap(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := func(salt string) string {
+		dir := t.TempDir()
+		for name, body := range map[string]string{
+			"Pulumi.yaml":      "name: modelrollouts\nruntime: go\n",
+			"Pulumi.test.yaml": string(data) + salt,
+		} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	labKeyed, ownKeyed := project("\nencryptionsalt: "+labSalt(t)+"\n"), project("")
+	t.Chdir(ownKeyed)
+	if _, err := mocks.Run(ProgramIn(labKeyed), cfg); err == nil || !strings.Contains(err.Error(), filepath.Join(labKeyed, "Pulumi.test.yaml")) {
+		t.Errorf("ProgramIn(%s) run from %s did not refuse that project's lab-keyed stack: %v", labKeyed, ownKeyed, err)
+	}
+	t.Chdir(labKeyed)
+	if _, err := mocks.Run(ProgramIn(ownKeyed), cfg); err != nil && strings.Contains(err.Error(), "PULUMI_CONFIG_PASSPHRASE") {
+		t.Errorf("ProgramIn(%s) read the working directory's lab-keyed stack file: %v", ownKeyed, err)
+	}
+}
+
 // hack/lib/pulumi-env.sh gives stacks the same passphrase this package
 // refuses on an existing cluster.
 func TestTheShellsLabPassphraseIsTheOneTheProgramRefuses(t *testing.T) {

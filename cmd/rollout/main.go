@@ -1,10 +1,13 @@
 // Command rollout moves a canary up its ladder of percents, one reviewed
 // config change at a time, on the word of a gate run from outside:
 //
-//	go run ./cmd/rollout check --stack dev --json > verdict.json  # promote (0), rollback (1) or inconclusive (3)
-//	go run ./cmd/rollout advance --stack dev --evidence verdict.json
-//	go run ./cmd/rollout rollback --stack dev --evidence verdict.json
-//	go run ./cmd/rollout status --stack dev
+//	bin/rollout check --stack dev --json > verdict.json  # promote (0), rollback (1) or inconclusive (3)
+//	bin/rollout advance --stack dev --evidence verdict.json
+//	bin/rollout rollback --stack dev --evidence verdict.json
+//	bin/rollout status --stack dev
+//
+// Build it with `go build -o bin/ ./cmd/rollout`: `go run` reports every
+// non-zero exit as 1, so rollback could not be told from inconclusive.
 //
 // check measures the candidate and the baseline (see internal/gate);
 // advance and rollback edit Pulumi.<stack>.yaml in place and print the
@@ -45,10 +48,10 @@ func main() {
 const summary = "move a canary up its ladder of percents, one reviewed config change at a time, on the word of a gate"
 
 var examples = []string{
-	"go run ./cmd/rollout status --stack dev",
-	"go run ./cmd/rollout check --stack dev --json > verdict.json",
-	"go run ./cmd/rollout advance --stack dev --evidence verdict.json",
-	"go run ./cmd/rollout rollback --stack dev --evidence verdict.json",
+	"bin/rollout status --stack dev",
+	"bin/rollout check --stack dev --json > verdict.json",
+	"bin/rollout advance --stack dev --evidence verdict.json",
+	"bin/rollout rollback --stack dev --evidence verdict.json",
 }
 
 var (
@@ -114,9 +117,9 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	c := cli.New("rollout check", "judge the candidate against the baseline from probes of their tag hosts (or Prometheus) and say promote, rollback or inconclusive")
 	c.Usage = "(--stack NAME [--cwd DIR] | --outputs FILE) [flags]"
 	c.Examples = []string{
-		"go run ./cmd/rollout check --stack dev",
-		"go run ./cmd/rollout check --stack dev --json > verdict.json",
-		"go run ./cmd/rollout check --stack dev --prometheus http://127.0.0.1:9090 --window 30m",
+		"bin/rollout check --stack dev",
+		"bin/rollout check --stack dev --json > verdict.json",
+		"bin/rollout check --stack dev --prometheus http://127.0.0.1:9090 --window 30m",
 	}
 	c.Exit = exitCheck
 	fs := c.Flags
@@ -182,7 +185,7 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	override(&opts.Settings.Alpha, *alphaF)
 	override(&opts.Settings.Power, *powerF)
 	opts.Outputs, opts.Source = o, src.String()
-	opts.Command = "go run ./cmd/rollout check " + shellJoin(args)
+	opts.Command = "bin/rollout check " + shellJoin(args)
 	opts.Progress = rollout.NewProgress(stderr, tty)
 	if *prom != "" {
 		m, err := rollout.NewPrometheus(*prom, *metrics, *window, o)
@@ -248,9 +251,9 @@ func step(args []string, stdout, stderr io.Writer, action rollout.Action) int {
 	}[action])
 	c.Usage = "--stack NAME (--evidence REPORT.json | --no-evidence) [flags]"
 	c.Examples = []string{
-		"go run ./cmd/rollout " + string(action) + " --stack dev --evidence verdict.json",
-		"go run ./cmd/rollout " + string(action) + " --stack dev --evidence verdict.json --dry-run",
-		"go run ./cmd/rollout " + string(action) + " --stack dev --no-evidence   # a step taken on your own word, said so in the PR",
+		"bin/rollout " + string(action) + " --stack dev --evidence verdict.json",
+		"bin/rollout " + string(action) + " --stack dev --evidence verdict.json --dry-run",
+		"bin/rollout " + string(action) + " --stack dev --no-evidence   # a step taken on your own word, said so in the PR",
 	}
 	c.Exit = exitEdit
 	fs := c.Flags
@@ -358,8 +361,8 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := cli.New("rollout status", "say where the stack stands on its ladder: the candidate's percent, its step and the next one")
 	c.Usage = "--stack NAME [--cwd DIR | --file FILE] [--outputs FILE] [--json]"
 	c.Examples = []string{
-		"go run ./cmd/rollout status --stack dev",
-		"pulumi stack output --json > outputs.json && go run ./cmd/rollout status --stack dev --outputs outputs.json",
+		"bin/rollout status --stack dev",
+		"pulumi stack output --json > outputs.json && bin/rollout status --stack dev --outputs outputs.json",
 	}
 	c.Exit = exitStatus
 	fs := c.Flags

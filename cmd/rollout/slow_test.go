@@ -89,7 +89,7 @@ func TestCheckThenAdvanceWritesTheNextStepAndThePR(t *testing.T) {
 	}
 	for _, want := range []string{
 		"rollout(dev): v2 10% → 25%", "| v1 | baseline | 90% | **75%** |", "| v2 | candidate | 10% | **25%** |",
-		"**Verdict: promote**", "go run ./cmd/rollout check --outputs " + outputs + " --concurrency 16 --json", "make review",
+		"**Verdict: promote**", "bin/rollout check --outputs " + outputs + " --concurrency 16 --json", "make review",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("PR lacks %q:\n%s", want, out)

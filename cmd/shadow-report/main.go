@@ -7,9 +7,9 @@
 // report could not be made (or a version it was told to read has no
 // events). Flags follow package cli.
 //
-//	go run ./cmd/shadow-report --stack shadow --out report/
-//	go run ./cmd/shadow-report --outputs outputs.json --logs saved/ --out report/
-//	go run ./cmd/shadow-report --logs saved/ --primary v1 --shadow v2 --mirror-percent 50 --out report/
+//	bin/shadow-report --stack shadow --out report/
+//	bin/shadow-report --outputs outputs.json --logs saved/ --out report/
+//	bin/shadow-report --logs saved/ --primary v1 --shadow v2 --mirror-percent 50 --out report/
 package main
 
 import (
@@ -80,9 +80,9 @@ func newCommand(f *flags) *cli.Command {
 	c := cli.New("shadow-report", summaryOfTool)
 	c.Usage = "(--stack NAME [--cwd DIR] | --outputs FILE | --logs DIR --primary V --shadow V) [flags]"
 	c.Examples = []string{
-		"go run ./cmd/shadow-report --stack shadow --out report/",
-		"go run ./cmd/shadow-report --stack shadow --out report/ --since 1h --min-agreement 0.95",
-		"go run ./cmd/shadow-report --logs report/logs --primary v1 --shadow v2 --mirror-percent 50 --out again/",
+		"bin/shadow-report --stack shadow --out report/",
+		"bin/shadow-report --stack shadow --out report/ --since 1h --min-agreement 0.95",
+		"bin/shadow-report --logs report/logs --primary v1 --shadow v2 --mirror-percent 50 --out again/",
 	}
 	c.Exit = []cli.ExitCode{
 		{Code: exitDone, Meaning: "the report is written"},

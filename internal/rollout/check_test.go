@@ -82,18 +82,18 @@ func TestSplitCheckKeepsItsAlphaAndPower(t *testing.T) {
 func TestThePRSaysHowToReproduceTheOutputsFile(t *testing.T) {
 	s := &Step{Action: ActionAdvance, Candidate: "v2", Baseline: "v1", Steps: []int{5, 10},
 		Before: map[string]int{"v1": 95, "v2": 5}, After: map[string]int{"v1": 90, "v2": 10}, Order: []string{"v1", "v2"}}
-	rep := &Report{Candidate: "v2", Baseline: "v1", CandidatePercent: 5, Command: "go run ./cmd/rollout check --outputs outputs.json --json",
+	rep := &Report{Candidate: "v2", Baseline: "v1", CandidatePercent: 5, Command: "bin/rollout check --outputs outputs.json --json",
 		Result: &gate.Result{Verdict: gate.Promote}}
 	body := NewPR("dev", s, rep).Body
 	for _, want := range []string{
 		"pulumi stack output --json --stack dev > outputs.json",
-		"go run ./cmd/rollout check --outputs outputs.json --json   # the gate's verdict",
+		"bin/rollout check --outputs outputs.json --json   # the gate's verdict",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the PR body lacks %q:\n%s", want, body)
 		}
 	}
-	rep.Command = "go run ./cmd/rollout check --stack dev"
+	rep.Command = "bin/rollout check --stack dev"
 	if body := NewPR("dev", s, rep).Body; strings.Contains(body, "pulumi stack output") {
 		t.Errorf("a check of the stack itself needs no outputs file:\n%s", body)
 	}

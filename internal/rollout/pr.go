@@ -63,7 +63,7 @@ func NewPR(stack string, s *Step, evidence *Report) PR {
 		fmt.Fprintf(&b, "| %s | %s | %d%% | %s |\n", name, role, s.Before[name], cell)
 	}
 	fmt.Fprintln(&b, "\n### Gate evidence")
-	command := fmt.Sprintf("go run ./cmd/rollout check --stack %s", stack)
+	command := fmt.Sprintf("bin/rollout check --stack %s", stack)
 	if evidence == nil {
 		fmt.Fprintln(&b, "\nNo gate evidence was attached: this step was taken by hand. Run the gate before merging.")
 	} else {

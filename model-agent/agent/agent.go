@@ -19,7 +19,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelrollouts/modelrollouts/model-echo/graceful"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
+	"github.com/modelrollouts/modelrollouts/model-echo/recordring"
+	"github.com/modelrollouts/modelrollouts/model-echo/servemetrics"
 )
 
 // Agent is the proxy, its metrics, debug ring, readiness and payload log.
@@ -31,11 +35,11 @@ type Agent struct {
 	transport *http.Transport
 	proxy     *httputil.ReverseProxy
 	labels    *http.ServeMux // matches paths to route labels; serves nothing
-	routes    map[string]*routeMetrics
-	metrics   *metrics
+	routes    map[string]*servemetrics.Route
+	metrics   *servemetrics.Metrics
 	promHTTP  http.Handler
-	ring      *ring
-	payload   *payloadLog // nil unless Config.PayloadLog
+	ring      *recordring.Ring
+	payload   *payloadsink.Log // nil unless Config.PayloadLog
 	stopping  atomic.Bool
 
 	versionHeader []string
@@ -61,9 +65,9 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 	a := &Agent{
 		cfg: cfg, logger: logger, upstream: up,
 		labels:        http.NewServeMux(),
-		routes:        map[string]*routeMetrics{},
-		metrics:       newMetrics(cfg),
-		ring:          newRing(cfg.RingSize),
+		routes:        map[string]*servemetrics.Route{},
+		metrics:       servemetrics.New(cfg.ModelName, cfg.Version, cfg.Hostname),
+		ring:          recordring.New(cfg.RingSize),
 		versionHeader: []string{cfg.Version},
 	}
 	a.transport = &http.Transport{
@@ -91,45 +95,38 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 	for _, p := range modelapi.Routes {
 		label := strings.TrimSuffix(p, "{$}")
 		a.labels.Handle(p, http.NotFoundHandler())
-		a.routes[label] = a.metrics.forRoute(cfg.Version, label)
+		a.routes[label] = a.metrics.ForRoute(label)
 	}
-	a.routes[modelapi.RouteUnmatched] = a.metrics.forRoute(cfg.Version, modelapi.RouteUnmatched)
+	a.routes[modelapi.RouteUnmatched] = a.metrics.ForRoute(modelapi.RouteUnmatched)
 	if cfg.PayloadLog {
 		a.startPayloadLog(w)
 	}
-	a.promHTTP = a.metrics.handler()
+	a.promHTTP = a.metrics.Handler()
 	return a, nil
 }
 
 func (a *Agent) startPayloadLog(w io.Writer) {
-	a.payload = newPayloadLog(w, a.logger, a.cfg)
-	for _, q := range []string{queueLog, queueHTTP} {
-		a.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name:        modelapi.MetricPayloadDropped,
-			Help:        "Payload events dropped because a queue was full, by queue: log (no sink got them) or http (LOGGER_URL's).",
-			ConstLabels: prometheus.Labels{"queue": q},
-		}, func() float64 { return a.payload.droppedTotal(q) }))
-	}
-	a.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: modelapi.MetricPayloadPostFailures,
-		Help: "Payload events " + modelapi.EnvLoggerURL + " did not accept (transport error or non-2xx answer).",
-	}, a.payload.postFailures))
+	a.payload = payloadsink.New(w, payloadsink.Options{
+		Model: a.cfg.ModelName, Version: a.cfg.Version, LoggerURL: a.cfg.LoggerURL, Warn: a.logger,
+	})
+	go a.payload.Run()
+	a.metrics.Registry().MustRegister(a.payload.Collectors()...)
 }
 
 // Config returns the effective configuration.
 func (a *Agent) Config() Config { return a.cfg }
 
 // Registry is the agent's private Prometheus registry.
-func (a *Agent) Registry() *prometheus.Registry { return a.metrics.reg }
+func (a *Agent) Registry() *prometheus.Registry { return a.metrics.Registry() }
 
 // Records returns the debug ring, oldest first.
-func (a *Agent) Records() []modelapi.RequestRecord { return a.ring.snapshot(filter{}) }
+func (a *Agent) Records() []modelapi.RequestRecord { return a.ring.Snapshot(recordring.Filter{}) }
 
 // FlushLogs returns once every request answered before the call is in
 // the payload log's writer (and posted, with LOGGER_URL).
 func (a *Agent) FlushLogs() {
 	if a.payload != nil {
-		a.payload.flush()
+		a.payload.Flush()
 	}
 }
 
@@ -137,7 +134,7 @@ func (a *Agent) FlushLogs() {
 // Serve calls it after shutdown.
 func (a *Agent) Close() {
 	if a.payload != nil {
-		a.payload.close()
+		a.payload.Close()
 	}
 	a.transport.CloseIdleConnections()
 }
@@ -171,9 +168,9 @@ func isInfra(label string) bool {
 func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	label := a.label(r)
 	start := time.Now()
-	mirrored := isMirrored(r.Host)
+	mirrored := modelapi.IsMirroredHost(r.Host)
 	rm := a.routes[label]
-	inFlight := rm.inFlight[b2i(mirrored)]
+	inFlight := rm.InFlight(mirrored)
 	inFlight.Inc()
 	defer inFlight.Dec()
 
@@ -245,40 +242,36 @@ const (
 
 // account does what follows every answer: metrics, the debug record and
 // the payload log.
-func (a *Agent) account(r *http.Request, rm *routeMetrics, x *exchange, in *capture, id string, start time.Time, mirrored, logged bool) {
+func (a *Agent) account(r *http.Request, rm *servemetrics.Route, x *exchange, in *capture, id string, start time.Time, mirrored, logged bool) {
 	if r.Context().Err() != nil && x.status == http.StatusOK && !x.wroteHeader {
 		x.status = modelapi.StatusClientGone
 	}
 	elapsed := time.Since(start)
-	rm.counter(x.status).Inc()
-	rm.observe.Observe(elapsed.Seconds())
-	if mirrored {
-		rm.countMirrored(x.status)
-	}
-	if isInfra(rm.label) && !logged {
+	rm.Done(x.status, elapsed, mirrored)
+	if isInfra(rm.Label) && !logged {
 		return
 	}
 	inDigest, input, inCut := in.result()
 	outDigest, output, outCut := x.out.result()
 	rec := modelapi.RequestRecord{
 		Time: start, RequestID: id, Model: a.cfg.ModelName, Version: a.cfg.Version,
-		Method: r.Method, Route: rm.label, Path: r.URL.Path, Host: r.Host, Mirrored: mirrored,
+		Method: r.Method, Route: rm.Label, Path: r.URL.Path, Host: r.Host, Mirrored: mirrored,
 		Status: x.status, InputDigest: inDigest, OutputDigest: outDigest, Error: x.errMsg,
 		LatencyMS: float64(elapsed.Microseconds()) / 1000,
 	}
-	if modelapi.IsInferRoute(rm.label) && !outCut && x.status == http.StatusOK {
+	if modelapi.IsInferRoute(rm.Label) && !outCut && x.status == http.StatusOK {
 		if d, ok := outputsDigest(output); ok {
 			rec.OutputDigest = d
 		}
 	}
-	if rm.label == modelapi.RouteRoot && !outCut {
+	if rm.Label == modelapi.RouteRoot && !outCut {
 		rec.Output = string(output)
 	}
-	a.ring.add(&rec)
+	a.ring.Add(&rec)
 	if logged {
-		a.payload.log(payloadExchange{
-			requestID: id, mirrored: mirrored, start: start, latency: elapsed, status: x.status,
-			input: input, inCut: inCut, output: output, outCut: outCut,
+		a.payload.Offer(payloadsink.Exchange{
+			RequestID: id, Mirrored: mirrored, Start: start, Latency: elapsed, Status: x.status,
+			Input: input, InputCut: inCut, Output: output, OutputCut: outCut,
 		})
 	}
 }
@@ -360,18 +353,6 @@ func (a *Agent) modelReady(ctx context.Context) string {
 	return ""
 }
 
-// isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the
-// host, before the port when there is one.
-func isMirrored(host string) bool {
-	if strings.HasSuffix(host, modelapi.MirroredHostSuffix) {
-		return true
-	}
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		return strings.HasSuffix(host[:i], modelapi.MirroredHostSuffix)
-	}
-	return false
-}
-
 // bufferPool lends the proxy its copy buffers, so streaming a body costs
 // no allocation per request.
 type bufferPool struct{}
@@ -409,30 +390,13 @@ func (a *Agent) ListenAndServe(ctx context.Context, addr string) error {
 // write the queued payload events. It returns nil after a clean shutdown.
 func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 	hs := a.HTTPServer(ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	a.logger.Info("serving", "addr", ln.Addr().String(), "upstream", a.upstream.Host, "version", a.cfg.Version, "payload_log", a.cfg.PayloadLog)
-	select {
-	case err := <-errc:
-		a.Close()
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	a.stopping.Store(true)
-	if a.cfg.ShutdownDelay > 0 {
-		time.Sleep(a.cfg.ShutdownDelay)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
-	defer cancel()
-	err := hs.Shutdown(sctx)
-	if err != nil {
-		hs.Close()
-		err = fmt.Errorf("graceful shutdown: %w", err)
-	}
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = fmt.Errorf("serve: %w", serr)
-	}
-	a.Close()
-	a.logger.Info("stopped")
-	return err
+	return graceful.Serve(ctx, hs, ln, graceful.Shutdown{
+		Delay: a.cfg.ShutdownDelay, Timeout: a.cfg.ShutdownTimeout,
+		NotReady: func() { a.stopping.Store(true) },
+		Stopped: func() {
+			a.Close()
+			a.logger.Info("stopped")
+		},
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -70,10 +69,6 @@ type Config struct {
 // Addr is the listen address built from Host and Port.
 func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
-// token is what MODEL_NAME and MODEL_VERSION must look like, as model-echo
-// wants: safe in a header, a label value and a DNS label.
-var token = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in main,
 // a map lookup in tests), reporting every invalid variable at once.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -129,24 +124,11 @@ func (c Config) Validate() error {
 	if !strings.HasPrefix(c.ReadinessPath, "/") {
 		errs = append(errs, fmt.Errorf("%s: %q is not an absolute path such as %s", modelapi.EnvModelReadinessPath, c.ReadinessPath, modelapi.PathReady))
 	}
-	if !token.MatchString(c.ModelName) {
-		errs = append(errs, fmt.Errorf("%s: %q must be 1-63 characters of [A-Za-z0-9._-] starting with a letter or digit", modelapi.EnvModelName, c.ModelName))
-	}
-	if !token.MatchString(c.Version) {
-		errs = append(errs, fmt.Errorf("%s: %q must be 1-63 characters of [A-Za-z0-9._-] starting with a letter or digit", modelapi.EnvModelVersion, c.Version))
-	}
+	errs = append(errs, modelapi.CheckToken(modelapi.EnvModelName, c.ModelName), modelapi.CheckToken(modelapi.EnvModelVersion, c.Version))
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("%s: %d is not a TCP port", modelapi.EnvPort, c.Port))
 	}
-	if c.LoggerURL != "" {
-		u, err := url.Parse(c.LoggerURL)
-		switch {
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			errs = append(errs, fmt.Errorf("%s: %q is not an http or https URL with a host", modelapi.EnvLoggerURL, c.LoggerURL))
-		case !c.PayloadLog:
-			errs = append(errs, fmt.Errorf("%s: set, but %s is not true; events are sent there only with payload logging on", modelapi.EnvLoggerURL, modelapi.EnvPayloadLog))
-		}
-	}
+	errs = append(errs, modelapi.CheckLoggerURL(c.LoggerURL, c.PayloadLog))
 	return errors.Join(errs...)
 }
 

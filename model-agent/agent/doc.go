@@ -19,6 +19,11 @@
 // of its own on an answer); a caller that leaves is recorded as
 // modelapi.StatusClientGone.
 //
+// The payload log, the request metrics, the debug ring and the contract's
+// rules are model-echo's own packages (model-echo/payloadsink,
+// servemetrics, recordring, modelapi), so the agent and model-echo cannot
+// drift apart; this package holds only the proxy.
+//
 // Tests start it in-process:
 //
 //	a, err := agent.New(agent.Config{Upstream: "127.0.0.1:8081", Version: "v2"}, logger)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 )
 
 // stuckWriter is a stdout nobody reads: every write blocks until release.
@@ -49,7 +50,7 @@ func TestLoggingThatCannotKeepUpDropsAndCountsButNeverHoldsARequest(t *testing.T
 			t.Fatalf("request %d with the log stuck: %d, %d bytes", i, resp.StatusCode, len(got))
 		}
 	}
-	dropped := metricValue(t, a, modelapi.MetricPayloadDropped, map[string]string{"queue": queueLog})
+	dropped := metricValue(t, a, modelapi.MetricPayloadDropped, map[string]string{"queue": payloadsink.QueueLog})
 	// At most one exchange is out of the queue (being written); 16 fit.
 	if dropped < 2*(requests-17) || dropped > 2*requests {
 		t.Errorf("%s{queue=log} = %g, want between %d and %d", modelapi.MetricPayloadDropped, dropped, 2*(requests-17), 2*requests)

@@ -6,7 +6,10 @@
 // no client depends on the server's implementation.
 package modelapi
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Environment variables the server reads.
 const (
@@ -89,6 +92,18 @@ const HeaderRouteVersion = HeaderModelVersion
 
 // MirroredHostSuffix is what Envoy appends to the Host of a mirrored copy.
 const MirroredHostSuffix = "-shadow"
+
+// IsMirroredHost reports an Istio shadow copy by its Host: Envoy appends
+// MirroredHostSuffix to the host, before the port when there is one.
+func IsMirroredHost(host string) bool {
+	if strings.HasSuffix(host, MirroredHostSuffix) {
+		return true
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		return strings.HasSuffix(host[:i], MirroredHostSuffix)
+	}
+	return false
+}
 
 // Metric names.
 const (

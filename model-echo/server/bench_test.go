@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 )
 
 const benchTarget = "Hello from model-echo"
@@ -54,7 +56,7 @@ func reportDropped(b *testing.B, srv *Server) {
 	srv.FlushLogs()
 	b.ReportMetric(float64(srv.reqLog.dropped.Load()), "log-dropped")
 	if srv.payload != nil {
-		b.ReportMetric(float64(srv.payload.dropped.Load()), "payload-dropped")
+		b.ReportMetric(float64(srv.payload.Dropped(payloadsink.QueueLog)), "payload-dropped")
 	}
 }
 

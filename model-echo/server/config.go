@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -77,10 +75,6 @@ type Config struct {
 func (c Config) Addr() string {
 	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 }
-
-// token is what MODEL_NAME and MODEL_VERSION must look like: safe in a
-// header, a Prometheus label value, a URL path segment and a DNS label.
-var token = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in main,
 // a map lookup in tests). It reports every invalid variable at once, each
@@ -188,14 +182,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 }
 
 func (c Config) validateTokens() error {
-	var errs []error
-	if !token.MatchString(c.ModelName) {
-		errs = append(errs, fmt.Errorf("MODEL_NAME: %q must be 1-63 characters of [A-Za-z0-9._-] starting with a letter or digit", c.ModelName))
-	}
-	if !token.MatchString(c.Version) {
-		errs = append(errs, fmt.Errorf("MODEL_VERSION: %q must be 1-63 characters of [A-Za-z0-9._-] starting with a letter or digit", c.Version))
-	}
-	return errors.Join(errs...)
+	return errors.Join(modelapi.CheckToken(modelapi.EnvModelName, c.ModelName), modelapi.CheckToken(modelapi.EnvModelVersion, c.Version))
 }
 
 // Validate checks a Config after defaults are applied; New panics on the
@@ -262,18 +249,5 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// validatePayload checks LOGGER_URL: an absolute http(s) URL, and only
-// with PAYLOAD_LOG on (events are never sent anywhere but to the log too).
-func (c Config) validatePayload() error {
-	if c.LoggerURL == "" {
-		return nil
-	}
-	u, err := url.Parse(c.LoggerURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s: %q is not an http or https URL with a host", modelapi.EnvLoggerURL, c.LoggerURL)
-	}
-	if !c.PayloadLog {
-		return fmt.Errorf("%s: set, but %s is not true; events are sent there only with payload logging on", modelapi.EnvLoggerURL, modelapi.EnvPayloadLog)
-	}
-	return nil
-}
+// validatePayload checks LOGGER_URL (the contract's rule).
+func (c Config) validatePayload() error { return modelapi.CheckLoggerURL(c.LoggerURL, c.PayloadLog) }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/model-echo/recordring"
 )
 
 // handleRoot answers GET / with TARGET.
@@ -191,28 +192,12 @@ func (s *Server) handleMetrics(x *exchange, r *http.Request) {
 // handleDebugRequests serves the ring: ?since=SEQ or ?since=RFC3339 time,
 // ?id=REQUEST_ID, ?limit=N (newest N). Records are oldest first.
 func (s *Server) handleDebugRequests(x *exchange, r *http.Request) {
-	var f recordFilter
-	q := r.URL.Query()
-	if v := q.Get(modelapi.QuerySince); v != "" {
-		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-			f.since = n
-		} else if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			f.sinceTime = t
-		} else {
-			s.writeError(x, http.StatusBadRequest, fmt.Sprintf("since: %q is neither a sequence number nor an RFC 3339 time", v))
-			return
-		}
+	f, err := recordring.ParseFilter(r.URL.Query())
+	if err != nil {
+		s.writeError(x, http.StatusBadRequest, err.Error())
+		return
 	}
-	if v := q.Get(modelapi.QueryLimit); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			s.writeError(x, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a positive count", v))
-			return
-		}
-		f.limit = n
-	}
-	f.requestID = q.Get(modelapi.QueryRequestID)
-	s.writeJSON(x, http.StatusOK, s.ring.snapshot(f))
+	s.writeJSON(x, http.StatusOK, s.ring.Snapshot(f))
 }
 
 func (s *Server) handleNotFound(x *exchange, r *http.Request) {

@@ -8,11 +8,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
+	"github.com/modelrollouts/modelrollouts/model-echo/servemetrics"
 )
 
 // routeKind decides what the instrumentation does beyond counting.
@@ -32,7 +33,7 @@ type route struct {
 	allow   string   // Allow header for 405s
 	kind    routeKind
 	handle  func(x *exchange, r *http.Request)
-	metrics *routeMetrics
+	metrics *servemetrics.Route
 	payload bool // inference: bodies go to the payload log when it is on
 }
 
@@ -99,8 +100,8 @@ func digest(b []byte) string {
 // method check, the handler, then metrics, the log line and the ring.
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	mirrored := isMirrored(r.Host)
-	inFlight := rt.metrics.inFlight[b2i(mirrored)]
+	mirrored := modelapi.IsMirroredHost(r.Host)
+	inFlight := rt.metrics.InFlight(mirrored)
 	inFlight.Inc()
 	defer inFlight.Dec()
 	x := exchangePool.Get().(*exchange)
@@ -143,11 +144,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		x.inputDigest = s.bodyDigest(r)
 	}
 	elapsed := time.Since(start)
-	rt.metrics.counter(x.status).Inc()
-	rt.metrics.observe.Observe(elapsed.Seconds())
-	if mirrored {
-		rt.metrics.countMirrored(x.status)
-	}
+	rt.metrics.Done(x.status, elapsed, mirrored)
 
 	rec := modelapi.RequestRecord{
 		Time:         start,
@@ -170,12 +167,12 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		s.reqLog.log(&rec)
 	}
 	if rt.kind != kindInfra {
-		s.ring.add(&rec)
+		s.ring.Add(&rec)
 	}
 	if x.capture {
-		s.payload.log(payloadExchange{
-			requestID: x.requestID, mirrored: rec.Mirrored, start: start, latency: elapsed,
-			status: x.status, input: x.inputBody, inputJSON: x.inputJSON, output: x.outputBody,
+		s.payload.Offer(payloadsink.Exchange{
+			RequestID: x.requestID, Mirrored: rec.Mirrored, Start: start, Latency: elapsed, Status: x.status,
+			Input: x.inputBody, InputJSON: x.inputJSON, Output: x.outputBody, OutputJSON: true, // writeJSON's
 		})
 	}
 }
@@ -188,25 +185,6 @@ func (s *Server) bodyDigest(r *http.Request) string {
 	h := sha256.New()
 	io.Copy(h, io.LimitReader(r.Body, s.cfg.MaxBodyBytes)) // best effort: a digest of what arrived
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// isMirrored reports an Istio shadow copy: Envoy appends "-shadow" to the
-// host, before the port when there is one.
-func isMirrored(host string) bool {
-	if strings.HasSuffix(host, modelapi.MirroredHostSuffix) {
-		return true
-	}
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		return strings.HasSuffix(host[:i], modelapi.MirroredHostSuffix)
-	}
-	return false
 }
 
 // validRequestID is the contract's rule (modelapi.ValidRequestID), shared

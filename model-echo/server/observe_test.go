@@ -59,18 +59,6 @@ func testRequestLogLine(t *testing.T, newLogger func(io.Writer) *slog.Logger) {
 	}
 }
 
-func TestIsMirrored(t *testing.T) {
-	t.Parallel()
-	for host, want := range map[string]bool{
-		"svc-shadow": true, "svc-shadow:8080": true, "svc.ns.svc.cluster.local-shadow": true,
-		"svc": false, "svc:8080": false, "shadow-svc": false, "[::1]:80": false, "": false,
-	} {
-		if got := isMirrored(host); got != want {
-			t.Errorf("isMirrored(%q) = %v", host, got)
-		}
-	}
-}
-
 func scrape(t *testing.T, e *testEnv) map[string]*dto.MetricFamily {
 	t.Helper()
 	a := e.do(t, "GET", "/metrics", "", "Accept", "text/plain")
@@ -222,27 +210,6 @@ func TestDebugRequests(t *testing.T) {
 	a.json(t, &none)
 	if string(a.body) != "[]\n" {
 		t.Fatalf("no match must be an empty array, got %q", a.body)
-	}
-}
-
-func TestRingIsBounded(t *testing.T) {
-	t.Parallel()
-	r := newRecorder(4)
-	for i := 1; i <= 10; i++ {
-		r.add(&modelapi.RequestRecord{RequestID: fmt.Sprint(i)})
-	}
-	got := r.snapshot(recordFilter{})
-	if len(got) != 4 || got[0].RequestID != "7" || got[3].RequestID != "10" || got[3].Seq != 10 {
-		t.Fatalf("ring %+v", got)
-	}
-	if got := r.snapshot(recordFilter{since: 8}); len(got) != 2 || got[0].Seq != 9 {
-		t.Fatalf("since 8: %+v", got)
-	}
-	if got := r.snapshot(recordFilter{since: 100}); len(got) != 0 {
-		t.Fatalf("since 100: %+v", got)
-	}
-	if got := r.snapshot(recordFilter{requestID: "3"}); len(got) != 0 {
-		t.Fatalf("evicted record still found: %+v", got)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
 )
 
 // payloadEvents decodes the payload event lines written so far.
@@ -132,44 +133,18 @@ func TestPayloadLogOffByDefault(t *testing.T) {
 
 const benchInferBody = `{"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[1,2]}]}`
 
-// A full queue drops events and counts them (two per request) and the
-// request is answered all the same; the metric and a WARN line say so.
-func TestPayloadQueueFullDropsAndCounts(t *testing.T) {
+// The payload log's drop counters are exported by queue from the start
+// (payloadsink's tests drop events and count them).
+func TestPayloadDropsAreExportedByQueue(t *testing.T) {
 	t.Parallel()
-	var out logBuffer
-	l := newPayloadLog(&out, NewLogger(&out), Config{ModelName: "m", Version: "v"}, 2) // nothing consumes yet
-	for i := 0; i < 5; i++ {
-		l.log(payloadExchange{requestID: "r", status: 200, input: []byte(`{}`)})
-	}
-	// A body over the byte budget is dropped even with room in the queue.
-	go l.run()
-	l.flush()
-	l.log(payloadExchange{requestID: "big", input: make([]byte, payloadQueueBytes+1)})
-	l.close()
-	if d := l.dropped.Load(); d != 2*3+2 {
-		t.Fatalf("dropped = %d, want 8 (3 exchanges queued beyond 2, one too big)", d)
-	}
-	var events, warned int
-	for _, m := range out.lines(t) {
-		if m["specversion"] != nil {
-			events++
-		} else if m["level"] == "WARN" {
-			warned++
-		}
-	}
-	if events != 4 || warned == 0 {
-		t.Fatalf("%d events and %d warnings, want 4 and a warning", events, warned)
-	}
-
 	e := start(t, Config{PayloadLog: true})
-	e.srv.payload.dropped.Add(4)
 	m := scrape(t, e)[modelapi.MetricPayloadDropped].GetMetric()
 	got := map[string]float64{}
 	for _, s := range m {
 		got[s.GetLabel()[0].GetValue()] = s.GetCounter().GetValue()
 	}
-	if got["log"] != 4 || got["http"] != 0 || len(got) != 2 {
-		t.Fatalf("%s = %v, want log 4, http 0", modelapi.MetricPayloadDropped, got)
+	if v, ok := got["log"]; !ok || v != 0 || got["http"] != 0 || len(got) != 2 {
+		t.Fatalf("%s = %v, want log 0, http 0", modelapi.MetricPayloadDropped, got)
 	}
 }
 
@@ -270,10 +245,10 @@ func TestPayloadSinkTroubleNeverReachesRequests(t *testing.T) {
 	// Fill the sink's queue (two events per exchange) the way the
 	// handlers feed the payload log, without the thousand HTTP requests
 	// that would take, then serve requests while it overflows.
-	fill := payloadPostQueue / 2
+	fill := payloadsink.PostQueueLen / 2
 	for i := 0; i < fill; i++ {
-		e2.srv.payload.log(payloadExchange{requestID: "fill-" + strconv.Itoa(i), start: time.Now(), status: 200,
-			input: []byte(benchInferBody), inputJSON: true, output: []byte(`{"model_name":"model-echo","outputs":[]}` + "\n")})
+		e2.srv.payload.Offer(payloadsink.Exchange{RequestID: "fill-" + strconv.Itoa(i), Start: time.Now(), Status: 200,
+			Input: []byte(benchInferBody), InputJSON: true, Output: []byte(`{"model_name":"model-echo","outputs":[]}` + "\n"), OutputJSON: true})
 	}
 	const n = 32 // requests while the queue is full
 	t0 := time.Now()
@@ -283,16 +258,16 @@ func TestPayloadSinkTroubleNeverReachesRequests(t *testing.T) {
 		}
 	}
 	took := time.Since(t0)
-	e2.srv.payload.flushLog() // stdout side only: the sink still hangs
+	e2.srv.payload.FlushLog() // stdout side only: the sink still hangs
 	if got, want := len(e2.logs.linesWith(t, "specversion")), 2*(fill+n); got != want {
 		t.Errorf("%d events on stdout, want %d", got, want)
 	}
-	d := e2.srv.payload.droppedTotal(payloadQueueHTTP)
-	if want := 2*(fill+n) - payloadPostQueue - payloadPostWorkers; d < float64(want) {
+	d := float64(e2.srv.payload.Dropped(payloadsink.QueueHTTP))
+	if want := 2*(fill+n) - payloadsink.PostQueueLen - payloadsink.PostWorkers; d < float64(want) {
 		t.Errorf("http drops = %v, want at least %d", d, want)
 	}
 	// The requests took no sink timeouts: far less than one 5 s POST.
-	if took > payloadPostTimeout {
+	if took > payloadsink.PostTimeout {
 		t.Errorf("%d requests took %v with a hanging sink", n, took)
 	}
 }
@@ -337,8 +312,8 @@ func TestShutdownWritesEveryPayloadEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	lw.Close()
-	if got := len(out.linesWith(t, "specversion")); got != 2*workers*each || s.payload.dropped.Load() != 0 {
-		t.Fatalf("%d events, %d dropped after shutdown; want %d and 0", got, s.payload.dropped.Load(), 2*workers*each)
+	if got := len(out.linesWith(t, "specversion")); got != 2*workers*each || s.payload.Dropped(payloadsink.QueueLog) != 0 {
+		t.Fatalf("%d events, %d dropped after shutdown; want %d and 0", got, s.payload.Dropped(payloadsink.QueueLog), 2*workers*each)
 	}
 }
 
@@ -363,53 +338,5 @@ func TestPayloadConfigFromEnv(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: got %v, want %q", c.env, err, c.want)
 		}
-	}
-}
-
-// A sink that never answers must not hold the server's shutdown: Close
-// gives the sender its drain time (payloadPostDrain, 2 s, shortened here)
-// to deliver what is queued, then cancels the POSTs in flight and counts
-// what was not delivered as dropped. Kubernetes kills a pod 30 s after
-// SIGTERM; without the bound a hanging sink held Close for
-// (queued events / workers) × 5 s.
-func TestShutdownIsNotHeldByAHangingSink(t *testing.T) {
-	t.Parallel()
-	hanging := &sink{hold: make(chan struct{})}
-	hs := httptest.NewServer(hanging)
-	defer hs.Close()
-	defer close(hanging.hold)
-	var out logBuffer
-	s := New(Config{Target: "t", PayloadLog: true, LoggerURL: hs.URL}, NewLogger(&out))
-	const drain = 100 * time.Millisecond
-	s.payload.sender.drain = drain
-	ts := httptest.NewServer(s)
-	const n = 50
-	for i := 0; i < n; i++ {
-		resp, err := http.Post(ts.URL+"/v2/models/model-echo/infer", "application/json", strings.NewReader(benchInferBody))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
-	ts.Close()
-	t0 := time.Now()
-	s.Close()
-	if took := time.Since(t0); took < drain || took > drain+time.Second {
-		t.Fatalf("Close took %v with a hanging sink, want about the %v drain", took, drain)
-	}
-	if got := len(out.linesWith(t, "specversion")); got != 2*n {
-		t.Errorf("%d events on stdout, want all %d", got, 2*n)
-	}
-	if d := s.payload.droppedTotal(payloadQueueHTTP); d != 2*n {
-		t.Errorf("http drops %v, want all %d events the sink never took", d, 2*n)
-	}
-	var warned bool
-	for _, m := range out.lines(t) {
-		if m["level"] == "WARN" && strings.Contains(m["msg"].(string), "not delivered") {
-			warned = true
-		}
-	}
-	if !warned {
-		t.Errorf("no warning that events were not delivered:\n%s", out.buf.String())
 	}
 }

@@ -2,14 +2,13 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
+	"github.com/modelrollouts/modelrollouts/model-echo/jsonlines"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 )
 
@@ -18,9 +17,6 @@ const (
 	// background logger (about 1 MiB); beyond that, lines are dropped and
 	// counted rather than making requests wait for the log.
 	requestLogQueue = 4096
-	// requestLogPause is how long the background logger lets records
-	// gather between batches while busy, so it is not woken per request.
-	requestLogPause = 2 * time.Millisecond
 	// requestLogBatch bounds the bytes encoded before a write.
 	requestLogBatch = 64 << 10
 )
@@ -30,10 +26,10 @@ const (
 // goroutine encodes and writes the lines in batches. Formatting on the
 // request path was most of model-echo's overhead over a bare handler.
 type requestLog struct {
-	q       *batchQueue[modelapi.RequestRecord]
+	q       *jsonlines.Queue[modelapi.RequestRecord]
 	closed  atomic.Bool
 	dropped atomic.Uint64 // lines not logged because the queue was full
-	drops   dropReport
+	drops   jsonlines.DropReport
 
 	// Exactly one of enc and h formats lines on the background goroutine.
 	// After Close, lines go synchronously through h.
@@ -44,13 +40,13 @@ type requestLog struct {
 // newRequestLog does not start the background goroutine; run does.
 func newRequestLog(logger *slog.Logger, cfg Config, queue int) *requestLog {
 	l := &requestLog{
-		drops: dropReport{warn: logger, msg: "request log lines dropped: the log could not keep up"},
+		drops: jsonlines.DropReport{Warn: logger, Msg: "request log lines dropped: the log could not keep up"},
 		h:     logger.With(slog.String("model", cfg.ModelName), slog.String("version", cfg.Version)).Handler(),
 	}
 	if lh, ok := logger.Handler().(*lineHandler); ok {
 		l.enc = newLineEncoder(lh.w, cfg.ModelName, cfg.Version)
 	}
-	l.q = newBatchQueue(queue, func(v modelapi.RequestRecord) { l.emit(&v) }, l.batchDone)
+	l.q = jsonlines.NewQueue(queue, func(v modelapi.RequestRecord) { l.emit(&v) }, l.batchDone)
 	return l
 }
 
@@ -60,23 +56,23 @@ func (l *requestLog) log(rec *modelapi.RequestRecord) {
 		l.h.Handle(context.Background(), slogRecord(rec))
 		return
 	}
-	if !l.q.offer(*rec) {
+	if !l.q.Offer(*rec) {
 		l.dropped.Add(1)
 	}
 }
 
-func (l *requestLog) run() { l.q.run() }
+func (l *requestLog) run() { l.q.Run() }
 
 // flush returns once every record queued before the call is written to
 // the logger (the logger's writer may still buffer it: see LogWriter).
-func (l *requestLog) flush() { l.q.flush() }
+func (l *requestLog) flush() { l.q.Flush() }
 
 // close writes what is queued and stops the goroutine. Records logged
 // afterwards are written synchronously. Call it once the HTTP server has
 // stopped: a record queued concurrently with close may be lost.
 func (l *requestLog) close() {
 	l.closed.Store(true)
-	l.q.close()
+	l.q.Close()
 }
 
 // batchDone writes out the batch's lines, then reports new drops.
@@ -84,7 +80,7 @@ func (l *requestLog) batchDone() {
 	if l.enc != nil {
 		l.enc.flush()
 	}
-	l.drops.report(l.dropped.Load())
+	l.drops.Report(l.dropped.Load())
 }
 
 func (l *requestLog) emit(rec *modelapi.RequestRecord) {
@@ -137,8 +133,8 @@ type lineEncoder struct {
 }
 
 func newLineEncoder(w io.Writer, model, version string) *lineEncoder {
-	p := appendJSONString([]byte(`,"level":"INFO","msg":"request","model":`), model)
-	p = appendJSONString(append(p, `,"version":`...), version)
+	p := jsonlines.AppendString([]byte(`,"level":"INFO","msg":"request","model":`), model)
+	p = jsonlines.AppendString(append(p, `,"version":`...), version)
 	return &lineEncoder{w: w, prefix: string(p), buf: make([]byte, 0, requestLogBatch+4096)}
 }
 
@@ -147,21 +143,21 @@ func (e *lineEncoder) encode(rec *modelapi.RequestRecord) {
 	b = rec.Time.AppendFormat(b, time.RFC3339Nano) // as slog's JSON handler
 	b = append(b, '"')
 	b = append(b, e.prefix...)
-	b = appendJSONString(append(b, `,"request_id":`...), rec.RequestID)
-	b = appendJSONString(append(b, `,"method":`...), rec.Method)
-	b = appendJSONString(append(b, `,"route":`...), rec.Route)
-	b = appendJSONString(append(b, `,"path":`...), rec.Path)
-	b = appendJSONString(append(b, `,"host":`...), rec.Host)
+	b = jsonlines.AppendString(append(b, `,"request_id":`...), rec.RequestID)
+	b = jsonlines.AppendString(append(b, `,"method":`...), rec.Method)
+	b = jsonlines.AppendString(append(b, `,"route":`...), rec.Route)
+	b = jsonlines.AppendString(append(b, `,"path":`...), rec.Path)
+	b = jsonlines.AppendString(append(b, `,"host":`...), rec.Host)
 	b = strconv.AppendBool(append(b, `,"mirrored":`...), rec.Mirrored)
 	b = strconv.AppendInt(append(b, `,"status":`...), int64(rec.Status), 10)
-	b = appendJSONString(append(b, `,"input_sha256":`...), rec.InputDigest)
-	b = appendJSONString(append(b, `,"output_sha256":`...), rec.OutputDigest)
+	b = jsonlines.AppendString(append(b, `,"input_sha256":`...), rec.InputDigest)
+	b = jsonlines.AppendString(append(b, `,"output_sha256":`...), rec.OutputDigest)
 	b = strconv.AppendFloat(append(b, `,"latency_ms":`...), rec.LatencyMS, 'f', -1, 64)
 	if rec.Output != "" {
-		b = appendJSONString(append(b, `,"output":`...), rec.Output)
+		b = jsonlines.AppendString(append(b, `,"output":`...), rec.Output)
 	}
 	if rec.Error != "" {
-		b = appendJSONString(append(b, `,"error":`...), rec.Error)
+		b = jsonlines.AppendString(append(b, `,"error":`...), rec.Error)
 	}
 	e.buf = append(b, "}\n"...)
 	if len(e.buf) >= requestLogBatch {
@@ -176,19 +172,4 @@ func (e *lineEncoder) flush() {
 		e.w.Write(e.buf) // like slog: a failing log write is not the request's problem
 		e.buf = e.buf[:0]
 	}
-}
-
-// appendJSONString appends s as a JSON string. Ids, routes, hosts and
-// digests are plain ASCII; anything else takes encoding/json's path,
-// which also replaces invalid UTF-8.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

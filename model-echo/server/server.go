@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/modelrollouts/modelrollouts/model-echo/graceful"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/model-echo/payloadsink"
+	"github.com/modelrollouts/modelrollouts/model-echo/recordring"
+	"github.com/modelrollouts/modelrollouts/model-echo/servemetrics"
 )
 
 // Server is the model-echo HTTP handler plus its metrics, debug ring and
@@ -24,12 +27,12 @@ import (
 type Server struct {
 	cfg            Config
 	logger         *slog.Logger
-	reqLog         *requestLog // nil when the logger discards Info
-	payload        *payloadLog // nil unless Config.PayloadLog
+	reqLog         *requestLog      // nil when the logger discards Info
+	payload        *payloadsink.Log // nil unless Config.PayloadLog
 	mux            *http.ServeMux
-	metrics        *metrics
+	metrics        *servemetrics.Metrics
 	metricsHandler http.Handler
-	ring           *recorder
+	ring           *recordring.Ring
 	ready          atomic.Bool
 	root           *route // GET /, served without the mux (see ServeHTTP)
 	// waitLatency waits out Config.Latency, or returns false when the
@@ -65,8 +68,8 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		cfg:               cfg,
 		logger:            logger,
 		mux:               http.NewServeMux(),
-		metrics:           newMetrics(cfg),
-		ring:              newRecorder(cfg.RingSize),
+		metrics:           servemetrics.New(cfg.ModelName, cfg.Version, cfg.Hostname),
+		ring:              recordring.New(cfg.RingSize),
 		versionHeader:     []string{cfg.Version},
 		targetBody:        []byte(cfg.Target),
 		targetLength:      []string{strconv.Itoa(len(cfg.Target))},
@@ -81,14 +84,14 @@ func New(cfg Config, logger *slog.Logger) *Server {
 		s.reqLog = newRequestLog(logger, cfg, requestLogQueue)
 		go s.reqLog.run()
 	}
-	s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+	s.metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: modelapi.MetricLogDropped,
 		Help: "Request log lines dropped because the background logger's queue was full.",
 	}, s.logDropped))
 	if cfg.PayloadLog {
 		s.startPayloadLog(logger)
 	}
-	s.metricsHandler = s.metrics.handler()
+	s.metricsHandler = s.metrics.Handler()
 	s.ready.Store(true)
 
 	get, post := []string{http.MethodGet}, []string{http.MethodPost}
@@ -125,7 +128,7 @@ func (s *Server) route(pattern string, methods []string, kind routeKind, h func(
 		allow:   allow,
 		kind:    kind,
 		handle:  h,
-		metrics: s.metrics.forRoute(s.cfg.Version, label),
+		metrics: s.metrics.ForRoute(label),
 	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
 	return rt
@@ -158,7 +161,7 @@ func (s *Server) FlushLogs() {
 		s.reqLog.flush()
 	}
 	if s.payload != nil {
-		s.payload.flush()
+		s.payload.Flush()
 	}
 }
 
@@ -171,7 +174,7 @@ func (s *Server) Close() {
 		s.reqLog.close()
 	}
 	if s.payload != nil {
-		s.payload.close()
+		s.payload.Close()
 	}
 }
 
@@ -183,19 +186,11 @@ func (s *Server) startPayloadLog(logger *slog.Logger) {
 	if lh, ok := logger.Handler().(*lineHandler); ok {
 		w = lh.w
 	}
-	s.payload = newPayloadLog(w, logger, s.cfg, payloadQueue)
-	go s.payload.run()
-	for _, q := range []string{payloadQueueLog, payloadQueueHTTP} {
-		s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name:        modelapi.MetricPayloadDropped,
-			Help:        "Payload events dropped because a queue was full, by queue: log (no sink got them) or http (LOGGER_URL's).",
-			ConstLabels: prometheus.Labels{"queue": q},
-		}, func() float64 { return s.payload.droppedTotal(q) }))
-	}
-	s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: modelapi.MetricPayloadPostFailures,
-		Help: "Payload events " + modelapi.EnvLoggerURL + " did not accept (transport error or non-2xx answer).",
-	}, s.payload.postFailures))
+	s.payload = payloadsink.New(w, payloadsink.Options{
+		Model: s.cfg.ModelName, Version: s.cfg.Version, LoggerURL: s.cfg.LoggerURL, Warn: logger,
+	})
+	go s.payload.Run()
+	s.metrics.Registry().MustRegister(s.payload.Collectors()...)
 }
 
 func (s *Server) logDropped() float64 {
@@ -206,11 +201,11 @@ func (s *Server) logDropped() float64 {
 }
 
 // Registry is the server's private Prometheus registry.
-func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.Registry() }
 
 // Records returns the debug ring's records, oldest first (what
 // GET /debug/requests answers without filters).
-func (s *Server) Records() []modelapi.RequestRecord { return s.ring.snapshot(recordFilter{}) }
+func (s *Server) Records() []modelapi.RequestRecord { return s.ring.Snapshot(recordring.Filter{}) }
 
 // HTTPServer returns an http.Server for s with the configured timeouts,
 // which bound slow or stalled clients.
@@ -244,32 +239,16 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := s.HTTPServer(ln.Addr().String())
 	s.SetReady(true)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	s.logger.Info("serving", "addr", ln.Addr().String(), "model", s.cfg.ModelName, "version", s.cfg.Version)
-
-	select {
-	case err := <-errc:
-		s.Close() // write the queued log lines before the caller exits
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	s.SetReady(false)
-	s.logger.Info("shutting down", "delay", s.cfg.ShutdownDelay.String(), "timeout", s.cfg.ShutdownTimeout.String())
-	if s.cfg.ShutdownDelay > 0 {
-		s.waitShutdownDelay(s.cfg.ShutdownDelay)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	err := hs.Shutdown(sctx)
-	if err != nil {
-		hs.Close() // deadline passed: cut the stragglers
-		err = fmt.Errorf("graceful shutdown: %w", err)
-	}
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = fmt.Errorf("serve: %w", serr)
-	}
-	s.Close() // no more requests: write the queued log lines
-	s.logger.Info("stopped")
-	return err
+	return graceful.Serve(ctx, hs, ln, graceful.Shutdown{
+		Delay: s.cfg.ShutdownDelay, Timeout: s.cfg.ShutdownTimeout, Wait: s.waitShutdownDelay,
+		NotReady: func() {
+			s.SetReady(false)
+			s.logger.Info("shutting down", "delay", s.cfg.ShutdownDelay.String(), "timeout", s.cfg.ShutdownTimeout.String())
+		},
+		Stopped: func() {
+			s.Close() // no more requests: write the queued log lines
+			s.logger.Info("stopped")
+		},
+	})
 }

@@ -5,22 +5,24 @@ package journey
 // command is run as changed, and a removed one fails the unit tier
 // (TestEveryCommandTheJourneysRunIsInTheREADME) before any journey runs.
 var (
-	cmdSmoke       = cmdRef{"smoke-and-down", "make smoke"}
-	cmdDown        = cmdRef{"smoke-and-down", "make down"}
-	cmdCurlOutputs = cmdRef{"outputs", "curl "}
-	cmdCheck       = cmdRef{"rollout", "go run ./cmd/rollout check --stack dev"}
-	cmdAdvance     = cmdRef{"rollout", "go run ./cmd/rollout advance --stack dev"}
-	cmdPRCreate    = cmdRef{"rollout", "gh pr create"}
-	cmdUpAgain     = cmdRef{"rollout", "make up"}
-	cmdRollback    = cmdRef{"rollout", "# An exit 1 instead: rollout rollback"}
-	cmdShadowRpt   = cmdRef{"shadow-report", "go run ./cmd/shadow-report --stack shadow --out report/   #"}
-	cmdShadowGate  = cmdRef{"shadow-report", "go run ./cmd/shadow-report --stack shadow --out report/ --since"}
-	cmdShadowLogs  = cmdRef{"shadow-report", "go run ./cmd/shadow-report --logs"}
+	cmdSmoke             = cmdRef{"smoke-and-down", "make smoke"}
+	cmdDown              = cmdRef{"smoke-and-down", "make down"}
+	cmdCurlOutputs       = cmdRef{"outputs", "curl "}
+	cmdBuildRollout      = cmdRef{"rollout", "go build -o bin/ ./cmd/rollout"}
+	cmdCheck             = cmdRef{"rollout", "bin/rollout check --stack dev"}
+	cmdAdvance           = cmdRef{"rollout", "bin/rollout advance --stack dev"}
+	cmdPRCreate          = cmdRef{"rollout", "gh pr create"}
+	cmdUpAgain           = cmdRef{"rollout", "make up"}
+	cmdRollback          = cmdRef{"rollout", "# An exit 1 instead: bin/rollout rollback"}
+	cmdBuildShadowReport = cmdRef{"shadow-report", "go build -o bin/ ./cmd/shadow-report"}
+	cmdShadowRpt         = cmdRef{"shadow-report", "bin/shadow-report --stack shadow --out report/   #"}
+	cmdShadowGate        = cmdRef{"shadow-report", "bin/shadow-report --stack shadow --out report/ --since"}
+	cmdShadowLogs        = cmdRef{"shadow-report", "bin/shadow-report --logs"}
 )
 
 // allCommands is every command above, for the unit tier's check.
-var allCommands = []cmdRef{cmdSmoke, cmdDown, cmdCurlOutputs, cmdCheck, cmdAdvance, cmdPRCreate, cmdUpAgain,
-	cmdRollback, cmdShadowRpt, cmdShadowGate, cmdShadowLogs}
+var allCommands = []cmdRef{cmdSmoke, cmdDown, cmdCurlOutputs, cmdBuildRollout, cmdCheck, cmdAdvance, cmdPRCreate, cmdUpAgain,
+	cmdRollback, cmdBuildShadowReport, cmdShadowRpt, cmdShadowGate, cmdShadowLogs}
 
 // cmdRef names a README line: its block and how it starts.
 type cmdRef struct{ block, prefix string }

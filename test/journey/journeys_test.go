@@ -47,6 +47,11 @@ func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testi
 		expect(t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack dev --path %s %s", key, value))
 	}
 	set("canary.rollout.gate.alpha", gateAlpha)
+	// The p99 SLO of this lab's machine: every model process, the stand-ins
+	// and the API server share its cores with whatever else runs there, and
+	// a starved moment would break the 500 ms default for both versions
+	// (the gate then rightly says inconclusive: a platform problem).
+	set("canary.rollout.gate.maxP99Ms", "5000")
 	out := l.up("make up")
 	if out.IngressURL != l.url || out.Split["v1"] != 90 || out.Split["v2"] != 10 {
 		t.Fatalf("outputs after make up: ingressUrl %q split %v", out.IngressURL, out.Split)
@@ -65,7 +70,8 @@ func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testi
 	if !strings.Contains(curl.stdout, "model v") {
 		t.Errorf("the README's curl got %q, want a model's TARGET", curl.stdout)
 	}
-	l.run(0, "go run ./cmd/rollout status --stack dev")
+	l.run(0, readme(t, cmdBuildRollout))
+	l.run(0, "bin/rollout status --stack dev")
 
 	for _, step := range []int{25, 50, 100} {
 		l.run(0, readme(t, cmdCheck))
@@ -121,6 +127,7 @@ func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 	infer(t, l.url, out.Host, users/2)
 
 	want := groundTruth(t, l, out.Host, 1e-6)
+	l.run(0, readme(t, cmdBuildShadowReport))
 	l.run(0, readme(t, cmdShadowRpt))
 	got := readSummary(t, "report")
 	want.assert(t, "shadow-report --stack shadow", got)
@@ -150,7 +157,7 @@ func TestJourneyAnExistingClusterWithItsIngressPendingSaysHowToSetIt(t *testing.
 	}
 	for _, line := range []string{
 		strings.Replace(readme(t, cmdSmoke), "make smoke", "make smoke STACK=cloud", 1),
-		"go run ./cmd/rollout check --stack cloud --candidate v2",
+		"go build -o bin/ ./cmd/rollout && bin/rollout check --stack cloud --candidate v2",
 	} {
 		r := l.run(2, line)
 		if !strings.Contains(r.stderr, "cluster.ingressUrl") {
@@ -162,13 +169,13 @@ func TestJourneyAnExistingClusterWithItsIngressPendingSaysHowToSetIt(t *testing.
 }
 
 // rollbackLine is the README's rollback, which the rollout block gives as
-// a comment ("An exit 1 instead: rollout rollback --stack dev --evidence
-// verdict.json (v2 → 0%)"), run the way its other commands are: go run ./cmd/.
+// a comment ("An exit 1 instead: bin/rollout rollback --stack dev
+// --evidence verdict.json (v2 → 0%)").
 func rollbackLine(t *testing.T) string {
 	comment := readme(t, cmdRollback)
 	_, cmd, _ := strings.Cut(comment, "instead: ")
 	cmd, _, _ = strings.Cut(cmd, " (")
-	return "go run ./cmd/" + strings.TrimSpace(cmd)
+	return strings.TrimSpace(cmd)
 }
 
 func wantLine(t *testing.T, r result, pattern string) {

@@ -289,7 +289,7 @@ func (l *lab) stackHandle(ctx context.Context) auto.Stack {
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	st, err := auto.UpsertStackInlineSource(ctx, l.stack, "modelrollouts", infra.Program,
+	st, err := auto.UpsertStackInlineSource(ctx, l.stack, "modelrollouts", infra.ProgramIn(tier.checkout),
 		auto.WorkDir(tier.checkout), auto.EnvVars(env), auto.PulumiHome(env["PULUMI_HOME"]), auto.Pulumi(cmd))
 	if err != nil {
 		l.t.Fatalf("stack %s: %v", l.stack, err)

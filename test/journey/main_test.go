@@ -84,6 +84,15 @@ func setup() string {
 		return err.Error()
 	}
 	tier.checkout = filepath.Join(tier.work, "checkout")
+	if dir := os.Getenv("MODELROLLOUTS_JOURNEY_CHECKOUT"); dir != "" {
+		// hack/make-rules/test/journeys.sh compiled the README's `go run`
+		// commands there already: Go's build cache keys a package by its
+		// directory, so a copy elsewhere would compile them all again.
+		if err := os.RemoveAll(dir); err != nil {
+			return err.Error()
+		}
+		tier.checkout = dir
+	}
 	tier.home = filepath.Join(tier.work, "home")
 	if err := copyCheckout(tier.root, tier.checkout); err != nil {
 		return "copy the checkout: " + err.Error()

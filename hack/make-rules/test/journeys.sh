@@ -17,14 +17,21 @@ elapsed() { echo "[journeys] $1: $(( $(date +%s) - $2 ))s" >&2; }
 s=$(date +%s); "$HACK_DIR/make-rules/tools.sh"; elapsed "tools (build or reuse)" "$s"
 s=$(date +%s)
 go test -tags journey -count=1 -run '^$' ./test/journey/... >/dev/null
-# The commands the README runs with `go run`: built once here, so inside
-# the netns `go run` links from the build cache.
-go build -o /dev/null ./cmd/smoke ./cmd/rollout ./cmd/shadow-report ./model-echo
+# The commands the README runs with `go run`: built once here, in the very
+# directory the journeys copy the checkout to (Go's build cache keys a
+# package by its directory), so inside the netns `go run` only links.
+checkout="${TMPDIR:-/tmp}/modelrollouts-journey-checkout"
+rm -rf "$checkout" && mkdir -p "$checkout"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+  if [[ -e "$f" || -L "$f" ]]; then printf '%s\0' "$f"; fi
+done | tar --null -T - -cf - | tar -xf - -C "$checkout"
+(cd "$checkout" && go build -o /dev/null ./cmd/smoke ./cmd/rollout ./cmd/shadow-report ./cmd/render ./model-echo)
+export MODELROLLOUTS_JOURNEY_CHECKOUT="$checkout"
 elapsed "compile" "$s"
 s=$(date +%s)
 # required: a missing tool or a shared netns fails the tier instead of
 # skipping it, so CI cannot pass without running it.
 "$HACK_DIR/integration/in-netns.sh" env MODELROLLOUTS_JOURNEYS=required \
-  "$HACK_DIR/integration/netns-go-test.sh" -tags journey -count=1 -p 1 -v -timeout 20m ./test/journey/...
+  "$HACK_DIR/integration/netns-go-test.sh" -tags journey -count=1 -p 1 -v -timeout 45m ./test/journey/...
 elapsed "run in the private netns" "$s"
 elapsed "whole tier" "$t0"

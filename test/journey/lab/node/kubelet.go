@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // Options configures a Kubelet.
@@ -165,14 +166,18 @@ func (k *Kubelet) register(ctx context.Context) error {
 	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: k.opts.NodeName, Labels: map[string]string{
 		"kubernetes.io/hostname": k.opts.NodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
 	}}}
-	created, err := nodes.Create(ctx, n, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		created, err = nodes.Get(ctx, k.opts.NodeName, metav1.GetOptions{})
-	}
-	if err != nil {
+	if _, err := nodes.Create(ctx, n, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	return k.heartbeat(ctx, created)
+	// The node controllers write the new Node too (taints, CIDRs): post
+	// the status on the latest version, as a kubelet retries.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest, err := nodes.Get(ctx, k.opts.NodeName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		return k.heartbeat(ctx, latest)
+	})
 }
 
 // heartbeat reports the node Ready with its address and kubelet port, and

@@ -1,4 +1,4 @@
-package server
+package payloadsink
 
 import (
 	"bytes"
@@ -18,22 +18,23 @@ import (
 // postEvent is one payload event on its way to LOGGER_URL.
 type postEvent struct {
 	id, source, model, typ string
-	mirrored               bool
+	mirrored, truncated    bool
 	at                     time.Time
 	status                 int           // response events
 	latency                time.Duration // response events
 	body                   []byte
+	kind                   dataKind
 }
 
-// payloadSender POSTs events to a KServe-compatible sink in CloudEvents'
-// binary HTTP mode (attributes as ce- headers, the body as is), as KServe's
+// sender POSTs events to a KServe-compatible sink in CloudEvents' binary
+// HTTP mode (attributes as ce- headers, the body as is), as KServe's
 // logger does. Its queue is bounded; a full queue drops events and a
 // refused or failed POST is counted, never retried: the sink is a copy of
 // what stdout already has.
-type payloadSender struct {
+type sender struct {
 	url     string
 	client  *http.Client
-	drain   time.Duration // payloadPostDrain; tests shorten it
+	drain   time.Duration
 	queue   chan postEvent
 	queued  atomic.Int64
 	pending pendingCount // events queued or in flight
@@ -50,33 +51,33 @@ type payloadSender struct {
 	abandoned atomic.Bool
 }
 
-func newPayloadSender(url string, warn *slog.Logger) *payloadSender {
-	s := &payloadSender{
+func newSender(url string, warn *slog.Logger, drain time.Duration) *sender {
+	s := &sender{
 		url: url,
 		client: &http.Client{
-			Timeout: payloadPostTimeout,
+			Timeout: PostTimeout,
 			Transport: &http.Transport{
 				Proxy:               http.ProxyFromEnvironment,
-				MaxIdleConnsPerHost: payloadPostWorkers,
+				MaxIdleConnsPerHost: PostWorkers,
 				IdleConnTimeout:     90 * time.Second,
 			},
 		},
-		drain: payloadPostDrain,
-		queue: make(chan postEvent, payloadPostQueue),
+		drain: drain,
+		queue: make(chan postEvent, PostQueueLen),
 		warn:  warn,
 		stop:  make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for i := 0; i < payloadPostWorkers; i++ {
+	for range PostWorkers {
 		s.workers.Add(1)
 		go s.work()
 	}
 	return s
 }
 
-func (s *payloadSender) send(ev postEvent) {
+func (s *sender) send(ev postEvent) {
 	n := int64(len(ev.body))
-	if s.queued.Add(n) > payloadPostBytes {
+	if s.queued.Add(n) > PostQueueBytes {
 		s.queued.Add(-n)
 		s.dropped.Add(1)
 		return
@@ -91,15 +92,15 @@ func (s *payloadSender) send(ev postEvent) {
 	}
 }
 
-func (s *payloadSender) work() {
+func (s *sender) work() {
 	defer s.workers.Done()
 	for {
 		select {
 		case ev := <-s.queue:
 			s.queued.Add(-int64(len(ev.body)))
-			switch err := s.post(ev); {
+			switch err := s.post(&ev); {
 			case s.abandoned.Load():
-				// Shutdown gave up on the sink: not delivered, dropped.
+				// Close gave up on the sink: not delivered, dropped.
 				if err != nil {
 					s.dropped.Add(1)
 				}
@@ -116,7 +117,7 @@ func (s *payloadSender) work() {
 
 // post sends one event; the answer's body is drained so the connection
 // is kept.
-func (s *payloadSender) post(ev postEvent) error {
+func (s *sender) post(ev *postEvent) error {
 	if s.abandoned.Load() {
 		return context.Canceled
 	}
@@ -138,7 +139,10 @@ func (s *payloadSender) post(ev postEvent) error {
 		h["Ce-"+modelapi.ExtStatus] = []string{strconv.Itoa(ev.status)}
 		h["Ce-"+modelapi.ExtLatencyMicros] = []string{strconv.FormatInt(ev.latency.Microseconds(), 10)}
 	}
-	switch dataKind(ev.body) {
+	if ev.truncated {
+		h["Ce-"+modelapi.ExtTruncated] = []string{"true"}
+	}
+	switch ev.kind {
 	case dataJSON:
 		h["Content-Type"] = []string{"application/json"}
 	case dataBinary:
@@ -158,7 +162,7 @@ func (s *payloadSender) post(ev postEvent) error {
 
 // warnRarely reports failures at most once a second: a dead sink must
 // not flood the log it is a copy of.
-func (s *payloadSender) warnRarely(err error) {
+func (s *sender) warnRarely(err error) {
 	now := time.Now().UnixNano()
 	last := s.lastErr.Load()
 	if now-last < int64(time.Second) || !s.lastErr.CompareAndSwap(last, now) {
@@ -167,14 +171,11 @@ func (s *payloadSender) warnRarely(err error) {
 	s.warn.Warn("payload event not delivered to "+modelapi.EnvLoggerURL, "error", err.Error(), "failures_total", s.failed.Load())
 }
 
-// flush waits until every event queued so far was posted or failed.
-func (s *payloadSender) flush() { s.pending.wait() }
-
-// close delivers what is queued within s.drain, then cancels
-// the POSTs in flight, counts what the sink did not take as dropped and
-// stops the workers: a slow or hanging sink must not hold the pod's
-// shutdown past Kubernetes' grace period.
-func (s *payloadSender) close() {
+// close delivers what is queued within s.drain, then cancels the POSTs
+// in flight, counts what the sink did not take as dropped and stops the
+// workers: a slow or hanging sink must not hold the pod's shutdown past
+// Kubernetes' grace period.
+func (s *sender) close() {
 	delivered := make(chan struct{})
 	go func() {
 		s.pending.wait()
