@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/podaddr"
 )
 
 var (
@@ -141,7 +143,7 @@ func load(ctx context.Context, client kubernetes.Interface, dyn dynamic.Interfac
 		if p.DeletionTimestamp != nil || p.Status.PodIP == "" || !podReady(&p) || len(p.Spec.Containers) == 0 {
 			continue
 		}
-		rp := readyPod{namespace: p.Namespace, labels: p.Labels, ip: p.Status.PodIP, ports: map[string]int32{}, firstPort: 8080}
+		rp := readyPod{namespace: p.Namespace, labels: p.Labels, ip: podaddr.Loopback(p.Status.PodIP), ports: map[string]int32{}, firstPort: 8080}
 		for i, cp := range p.Spec.Containers[0].Ports {
 			if i == 0 {
 				rp.firstPort = cp.ContainerPort

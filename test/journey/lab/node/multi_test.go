@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/podaddr"
 )
 
 // agentPod is the shape components/agent.go gives a version with its own
@@ -142,14 +143,15 @@ func TestAPodOfTwoContainersRunsBothOnItsIPAndServesEachOnesLogByName(t *testing
 	if want := []string{modelapi.ContainerName, modelapi.AgentContainerName}; !slices.Equal(names, want) {
 		t.Fatalf("container statuses %v, want %v in spec order", names, want)
 	}
-	resp, err := http.Get("http://" + p.Status.PodIP + ":8080/")
+	ip := podaddr.Loopback(p.Status.PodIP) // the API holds its 198.18 twin
+	resp, err := http.Get("http://" + ip + ":8080/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(body), "model v1") || resp.Header.Get(modelapi.HeaderModelVersion) != "v1" {
-		t.Fatalf("GET / through the agent on %s: %d %q %v", p.Status.PodIP, resp.StatusCode, body, resp.Header)
+		t.Fatalf("GET / through the agent on %s: %d %q %v", ip, resp.StatusCode, body, resp.Header)
 	}
 	model, agentLog := "", ""
 	waitFor(t, "both containers' logs", func() bool {
@@ -158,7 +160,7 @@ func TestAPodOfTwoContainersRunsBothOnItsIPAndServesEachOnesLogByName(t *testing
 		return strings.Contains(model, "serving") && strings.Contains(agentLog, "serving")
 	})
 	// The agent's start line names its upstream: the pod's own 8081.
-	if strings.Contains(model, `"upstream"`) || !strings.Contains(agentLog, `"upstream":"`+p.Status.PodIP+`:8081"`) {
+	if strings.Contains(model, `"upstream"`) || !strings.Contains(agentLog, `"upstream":"`+ip+`:8081"`) {
 		t.Errorf("logs mixed up, or the agent not on the pod's loopback:\nmodel: %s\nmodel-agent: %s", model, agentLog)
 	}
 	if code, text := containerLogs(t, ctx, client, "two", "sidecar", ""); code != http.StatusBadRequest || !strings.Contains(text, "model, model-agent") {

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/podaddr"
 )
 
 func buildModelEcho(t *testing.T) string { return buildCommand(t, "model-echo") }
@@ -102,7 +103,13 @@ func TestAPodRunsTheImagesBinaryWithItsEnvAndIsReadyOnlyOnItsDeclaredPort(t *tes
 		return false
 	}
 	waitFor(t, "pod good Ready", func() bool { return ready(get("good")) })
-	ip := get("good").Status.PodIP
+	// The API holds a routable-looking twin (it refuses loopback
+	// endpoints); the process listens on the loopback address.
+	apiIP := get("good").Status.PodIP
+	if !strings.HasPrefix(apiIP, "198.18.") {
+		t.Fatalf("pod good's status IP is %q, want its 198.18.0.0/16 twin: the API server refuses loopback endpoints", apiIP)
+	}
+	ip := podaddr.Loopback(apiIP)
 	resp, err := http.Get("http://" + ip + ":8080/")
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/podaddr"
 )
 
 // restartBackoff is the wait before a crashed container starts again
@@ -287,9 +289,11 @@ func probePort(c corev1.Container, port intstr.IntOrString) (int, error) {
 func (p *pod) status(obj *corev1.Pod) *corev1.PodStatus {
 	s := obj.Status.DeepCopy()
 	s.Phase = corev1.PodPending
-	s.HostIP, s.PodIP = "127.0.0.1", p.ip
+	// The API holds the loopback address's twin: it refuses loopback
+	// endpoints (package podaddr).
+	s.HostIP, s.PodIP = "127.0.0.1", podaddr.APIAddress(p.ip)
 	s.HostIPs = []corev1.HostIP{{IP: "127.0.0.1"}}
-	s.PodIPs = []corev1.PodIP{{IP: p.ip}}
+	s.PodIPs = []corev1.PodIP{{IP: s.PodIP}}
 	s.StartTime = &p.startTime
 	s.ContainerStatuses = nil
 	allReady := len(obj.Spec.Containers) > 0
