@@ -308,12 +308,17 @@ func (f *flags) options(ctx context.Context, stderr io.Writer, tty bool) (*pipel
 	}
 
 	// The kubeconfig output is a secret: asked for on purpose, into
-	// memory; none (an existing cluster) means the ambient kubeconfig.
-	kubeconfig, err := stackoutputs.Kubeconfig(ctx, f.src, outputs)
+	// memory; an existing cluster is reached as the program reached it,
+	// by the stack file's cluster.kubeconfig and cluster.context.
+	cluster, err := stackoutputs.ClusterAccess(ctx, f.src, outputs)
 	if err != nil {
 		return nil, err
 	}
-	client, err := kubeclient.New(kubeclient.Source{Kubeconfig: kubeconfig, Context: f.context})
+	kubeContext := cluster.Context
+	if f.context != "" {
+		kubeContext = f.context
+	}
+	client, err := kubeclient.New(kubeclient.Source{Kubeconfig: cluster.Kubeconfig, Path: cluster.Path, Context: kubeContext})
 	if err != nil {
 		return nil, err
 	}

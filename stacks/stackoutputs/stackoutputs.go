@@ -147,6 +147,44 @@ func Kubeconfig(ctx context.Context, src Source, o *stacks.Outputs) (string, err
 	return kc, nil
 }
 
+// Cluster is how a tool reaches a stack's cluster through its API, the
+// way the program did: Kubeconfig is a kubeconfig's text (a kind stack's
+// secret output); else Path and Context are the stack file's
+// cluster.kubeconfig and cluster.context (an existing cluster); all empty
+// means the ambient kubeconfig ($KUBECONFIG or ~/.kube/config).
+type Cluster struct {
+	Kubeconfig, Path, Context string
+}
+
+// ClusterAccess returns how to reach the stack's cluster: the kubeconfig
+// output (Kubeconfig), else, for a named stack, the cluster block of its
+// Pulumi.<stack>.yaml, which `make up` reached the cluster with.
+func ClusterAccess(ctx context.Context, src Source, o *stacks.Outputs) (Cluster, error) {
+	kc, err := Kubeconfig(ctx, src, o)
+	if err != nil || kc != "" || src.Stack == "" || src.Env != "" || src.File != "" {
+		return Cluster{Kubeconfig: kc}, err
+	}
+	dir := src.Cwd
+	if dir == "" {
+		if dir, err = stacks.FindProjectDir("."); err != nil {
+			return Cluster{}, nil
+		}
+	}
+	file := filepath.Join(dir, "Pulumi."+src.Stack+".yaml")
+	cfg, err := stacks.LoadFile(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return Cluster{}, nil
+		}
+		return Cluster{}, fmt.Errorf("the cluster of stack %s: %w", src.Stack, err)
+	}
+	c := Cluster{Path: cfg.Cluster.Kubeconfig, Context: cfg.Cluster.Context}
+	if c.Path != "" && !filepath.IsAbs(c.Path) {
+		c.Path = filepath.Join(dir, c.Path)
+	}
+	return c, nil
+}
+
 var errNoSuchOutput = errors.New("no such output")
 
 // run runs `pulumi stack output ARGS --stack NAME --non-interactive` with

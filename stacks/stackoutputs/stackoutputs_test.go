@@ -168,3 +168,28 @@ func TestKubeconfigOfAStackWithoutOne(t *testing.T) {
 		t.Errorf("an absent CLI: %v", err)
 	}
 }
+
+// An existing cluster's stack exports no kubeconfig: the tools reach it as
+// the program did, by the stack file's cluster.kubeconfig and
+// cluster.context (the journey's shadow-report fell back to the ambient
+// kubeconfig, which that user did not have).
+func TestAnExistingClustersStackIsReachedByItsStackFilesKubeconfigAndContext(t *testing.T) {
+	stackoutputstest.Install(t)
+	dir := stackoutputstest.Project(t, map[string]stackoutputstest.Stack{"mine": {Outputs: canaryOutputs}})
+	file := "config:\n  modelrollouts:strategy: canary\n  modelrollouts:cluster:\n    type: existing\n    kubeconfig: kube/config\n    context: prod-eu\n  modelrollouts:image:\n    ref: ghcr.io/example/model-echo:1.0.0\n" +
+		"  modelrollouts:canary:\n    versions:\n      - name: v1\n        target: model v1\n        percent: 100\n"
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.mine.yaml"), []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := stackoutputs.ClusterAccess(context.Background(), Source{Stack: "mine", Cwd: dir}, &stacks.Outputs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (stackoutputs.Cluster{Path: filepath.Join(dir, "kube", "config"), Context: "prod-eu"}); c != want {
+		t.Errorf("cluster access %+v, want %+v", c, want)
+	}
+	kind, err := stackoutputs.ClusterAccess(context.Background(), Source{Stack: "dev", Cwd: devProject(t)}, &stacks.Outputs{})
+	if err != nil || kind.Kubeconfig == "" || kind.Path != "" {
+		t.Errorf("a kind stack's access %+v, %v: want its kubeconfig output", kind, err)
+	}
+}
