@@ -155,6 +155,103 @@ func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 	l.assertNothingLeft(t, "shadow")
 }
 
+// b'. Bring your own model: the committed byo stack, the two
+// scikit-learn models of examples/sklearn-iris (each Debian's Python
+// running the example's server.py on the model train.py saved) behind
+// model-agent, v2 shadowing v1 at 50%. make smoke, users' OIP v2 iris
+// requests, the README's shadow-report line for the stack: its counts are
+// what the ingress stand-in routed, and its agreement is scikit-learn's
+// own on the same inputs.
+func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *testing.T) {
+	requireTier(t)
+	requireIris(t)
+	l := startLab(t, "byo", 8082)
+	l.pointStackAtLab(l.url)
+	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi.byo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := l.up("make up STACK=byo")
+	// The Python servers load scikit-learn before the agent calls them ready.
+	l.waitPods("models", "version=v1", 1, 3*time.Minute)
+	l.waitPods("models", "version=v2", 1, 3*time.Minute)
+
+	// Not l.run: a failing smoke is reported and the journey goes on, so
+	// one run says what else holds for an own model.
+	smoke := sh(t, strings.Replace(readme(t, cmdSmoke), "make smoke", "make smoke STACK=byo", 1))
+	if smoke.code != 0 {
+		t.Errorf("make smoke STACK=byo exited %d, want 0 (PASS) for the two models behind model-agent", smoke.code)
+	}
+	wantLine(t, smoke, `(?m)^PASS`)
+
+	// Users' requests; the servers serve the model as the pod names it
+	// (MODEL_NAME is the stack's service).
+	const users = 400
+	pts := irisPoints(users, 18)
+	inferIris(t, l.url, out.Host, modelapi.InferPath(cfg.Shadow.Service), pts)
+
+	want := groundTruth(t, l, out.Host, 1e-6)
+	p1, p2 := sklearnPredictions(t, pts)
+	exchanges := l.gateway.Exchanges()
+	var mirrored, agreeing int64
+	for i := range pts {
+		e, ok := exchanges[irisID(i)]
+		if !ok || e.Primary == nil {
+			t.Errorf("user request %s: the ingress routed no answer", irisID(i))
+			continue
+		}
+		// What each model served is scikit-learn's prediction for it.
+		if got := servedPrediction(e.Primary.Body); got != p1[i] || e.Primary.Version != "v1" {
+			t.Errorf("user request %s: %s answered %d (%s), scikit-learn's v1 predicts %d", irisID(i), e.Primary.Version, got, e.Primary.Body, p1[i])
+		}
+		if e.Mirror == nil {
+			continue
+		}
+		if got := servedPrediction(e.Mirror.Body); got != p2[i] || e.Mirror.Version != "v2" {
+			t.Errorf("mirrored copy %s: %s answered %d (%s), scikit-learn's v2 predicts %d", irisID(i), e.Mirror.Version, got, e.Mirror.Body, p2[i])
+		}
+		mirrored++
+		if p1[i] == p2[i] {
+			agreeing++
+		}
+	}
+	// The seeds fix the points and the mirror's draws: some of the
+	// mirrored inputs split the two models, most do not (no chance).
+	if agreeing == 0 || agreeing == mirrored || mirrored < users/4 {
+		t.Fatalf("the inputs do not test agreement: %d mirrored, %d agree", mirrored, agreeing)
+	}
+	// Anything else on the user host (make smoke's requests) the report
+	// counts too: for those, the ingress's own comparison.
+	var others truth
+	for id, e := range exchanges {
+		if e.Host != out.Host || strings.HasPrefix(id, "iris-") || e.Primary == nil || e.Mirror == nil {
+			continue
+		}
+		others.compared++
+		if agree(e.Primary.Status, e.Primary.Body, e.Mirror.Status, e.Mirror.Body, 1e-6) {
+			others.agreeing++
+		}
+	}
+	t.Logf("scikit-learn: %d of %d mirrored user inputs agree; %d other mirrored requests (make smoke's), %d agreeing",
+		agreeing, mirrored, others.compared, others.agreeing)
+
+	l.run(0, readme(t, cmdBuildShadowReport))
+	line := readme(t, cmdShadowRpt)
+	if !strings.Contains(line, "--stack shadow") {
+		t.Fatalf("the README's shadow-report line %q names no --stack shadow to swap for byo", line)
+	}
+	l.run(0, strings.Replace(line, "--stack shadow", "--stack byo", 1))
+	got := readSummary(t, "report")
+	want.assert(t, "shadow-report --stack byo", got)
+	if a := got.Agreement; a.Compared-others.compared != mirrored || a.Agreeing-others.agreeing != agreeing {
+		t.Errorf("the report's agreement on the users' inputs is %d of %d, scikit-learn's %d of %d",
+			a.Agreeing-others.agreeing, a.Compared-others.compared, agreeing, mirrored)
+	}
+
+	l.down("make down STACK=byo")
+	l.assertNothingLeft(t, "byo")
+}
+
 // c. An existing cluster whose gateway address nobody knows: the tools
 // say it is pending and how to set cluster.ingressUrl, with their
 // documented exit code (2: could not run).

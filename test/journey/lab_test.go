@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/modelrollouts/modelrollouts/infra"
 	"github.com/modelrollouts/modelrollouts/internal/kubeclient"
+	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/stacks"
 	"github.com/modelrollouts/modelrollouts/test/integration/harness"
 	"github.com/modelrollouts/modelrollouts/test/journey/lab/ingress"
@@ -34,8 +36,54 @@ import (
 )
 
 // The image the journeys' stacks name; the node stand-in runs model-echo
-// for any image whose repository ends in /model-echo.
+// for any image whose repository ends in /model-echo (model-agent when the
+// container's command is the agent's).
 const modelImage = "kind.local/model-echo:journey"
+
+// irisImage is the repository of Pulumi.byo.yaml's own images, built from
+// examples/sklearn-iris/Dockerfile with MODEL_VERSION as the tag.
+const irisImage = "dev.local/sklearn-iris"
+
+// irisServer is examples/sklearn-iris/Dockerfile's CMD, on the pod's
+// address and the port its spec gives it (HOST and PORT, where the image
+// binds 0.0.0.0:8081 in a network namespace of its own).
+const irisServer = `exec /usr/bin/python3 -m uvicorn server:app --host "$HOST" --port "$PORT"`
+
+// standIn is the process a container's image and command stand for: the
+// model-echo image runs model-echo, or model-agent with the agent's
+// command; an sklearn-iris image runs Debian's Python on the example's
+// server.py with the model train.py saved for its tag, as the image does.
+func standIn(c corev1.Container) (node.Process, error) {
+	repo, tag := imageRepoTag(c.Image)
+	switch {
+	case strings.HasSuffix(repo, "/"+stacks.ModelEchoRepository) && slices.Equal(c.Command, modelapi.AgentCommand):
+		return node.Process{Path: tier.modelAgent, Args: c.Args}, nil
+	case strings.HasSuffix(repo, "/"+stacks.ModelEchoRepository) && len(c.Command) == 0:
+		return node.Entrypoint(tier.modelEcho, c), nil
+	case repo == irisImage && len(c.Command) == 0 && len(c.Args) == 0:
+		if tier.irisModels == "" {
+			return node.Process{}, fmt.Errorf("image %s: no sklearn-iris models trained (only the byo journey trains them)", c.Image)
+		}
+		model := filepath.Join(tier.irisModels, tag, "model.joblib")
+		if _, err := os.Stat(model); err != nil {
+			return node.Process{}, fmt.Errorf("image %s: train.py saved no model %s: %w", c.Image, tag, err)
+		}
+		return node.Process{Path: "/bin/sh", Args: []string{"-c", irisServer},
+			Env: []string{"MODEL_NAME=iris", "MODEL_PATH=" + model},
+			Dir: filepath.Join(tier.checkout, "examples", "sklearn-iris")}, nil
+	}
+	return node.Process{}, fmt.Errorf("image %s with command %q: the journey node runs model-echo (and its model-agent) and %s images only", c.Image, c.Command, irisImage)
+}
+
+// imageRepoTag splits an image reference into its repository and tag
+// (a digest dropped).
+func imageRepoTag(image string) (repo, tag string) {
+	repo, _, _ = strings.Cut(image, "@")
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		return repo[:i], repo[i+1:]
+	}
+	return repo, ""
+}
 
 // idleToZero is how long a scale-to-zero revision keeps its pod after its
 // last request (Knative: 60 s stable window + 30 s grace), so a journey
@@ -104,16 +152,7 @@ func startLab(t *testing.T, stack string, hostPort int) *lab {
 		t.Fatal(err)
 	}
 	l.node, err = node.Start(ctx, node.Options{Client: l.kube, NodeName: "journey-node", Dir: filepath.Join(dir, "pods"), Log: logFile,
-		Binary: func(image string) (string, error) {
-			repo, _, _ := strings.Cut(image, "@")
-			if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
-				repo = repo[:i]
-			}
-			if strings.HasSuffix(repo, "/model-echo") {
-				return tier.modelEcho, nil
-			}
-			return "", fmt.Errorf("image %s: the journey node runs only model-echo images", image)
-		}})
+		Binary: standIn})
 	if err != nil {
 		t.Fatal(err)
 	}

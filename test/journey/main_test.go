@@ -27,9 +27,15 @@ var tier struct {
 	checkout  string // where the user's commands run
 	home      string // the user's HOME (~/.pulumi has the CLI and the provider)
 	modelEcho string // the model-echo binary pods run
-	blocks    map[string]Block
-	userEnv   []string          // what a user's shell has: HOME, PATH, Go's caches
-	pulumiEnv map[string]string // make up's backend and passphrase (hack/lib/pulumi-env.sh)
+	// modelAgent is the model-agent binary: the model-echo image run with
+	// the agent's command (modelapi.AgentCommand).
+	modelAgent string
+	// irisModels holds the sklearn-iris models train.py saved (DIR/v1,
+	// DIR/v2), once a journey that runs them has trained them.
+	irisModels string
+	blocks     map[string]Block
+	userEnv    []string          // what a user's shell has: HOME, PATH, Go's caches
+	pulumiEnv  map[string]string // make up's backend and passphrase (hack/lib/pulumi-env.sh)
 }
 
 // required makes a tier that cannot run a failure instead of a skip: the
@@ -100,6 +106,10 @@ func setup() string {
 	tier.modelEcho = filepath.Join(tier.work, "bin", "model-echo")
 	if out, err := goCmd(tier.checkout, "build", "-o", tier.modelEcho, "./model-echo").CombinedOutput(); err != nil {
 		return fmt.Sprintf("go build ./model-echo: %v\n%s", err, out)
+	}
+	tier.modelAgent = filepath.Join(tier.work, "bin", "model-agent")
+	if out, err := goCmd(tier.checkout, "build", "-o", tier.modelAgent, "./model-agent").CombinedOutput(); err != nil {
+		return fmt.Sprintf("go build ./model-agent: %v\n%s", err, out)
 	}
 	if err := userEnvironment(); err != nil {
 		return err.Error()

@@ -25,13 +25,17 @@ rm -rf "$checkout" && mkdir -p "$checkout"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
   if [[ -e "$f" || -L "$f" ]]; then printf '%s\0' "$f"; fi
 done | tar --null -T - -cf - | tar -xf - -C "$checkout"
-(cd "$checkout" && go build -o /dev/null ./cmd/smoke ./cmd/rollout ./cmd/shadow-report ./cmd/render ./model-echo)
+(cd "$checkout" && go build -o /dev/null ./cmd/smoke ./cmd/rollout ./cmd/shadow-report ./cmd/render ./model-echo ./model-agent)
 export MODELROLLOUTS_JOURNEY_CHECKOUT="$checkout"
 elapsed "compile" "$s"
 s=$(date +%s)
+# JOURNEYS_RUN=REGEXP runs only the journeys it matches (go test -run),
+# e.g. JOURNEYS_RUN=TestJourneyTheByo make test-journeys.
+run=()
+if [[ -n "${JOURNEYS_RUN:-}" ]]; then run=(-run "$JOURNEYS_RUN"); fi
 # required: a missing tool or a shared netns fails the tier instead of
 # skipping it, so CI cannot pass without running it.
 "$HACK_DIR/integration/in-netns.sh" env MODELROLLOUTS_JOURNEYS=required \
-  "$HACK_DIR/integration/netns-go-test.sh" -tags journey -count=1 -p 1 -v -timeout 45m ./test/journey/...
+  "$HACK_DIR/integration/netns-go-test.sh" -tags journey -count=1 -p 1 -v -timeout 45m "${run[@]}" ./test/journey/...
 elapsed "run in the private netns" "$s"
 elapsed "whole tier" "$t0"

@@ -86,7 +86,7 @@ func TestTheStandInsServeACanaryFromItsConfigurationsAndRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubelet, err := node.Start(ctx, node.Options{Client: kube, NodeName: "journey-node", Dir: t.TempDir(), Sync: 50 * time.Millisecond,
-		Binary: func(string) (string, error) { return bin, nil }})
+		Binary: func(c corev1.Container) (node.Process, error) { return node.Entrypoint(bin, c), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -292,14 +292,18 @@ func (r *Reconciler) ensureDeployment(ctx context.Context, rev *unstructured.Uns
 		return nil, fmt.Errorf("revision template spec: %w", err)
 	}
 	config := rev.GetLabels()[LabelConfiguration]
+	serving := servingContainer(spec.Containers)
 	for i := range spec.Containers {
 		c := &spec.Containers[i]
+		c.Env = append(c.Env, corev1.EnvVar{Name: "K_REVISION", Value: rev.GetName()}, corev1.EnvVar{Name: "K_CONFIGURATION", Value: config})
+		if i != serving {
+			continue // a sidecar keeps its own env, port and probes
+		}
 		port := int32(8080)
 		if len(c.Ports) > 0 {
 			port = c.Ports[0].ContainerPort
 		}
-		c.Env = append(c.Env, corev1.EnvVar{Name: "PORT", Value: strconv.Itoa(int(port))},
-			corev1.EnvVar{Name: "K_REVISION", Value: rev.GetName()}, corev1.EnvVar{Name: "K_CONFIGURATION", Value: config})
+		c.Env = append(c.Env, corev1.EnvVar{Name: "PORT", Value: strconv.Itoa(int(port))})
 		if c.ReadinessProbe == nil {
 			c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{}}}
 		}
@@ -324,6 +328,19 @@ func (r *Reconciler) ensureDeployment(ctx context.Context, rev *unstructured.Uns
 		},
 	}
 	return deployments.Create(ctx, d, metav1.CreateOptions{})
+}
+
+// servingContainer is the index of the container Knative routes to: the
+// one that declares a port in a multi-container revision (the model-agent
+// beside an own model), the only one otherwise. Only it gets PORT and
+// the default probe; the model beside it listens where its own PORT says.
+func servingContainer(containers []corev1.Container) int {
+	for i, c := range containers {
+		if len(c.Ports) > 0 {
+			return i
+		}
+	}
+	return 0
 }
 
 // scaleRevisions is the autoscaler: every revision's Deployment at

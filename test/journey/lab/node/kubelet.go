@@ -28,10 +28,11 @@ type Options struct {
 	Client kubernetes.Interface
 	// NodeName is the Node it registers and whose pods it runs.
 	NodeName string
-	// Binary names the executable that stands for an image, or an error
-	// for an image nothing stands for (the pod then waits, as on an
-	// image pull error, and says so in its status).
-	Binary func(image string) (string, error)
+	// Binary is the process that stands for a container (its image, and
+	// the command and args the spec gives it), or an error for one
+	// nothing stands for (the container then waits, as on an image pull
+	// error, and says so in its status).
+	Binary func(c corev1.Container) (Process, error)
 	// Dir holds the containers' logs.
 	Dir string
 	// Sync is how often the pods and probes are looked at (default 200 ms;
@@ -39,6 +40,26 @@ type Options struct {
 	Sync time.Duration
 	// Log receives one line per thing the kubelet does (default: discarded).
 	Log io.Writer
+}
+
+// Process is what runs for a container: what its image and command
+// would run in a container runtime.
+type Process struct {
+	// Path is the executable; Args its arguments (the container's args
+	// go here: the kubelet stand-in adds none).
+	Path string
+	Args []string
+	// Env is the image's own environment (its ENV lines), which the
+	// spec's env overrides.
+	Env []string
+	// Dir is the working directory (its WORKDIR; "": the kubelet's).
+	Dir string
+}
+
+// Entrypoint is path run as the image's entrypoint with the container's
+// args, as a runtime runs a container that sets no command.
+func Entrypoint(path string, c corev1.Container) Process {
+	return Process{Path: path, Args: append([]string{}, c.Args...)}
 }
 
 // Kubelet runs the pods bound to one Node.
@@ -104,14 +125,21 @@ func (k *Kubelet) Stop() {
 	k.httpS.Close()
 }
 
-// Crash kills the process of the named pod's container as a crash would
-// (SIGKILL); the kubelet restarts it, keeping the old log as --previous.
+// Crash kills the process of the named pod's first container as a crash
+// would (SIGKILL); the kubelet restarts it, keeping the old log as
+// --previous.
 func (k *Kubelet) Crash(namespace, name string) error {
+	return k.CrashContainer(namespace, name, "")
+}
+
+// CrashContainer kills one container of a pod as a crash would; only that
+// container restarts, its siblings run on.
+func (k *Kubelet) CrashContainer(namespace, name, container string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, p := range k.pods {
 		if p.namespace == namespace && p.name == name {
-			return p.crash()
+			return p.crash(container)
 		}
 	}
 	return fmt.Errorf("no pod %s/%s on node %s", namespace, name, k.opts.NodeName)

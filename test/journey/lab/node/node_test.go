@@ -24,13 +24,15 @@ import (
 	"github.com/modelrollouts/modelrollouts/test/journey/lab/podaddr"
 )
 
-func buildModelEcho(t *testing.T) string {
+func buildModelEcho(t *testing.T) string { return buildCommand(t, "model-echo") }
+
+func buildCommand(t *testing.T, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "model-echo")
-	cmd := exec.Command("go", "build", "-o", bin, "./model-echo")
+	bin := filepath.Join(t.TempDir(), pkg)
+	cmd := exec.Command("go", "build", "-o", bin, "./"+pkg)
 	cmd.Dir = "../../../.."
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./model-echo: %v\n%s", err, out)
+		t.Fatalf("go build ./%s: %v\n%s", pkg, err, out)
 	}
 	return bin
 }
@@ -67,11 +69,11 @@ func TestAPodRunsTheImagesBinaryWithItsEnvAndIsReadyOnlyOnItsDeclaredPort(t *tes
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	k, err := Start(ctx, Options{Client: client, NodeName: "journey-node", Dir: t.TempDir(), Sync: 50 * time.Millisecond,
-		Binary: func(image string) (string, error) {
-			if strings.HasPrefix(image, "kind.local/model-echo:") {
-				return bin, nil
+		Binary: func(c corev1.Container) (Process, error) {
+			if strings.HasPrefix(c.Image, "kind.local/model-echo:") {
+				return Entrypoint(bin, c), nil
 			}
-			return "", os.ErrNotExist
+			return Process{}, os.ErrNotExist
 		}})
 	if err != nil {
 		t.Fatal(err)

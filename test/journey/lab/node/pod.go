@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -26,7 +27,8 @@ import (
 // (the kubelet's first CrashLoopBackOff step is 10 s; journeys need less).
 const restartBackoff = 500 * time.Millisecond
 
-// pod is one pod's sandbox: its IP, its container's instances and logs.
+// pod is one pod's sandbox: its IP, shared by its containers as a pod's
+// network namespace is, and each container's instances and logs.
 type pod struct {
 	uid             types.UID
 	namespace, name string
@@ -34,8 +36,15 @@ type pod struct {
 	dir             string
 	startTime       metav1.Time
 
-	mu        sync.Mutex
-	container string
+	mu         sync.Mutex // guards every container's state
+	containers []*container
+	reported   *corev1.PodStatus
+}
+
+// container is one container of a pod: its running instance, its logs,
+// its restarts and its readiness, each apart from its siblings'.
+type container struct {
+	name      string
 	cmd       *exec.Cmd
 	exited    chan struct{}
 	current   *containerLog
@@ -48,21 +57,26 @@ type pod struct {
 	ready     bool
 	probedAt  time.Time
 	instance  int
-	reported  *corev1.PodStatus
+	stopped   bool // the pod is going: never restarted
 }
 
-// step moves the pod one sync forward: (re)start its container, probe it,
-// and write the status if it changed.
+// step moves the pod one sync forward: (re)start its containers, probe
+// them, and write the status if it changed.
 func (p *pod) step(ctx context.Context, obj *corev1.Pod, k *Kubelet) {
 	p.mu.Lock()
-	running := p.cmd != nil
-	if !running && time.Now().After(p.retryAt) {
-		p.start(obj, k)
-		running = p.cmd != nil
+	p.admitContainers(obj)
+	var running []int
+	for i, c := range p.containers {
+		if c.cmd == nil && !c.stopped && time.Now().After(c.retryAt) {
+			p.start(obj, i, k)
+		}
+		if c.cmd != nil {
+			running = append(running, i)
+		}
 	}
 	p.mu.Unlock()
-	if running {
-		p.probe(obj, k.opts.Sync)
+	for _, i := range running {
+		p.probe(obj, i, k.opts.Sync)
 	}
 	p.mu.Lock()
 	status := p.status(obj)
@@ -84,41 +98,49 @@ func (p *pod) step(ctx context.Context, obj *corev1.Pod, k *Kubelet) {
 	p.mu.Unlock()
 }
 
-// start runs the pod's container; p.mu is held.
-func (p *pod) start(obj *corev1.Pod, k *Kubelet) {
-	if len(obj.Spec.Containers) != 1 {
-		p.wait("CreateContainerError", fmt.Sprintf("the journey node stand-in runs pods of one container, this one has %d", len(obj.Spec.Containers)))
+// admitContainers gives every container of the spec its state, in spec
+// order (a pod's containers never change); p.mu is held.
+func (p *pod) admitContainers(obj *corev1.Pod) {
+	if len(p.containers) == len(obj.Spec.Containers) {
 		return
 	}
-	c := obj.Spec.Containers[0]
-	p.container = c.Name
-	bin, err := k.opts.Binary(c.Image)
+	p.containers = nil
+	for _, c := range obj.Spec.Containers {
+		p.containers = append(p.containers, &container{name: c.Name})
+	}
+}
+
+// start runs the pod's i-th container as a process on the pod's IP; p.mu
+// is held.
+func (p *pod) start(obj *corev1.Pod, i int, k *Kubelet) {
+	spec, c := obj.Spec.Containers[i], p.containers[i]
+	proc, err := k.opts.Binary(spec)
 	if err != nil {
-		p.wait("ErrImagePull", err.Error())
+		c.wait("ErrImagePull", err.Error())
 		return
 	}
-	env, err := containerEnv(obj, c, p.ip)
+	env, err := containerEnv(obj, spec, p.ip, proc.Env)
 	if err != nil {
-		p.wait("CreateContainerConfigError", err.Error())
+		c.wait("CreateContainerConfigError", err.Error())
 		return
 	}
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
-		p.wait("CreateContainerError", err.Error())
+		c.wait("CreateContainerError", err.Error())
 		return
 	}
-	log, err := newContainerLog(filepath.Join(p.dir, fmt.Sprintf("%s-%d.log", c.Name, p.instance)))
+	log, err := newContainerLog(filepath.Join(p.dir, fmt.Sprintf("%s-%d.log", spec.Name, c.instance)))
 	if err != nil {
-		p.wait("CreateContainerError", err.Error())
+		c.wait("CreateContainerError", err.Error())
 		return
 	}
-	cmd := hostnamed(obj.Name, bin, append(append([]string{}, c.Command...), c.Args...))
-	cmd.Env = env
+	cmd := hostnamed(obj.Name, proc.Path, proc.Args)
+	cmd.Env, cmd.Dir = env, proc.Dir
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		log.finish()
-		p.wait("RunContainerError", err.Error())
+		c.wait("RunContainerError", err.Error())
 		return
 	}
 	var copying sync.WaitGroup
@@ -126,10 +148,10 @@ func (p *pod) start(obj *corev1.Pod, k *Kubelet) {
 	go func() { defer copying.Done(); log.copyFrom(stdout, "stdout") }()
 	go func() { defer copying.Done(); log.copyFrom(stderr, "stderr") }()
 	exited := make(chan struct{})
-	p.cmd, p.exited, p.current, p.waiting = cmd, exited, log, nil
-	p.started, p.ready = metav1.Now(), false
-	p.instance++
-	k.logf("pod %s/%s: started %s (pid %d) on %s", obj.Namespace, obj.Name, filepath.Base(bin), cmd.Process.Pid, p.ip)
+	c.cmd, c.exited, c.current, c.waiting = cmd, exited, log, nil
+	c.started, c.ready = metav1.Now(), false
+	c.instance++
+	k.logf("pod %s/%s: container %s started %s (pid %d) on %s", obj.Namespace, obj.Name, c.name, filepath.Base(proc.Path), cmd.Process.Pid, p.ip)
 	go func() {
 		copying.Wait()
 		err := cmd.Wait()
@@ -144,12 +166,12 @@ func (p *pod) start(obj *corev1.Pod, k *Kubelet) {
 				code = 128 + int32(ws.Signal())
 			}
 		}
-		p.lastState = &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, StartedAt: p.started, FinishedAt: metav1.Now()}
-		p.previous, p.current, p.cmd, p.ready = log, nil, nil, false
-		p.restarts++
-		p.retryAt = time.Now().Add(restartBackoff)
+		c.lastState = &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, StartedAt: c.started, FinishedAt: metav1.Now()}
+		c.previous, c.current, c.cmd, c.ready = log, nil, nil, false
+		c.restarts++
+		c.retryAt = time.Now().Add(restartBackoff)
 		close(exited)
-		k.logf("pod %s/%s: container exited (%s, code %d); restarting", obj.Namespace, obj.Name, reason, code)
+		k.logf("pod %s/%s: container %s exited (%s, code %d); restarting", obj.Namespace, obj.Name, c.name, reason, code)
 	}()
 }
 
@@ -163,19 +185,19 @@ func hostnamed(hostname, bin string, args []string) *exec.Cmd {
 	return exec.Command(bin, args...)
 }
 
-func (p *pod) wait(reason, message string) {
-	p.waiting = &corev1.ContainerStateWaiting{Reason: reason, Message: message}
-	p.retryAt = time.Now().Add(2 * time.Second)
+func (c *container) wait(reason, message string) {
+	c.waiting = &corev1.ContainerStateWaiting{Reason: reason, Message: message}
+	c.retryAt = time.Now().Add(2 * time.Second)
 }
 
 // containerEnv is the container's environment as the kubelet builds it:
-// the spec's values (and the downward API's pod fields), plus the pod's
-// IP as HOST: binding every address of a pod's own network namespace is
-// binding its IP.
-func containerEnv(obj *corev1.Pod, c corev1.Container, ip string) ([]string, error) {
-	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOSTNAME=" + obj.Name}
+// the image's own (image), then the spec's values (and the downward API's
+// pod fields), plus the pod's IP as HOST: binding every address of a
+// pod's own network namespace is binding its IP.
+func containerEnv(obj *corev1.Pod, c corev1.Container, ip string, image []string) ([]string, error) {
+	env := append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOSTNAME=" + obj.Name}, image...)
 	for _, e := range c.Env {
-		v := e.Value
+		v := podLoopback(e.Value, ip)
 		if e.ValueFrom != nil {
 			ref := e.ValueFrom.FieldRef
 			if ref == nil {
@@ -197,14 +219,27 @@ func containerEnv(obj *corev1.Pod, c corev1.Container, ip string) ([]string, err
 	return append(env, "HOST="+ip), nil
 }
 
-// probe runs the readiness probe when its period is due (no probe:
-// ready once running, as the kubelet does).
-func (p *pod) probe(obj *corev1.Pod, floor time.Duration) {
-	c := obj.Spec.Containers[0]
-	rp := c.ReadinessProbe
+// podLoopback turns an address on the loopback (127.0.0.1:PORT,
+// localhost:PORT, also inside a URL) into the same port on the pod's IP.
+// In a pod, 127.0.0.1 is the pod's own network namespace, where its
+// containers meet (model-agent reaches the model on 127.0.0.1:8081); here
+// every pod shares the machine's, and the pod's own address is its IP.
+func podLoopback(value, ip string) string {
+	for _, lo := range []string{"127.0.0.1:", "localhost:"} {
+		value = strings.ReplaceAll(value, lo, ip+":")
+	}
+	return value
+}
+
+// probe runs the i-th container's readiness probe when its period is due
+// (no probe: ready once running, as the kubelet does).
+func (p *pod) probe(obj *corev1.Pod, i int, floor time.Duration) {
+	spec := obj.Spec.Containers[i]
+	rp := spec.ReadinessProbe
 	p.mu.Lock()
+	c := p.containers[i]
 	if rp == nil || rp.HTTPGet == nil {
-		p.ready = p.cmd != nil
+		c.ready = c.cmd != nil
 		p.mu.Unlock()
 		return
 	}
@@ -215,14 +250,14 @@ func (p *pod) probe(obj *corev1.Pod, floor time.Duration) {
 	if period < floor {
 		period = floor
 	}
-	if time.Since(p.probedAt) < period {
+	if time.Since(c.probedAt) < period {
 		p.mu.Unlock()
 		return
 	}
-	p.probedAt = time.Now()
+	c.probedAt = time.Now()
 	ip := p.ip
 	p.mu.Unlock()
-	port, err := probePort(c, rp.HTTPGet.Port)
+	port, err := probePort(spec, rp.HTTPGet.Port)
 	ok := false
 	if err == nil {
 		client := http.Client{Timeout: time.Second}
@@ -233,7 +268,7 @@ func (p *pod) probe(obj *corev1.Pod, floor time.Duration) {
 		}
 	}
 	p.mu.Lock()
-	p.ready = ok && p.cmd != nil
+	c.ready = ok && c.cmd != nil
 	p.mu.Unlock()
 }
 
@@ -249,43 +284,32 @@ func probePort(c corev1.Container, port intstr.IntOrString) (int, error) {
 	return 0, fmt.Errorf("probe port %q is not a container port", port.StrVal)
 }
 
-// status is what the kubelet would report now; p.mu is held.
+// status is what the kubelet would report now: a status per container in
+// spec order, the pod Ready only while every container is; p.mu is held.
 func (p *pod) status(obj *corev1.Pod) *corev1.PodStatus {
 	s := obj.Status.DeepCopy()
-	s.Phase = corev1.PodRunning
-	if p.cmd == nil && p.lastState == nil {
-		s.Phase = corev1.PodPending
-	}
+	s.Phase = corev1.PodPending
 	// The API holds the loopback address's twin: it refuses loopback
 	// endpoints (package podaddr).
 	s.HostIP, s.PodIP = "127.0.0.1", podaddr.APIAddress(p.ip)
 	s.HostIPs = []corev1.HostIP{{IP: "127.0.0.1"}}
 	s.PodIPs = []corev1.PodIP{{IP: s.PodIP}}
 	s.StartTime = &p.startTime
-	name := p.container
-	if name == "" && len(obj.Spec.Containers) > 0 {
-		name = obj.Spec.Containers[0].Name
+	s.ContainerStatuses = nil
+	allReady := len(obj.Spec.Containers) > 0
+	for i, spec := range obj.Spec.Containers {
+		c := &container{name: spec.Name}
+		if i < len(p.containers) {
+			c = p.containers[i]
+		}
+		if c.cmd != nil || c.lastState != nil {
+			s.Phase = corev1.PodRunning // once any container has run
+		}
+		allReady = allReady && c.ready
+		s.ContainerStatuses = append(s.ContainerStatuses, c.status(p.uid, spec))
 	}
-	cs := corev1.ContainerStatus{Name: name, Ready: p.ready, RestartCount: p.restarts, Started: ptr(p.cmd != nil)}
-	if len(obj.Spec.Containers) > 0 {
-		cs.Image = obj.Spec.Containers[0].Image
-		cs.ImageID = "journey://" + obj.Spec.Containers[0].Image
-	}
-	switch {
-	case p.cmd != nil:
-		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: p.started}
-		cs.ContainerID = fmt.Sprintf("journey://%s-%d", p.uid, p.instance)
-	case p.waiting != nil:
-		cs.State.Waiting = p.waiting
-	default:
-		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "restarting after the container exited"}
-	}
-	if p.lastState != nil {
-		cs.LastTerminationState.Terminated = p.lastState
-	}
-	s.ContainerStatuses = []corev1.ContainerStatus{cs}
 	ready := corev1.ConditionFalse
-	if p.ready {
+	if allReady {
 		ready = corev1.ConditionTrue
 	}
 	s.Conditions = setConditions(s.Conditions, map[corev1.PodConditionType]corev1.ConditionStatus{
@@ -293,6 +317,26 @@ func (p *pod) status(obj *corev1.Pod) *corev1.PodStatus {
 		corev1.ContainersReady: ready, corev1.PodReady: ready,
 	})
 	return s
+}
+
+func (c *container) status(uid types.UID, spec corev1.Container) corev1.ContainerStatus {
+	cs := corev1.ContainerStatus{Name: spec.Name, Ready: c.ready, RestartCount: c.restarts, Started: ptr(c.cmd != nil),
+		Image: spec.Image, ImageID: "journey://" + spec.Image}
+	switch {
+	case c.cmd != nil:
+		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: c.started}
+		cs.ContainerID = fmt.Sprintf("journey://%s-%s-%d", uid, c.name, c.instance)
+	case c.waiting != nil:
+		cs.State.Waiting = c.waiting
+	case c.lastState != nil:
+		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "restarting after the container exited"}
+	default:
+		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+	}
+	if c.lastState != nil {
+		cs.LastTerminationState.Terminated = c.lastState
+	}
+	return cs
 }
 
 // setConditions keeps each condition's transition time unless its status
@@ -314,54 +358,82 @@ func setConditions(old []corev1.PodCondition, want map[corev1.PodConditionType]c
 
 func ptr[T any](v T) *T { return &v }
 
-// log is the container instance's log: the running one, or the one before
-// the last restart.
-func (p *pod) log(container string, previous bool) (*containerLog, error) {
+// container is the named container; p.mu is held.
+func (p *pod) container(name string) (*container, error) {
+	var names []string
+	for _, c := range p.containers {
+		if c.name == name {
+			return c, nil
+		}
+		names = append(names, c.name)
+	}
+	return nil, fmt.Errorf("container %s is not valid for pod %s (its containers: %s)", name, p.name, strings.Join(names, ", "))
+}
+
+// log is the named container instance's log: the running one, or the one
+// before its last restart.
+func (p *pod) log(name string, previous bool) (*containerLog, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if container != p.container {
-		return nil, fmt.Errorf("container %s is not valid for pod %s", container, p.name)
+	c, err := p.container(name)
+	if err != nil {
+		return nil, err
 	}
-	l := p.current
+	l := c.current
 	if previous {
-		l = p.previous
+		l = c.previous
 		if l == nil {
-			return nil, fmt.Errorf("previous terminated container %q in pod %q not found", container, p.name)
+			return nil, fmt.Errorf("previous terminated container %q in pod %q not found", name, p.name)
 		}
 	} else if l == nil {
-		l = p.previous // between a crash and the restart, the last instance's
+		l = c.previous // between a crash and the restart, the last instance's
 	}
 	if l == nil {
-		return nil, fmt.Errorf("container %q in pod %q is waiting to start", container, p.name)
+		return nil, fmt.Errorf("container %q in pod %q is waiting to start", name, p.name)
 	}
 	return l, nil
 }
 
-// crash kills the container's process as a crash would; p's own mutex is
-// taken.
-func (p *pod) crash() error {
+// crash kills the named container's process as a crash would ("": the
+// first container); p's own mutex is taken.
+func (p *pod) crash(name string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return fmt.Errorf("pod %s/%s has no running container", p.namespace, p.name)
+	if name == "" && len(p.containers) > 0 {
+		name = p.containers[0].name
 	}
-	return p.cmd.Process.Kill()
+	c, err := p.container(name)
+	if err != nil {
+		return err
+	}
+	if c.cmd == nil {
+		return fmt.Errorf("pod %s/%s: container %s is not running", p.namespace, p.name, name)
+	}
+	return c.cmd.Process.Kill()
 }
 
-// kill stops the container: SIGTERM, then SIGKILL after grace.
+// kill stops every container: SIGTERM, then SIGKILL after grace.
 func (p *pod) kill(grace time.Duration) {
 	p.mu.Lock()
-	cmd, exited := p.cmd, p.exited
-	p.retryAt = time.Now().Add(time.Hour) // never restarted
+	var wg sync.WaitGroup
+	for _, c := range p.containers {
+		c.stopped = true // never restarted
+		cmd, exited := c.cmd, c.exited
+		if cmd == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(grace):
+				cmd.Process.Kill()
+				<-exited
+			}
+		}()
+	}
 	p.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(grace):
-		cmd.Process.Kill()
-		<-exited
-	}
+	wg.Wait()
 }
