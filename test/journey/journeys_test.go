@@ -242,7 +242,7 @@ func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *te
 	}
 	l.run(0, strings.Replace(line, "--stack shadow", "--stack byo", 1))
 	got := readSummary(t, "report")
-	want.assert(t, "shadow-report --stack byo", got)
+	want.assert(t, "shadow-report --stack byo", got, 0) // no crash here: nothing may be lost
 	if a := got.Agreement; a.Compared-others.compared != mirrored || a.Agreeing-others.agreeing != agreeing {
 		t.Errorf("the report's agreement on the users' inputs is %d of %d, scikit-learn's %d of %d",
 			a.Agreeing-others.agreeing, a.Compared-others.compared, agreeing, mirrored)
