@@ -7,6 +7,7 @@
 package join
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/shadow/events"
@@ -186,6 +187,17 @@ func (j *Joiner) Add(ev *events.Event) {
 		j.counts.Unattributed++
 		return
 	}
+	if otherRequestsInput(p, ev, primary) {
+		// The same id on a request with another body: not this pair's
+		// request, but a later one reusing the id whose other side has
+		// not been read yet (logs of several pods interleave).
+		if !primary {
+			p.IDReused = true
+			j.counts.Unattributed++
+			return
+		}
+		j.dropCopy(p)
+	}
 	side := &p.Shadow
 	if primary {
 		side = &p.Primary
@@ -223,6 +235,20 @@ func (j *Joiner) Add(ev *events.Event) {
 	if p.Complete() {
 		j.finish(ev.ID, p)
 	}
+}
+
+// otherRequestsInput reports a request event whose body differs from the
+// one the pair's other side logged: a mirrored copy carries the user
+// request's body byte for byte, so a different body is another request.
+func otherRequestsInput(p *Pair, ev *events.Event, primary bool) bool {
+	if ev.Response || ev.Body == nil || p.Input == nil {
+		return false
+	}
+	other, own := p.Shadow, p.Primary
+	if !primary {
+		other, own = p.Primary, p.Shadow
+	}
+	return other.Requested && !own.Requested && !bytes.Equal(ev.Body, p.Input)
 }
 
 // arrival is when the request an event belongs to reached its server.
