@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -33,24 +34,25 @@ type standInClients struct {
 
 func newStandInClients(t *testing.T, istioDocs []string, svc *corev1.Service) standInClients {
 	t.Helper()
-	var objs []runtime.Object
+	resources := map[string]string{"Gateway": "gateways", "VirtualService": "virtualservices", "DestinationRule": "destinationrules"}
+	lists := map[schema.GroupVersionResource]string{
+		{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}: "RouteList",
+	}
+	for kind, resource := range resources {
+		lists[schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: resource}] = kind + "List"
+	}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), lists)
 	for _, doc := range istioDocs {
 		u := &unstructured.Unstructured{}
 		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
 			t.Fatal(err)
 		}
-		objs = append(objs, u)
+		gvr := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: resources[u.GetKind()]}
+		if _, err := dyn.Resource(gvr).Namespace(u.GetNamespace()).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("the stand-in's API: %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
 	}
-	lists := map[schema.GroupVersionResource]string{}
-	for _, r := range []string{"gateways", "virtualservices", "destinationrules"} {
-		lists[schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: r}] = r + "List"
-	}
-	lists[schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}] = "RouteList"
-	return standInClients{
-		kube: kubefake.NewClientset(svc.DeepCopy()),
-		dyn:  dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), lists, objs...),
-		svc:  svc,
-	}
+	return standInClients{kube: kubefake.NewClientset(svc.DeepCopy()), dyn: dyn, svc: svc}
 }
 
 // assertStandInRoutesAsIstio asks the stand-in where the call goes and
