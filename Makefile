@@ -55,9 +55,8 @@ diagnose:
 	@hack/make-rules/diagnose.sh $(STACK)
 
 ## test: every tier this machine can run (vet, lint, slow with the unit tests, models, Istio,
-## integration, kind e2e). The unit tests run once, inside test-slow. test-journeys is
-## not in it yet: it has never run to the end (see docs/journeys.md).
-test: vet lint test-slow test-models test-istio test-integration test-e2e
+## integration, journeys, kind e2e). The unit tests run once, inside test-slow.
+test: vet lint test-slow test-models test-istio test-integration test-journeys test-e2e
 
 ## vet: gofmt and go vet over every file (all build tags at once: no file is
 ## excluded by a tag, so this one pass also vets the untagged build).
