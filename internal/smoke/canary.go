@@ -135,11 +135,7 @@ func runCanary(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 		detail = fmt.Sprintf("%d of %d answers carried a body other than the target of the version in X-Model-Version; first: %s", mismatched, known, firstMismatch)
 	}
 	r.check("answers match their version's target", mismatched == 0, detail)
-	atZero := map[string]bool{}
-	for _, n := range names {
-		atZero[n] = pct[n] == 0
-	}
-	judgeBudgets(user, own, names, atZero, r.Sent, pl, p, r)
+	judgeBudgets(user, own, names, r.Sent, pl, p, r)
 	r.check("all requests sent", r.Sent == r.N && r.OwnSent == pl.Total()-pl.UserRequests,
 		fmt.Sprintf("%d of %d user requests, %d of %d own-host requests", r.Sent, r.N, r.OwnSent, pl.Total()-pl.UserRequests))
 	return nil

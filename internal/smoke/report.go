@@ -86,25 +86,16 @@ type BudgetRow struct {
 	// version failing Params.DetectErrorShare.
 	Power        float64 `json:"power"`
 	FirstProblem string  `json:"first_problem,omitempty"`
-	// ServesNoUsers marks a canary version at 0%: its budget is reported,
-	// and does not fail the run.
-	ServesNoUsers bool `json:"serves_no_users,omitempty"`
 	measure.Budget
 }
 
 // Verdict says how the budget came out in words.
 func (b BudgetRow) Verdict() string {
-	switch {
-	case b.OK:
+	if b.OK {
 		return "ok"
-	case b.ServesNoUsers:
-		return fmt.Sprintf("over (more than %d failures), not judged: at 0%%, it serves no users", b.Limit)
 	}
 	return fmt.Sprintf("FAIL: more than %d failures", b.Limit)
 }
-
-// fails says whether the budget fails the run.
-func (b BudgetRow) fails() bool { return !b.OK && !b.ServesNoUsers }
 
 // ObservedPct is the observed share in percent.
 func (v VersionRow) ObservedPct() float64 {
@@ -162,7 +153,7 @@ func (r *Report) finish() {
 		r.Pass = r.Pass && v.OK
 	}
 	for _, b := range r.Budgets {
-		r.Pass = r.Pass && !b.fails()
+		r.Pass = r.Pass && b.OK
 	}
 	if r.ChiSquare != nil && math.IsNaN(r.ChiSquare.PValue) {
 		r.ChiSquare = nil
@@ -178,7 +169,7 @@ func (r *Report) Failures() []string {
 		}
 	}
 	for _, b := range r.Budgets {
-		if b.fails() {
+		if !b.OK {
 			out = append(out, fmt.Sprintf("%s error budget: %d of %d requests failed, limit %d", b.Version, b.Failures, b.Requests, b.Limit))
 		}
 	}

@@ -322,11 +322,7 @@ func probeOwnHosts(ctx context.Context, c *measure.Client, o *stacks.Outputs, pl
 // judgeBudgets applies each version's error budget to its own answers
 // (see Plan.OwnRequests), and the ingress's budget to the user answers no
 // version claimed; each row says the power its requests reached.
-//
-// A version at 0% serves no users (a candidate rolled back, or not yet
-// promoted): its row is reported, its failures do not fail the run. Smoke
-// proves what users get; `rollout check` judges a candidate.
-func judgeBudgets(user, own *measure.Tally, names []string, servesNoUsers map[string]bool, userTotal int, pl Plan, p Params, r *Report) {
+func judgeBudgets(user, own *measure.Tally, names []string, userTotal int, pl Plan, p Params, r *Report) {
 	for _, name := range names {
 		// Only what is the version's own counts: its own host's answers,
 		// failed or not; without a host of its own, the user answers
@@ -339,7 +335,7 @@ func judgeBudgets(user, own *measure.Tally, names []string, servesNoUsers map[st
 		b := measure.JudgeBudget(counted, p.MaxErrorShare, pl.TestAlpha, p.Power)
 		r.Budgets = append(r.Budgets, BudgetRow{Version: name, UserAnswers: user.Version(name).Requests, OwnAnswers: own.Version(name).Requests,
 			Counted: of, Budget: b, Power: measure.ErrorPower(b.Requests, p.MaxErrorShare, p.DetectErrorShare, pl.TestAlpha),
-			FirstProblem: counted.FirstProblem, ServesNoUsers: servesNoUsers[name]})
+			FirstProblem: counted.FirstProblem})
 	}
 	// Failures no version claimed (no answer, or the ingress answered):
 	// judged over every user request, which any of them could hit.

@@ -153,7 +153,7 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 	})
 	if err != nil {
 		r.check("shadow request counter", false, err.Error())
-		judgeBudgets(user, own, []string{o.Primary, o.Shadow}, nil, r.Sent, pl, p, r)
+		judgeBudgets(user, own, []string{o.Primary, o.Shadow}, r.Sent, pl, p, r)
 		return nil
 	}
 	if !settled {
@@ -175,7 +175,7 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 		}
 		r.check("mirrored copies carry the primary's request ids", foreign == 0 && (count == 0 || cmp.Mirrored > 0), detail)
 	}
-	judgeBudgets(user, own, []string{o.Primary, o.Shadow}, nil, r.Sent, pl, p, r)
+	judgeBudgets(user, own, []string{o.Primary, o.Shadow}, r.Sent, pl, p, r)
 	return nil
 }
 
