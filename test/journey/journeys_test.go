@@ -99,8 +99,14 @@ func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testi
 	assertFileSplit(t, 0)
 	l.up("make up")
 	l.assertRoute(t, map[string]int64{"v1": 100, "v2": 0})
-	smoke = l.run(0, readme(t, cmdSmoke))
-	wantLine(t, smoke, `(?m)^PASS`)
+	// Users get none of v2 (its share row passes), and v2, still deployed
+	// and tagged, still fails its own host's error budget: smoke judges a
+	// 0% version's own answers too (a version next on the ladder must not
+	// hide its errors), so the run fails on that budget alone. make turns
+	// smoke's exit 1 into 2.
+	smoke = l.run(2, readme(t, cmdSmoke))
+	wantLine(t, smoke, `(?m)^v2\s+tag v2\s+user answers\s+0\.0%\s+0/\d+ \(0\.0%\).*\bok$`)
+	wantLine(t, smoke, `(?m)^FAIL \([^)]*\): v2 error budget: \d+ of \d+ requests failed, limit \d+$`)
 
 	l.down(readme(t, cmdDown))
 	l.assertNothingLeft(t, "dev")
