@@ -204,7 +204,11 @@ func TestAColdStartIsWokenNotJudged(t *testing.T) {
 	// the first batch alone sends 16 to v2 at once), while an answer
 	// normally ~15-35 ms needs a 1 s stall of the machine to count.
 	// Inconclusive for certain at 150; a false rollback ≤ 1e-5 (noAlarm).
-	code, out, errOut := rollout2(t, checkArgs(outputs, append([]string{"--concurrency", "32", "--max-requests", "150", "--split-requests", "-1", "--max-p99", "1s"}, noAlarm...)...)...)
+	// The latency comparison is left out of this test's claim (a +300%
+	// tolerance): under a full parallel `make test-slow` the two processes'
+	// injected ~15-35 ms answers differed by +30% in p50 for scheduling
+	// alone, and the relative rule is proven on its own tests.
+	code, out, errOut := rollout2(t, checkArgs(outputs, append([]string{"--concurrency", "32", "--max-requests", "150", "--split-requests", "-1", "--max-p99", "1s", "--max-latency-increase", "3"}, noAlarm...)...)...)
 	if code != rollout.ExitInconclusive || !strings.Contains(out, "each host was woken") || !regexp.MustCompile(`v2 after 2\.\d+s`).MatchString(out) {
 		t.Fatalf("exit %d, want 3 (the p99 SLO undecided at 150 requests, no slow answer) and the wake-up reported\n%s\n%s", code, out, errOut)
 	}
