@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/knative"
 )
 
 // backend is a pod: it answers with its version and records the Hosts.
@@ -61,13 +63,13 @@ func obj(apiVersion, kind, name string, spec, status map[string]any) *unstructur
 
 func start(t *testing.T, kube []runtime.Object, objs ...*unstructured.Unstructured) *Gateway {
 	t.Helper()
-	lists := map[schema.GroupVersionResource]string{knativeRoutes: "RouteList", gateways: "GatewayList",
+	lists := map[schema.GroupVersionResource]string{knative.Routes: "RouteList", gateways: "GatewayList",
 		virtualServices: "VirtualServiceList", destinationRules: "DestinationRuleList"}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), lists)
 	// Created through their resource: the fake would file a Gateway given
 	// up front under "gatewaies".
 	for _, o := range objs {
-		gvr := map[string]schema.GroupVersionResource{"Route": knativeRoutes, "Gateway": gateways,
+		gvr := map[string]schema.GroupVersionResource{"Route": knative.Routes, "Gateway": gateways,
 			"VirtualService": virtualServices, "DestinationRule": destinationRules}[o.GetKind()]
 		if _, err := dyn.Resource(gvr).Namespace(o.GetNamespace()).Create(context.Background(), o, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

@@ -19,11 +19,11 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/knative"
 	"github.com/modelrollouts/modelrollouts/test/journey/lab/podaddr"
 )
 
 var (
-	knativeRoutes    = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}
 	gateways         = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "gateways"}
 	virtualServices  = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
 	destinationRules = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "destinationrules"}
@@ -184,7 +184,7 @@ func podReady(p *corev1.Pod) bool {
 
 // loadKnative reads every Ready Route's status.
 func (t *table) loadKnative(ctx context.Context, dyn dynamic.Interface) error {
-	routes, err := list(ctx, dyn, knativeRoutes)
+	routes, err := list(ctx, dyn, knative.Routes)
 	if err != nil {
 		return err
 	}
