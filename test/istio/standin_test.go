@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/modelrollouts/modelrollouts/test/journey/lab/ingress"
+	"github.com/modelrollouts/modelrollouts/test/journey/lab/knative"
 )
 
 // standInClients are fake API clients holding the rendered Service and
@@ -36,7 +37,7 @@ func newStandInClients(t *testing.T, istioDocs []string, svc *corev1.Service) st
 	t.Helper()
 	resources := map[string]string{"Gateway": "gateways", "VirtualService": "virtualservices", "DestinationRule": "destinationrules"}
 	lists := map[schema.GroupVersionResource]string{
-		{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}: "RouteList",
+		knative.Routes: "RouteList",
 	}
 	for kind, resource := range resources {
 		lists[schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: resource}] = kind + "List"
