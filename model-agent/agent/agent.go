@@ -34,7 +34,6 @@ type Agent struct {
 	upstream  *url.URL
 	transport *http.Transport
 	proxy     *httputil.ReverseProxy
-	labels    *http.ServeMux // matches paths to route labels; serves nothing
 	routes    map[string]*servemetrics.Route
 	metrics   *servemetrics.Metrics
 	promHTTP  http.Handler
@@ -64,7 +63,6 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 	up, _ := upstreamURL(cfg.Upstream) // checked by Validate
 	a := &Agent{
 		cfg: cfg, logger: logger, upstream: up,
-		labels:        http.NewServeMux(),
 		routes:        map[string]*servemetrics.Route{},
 		metrics:       servemetrics.New(cfg.ModelName, cfg.Version, cfg.Hostname),
 		ring:          recordring.New(cfg.RingSize),
@@ -94,7 +92,6 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 	}
 	for _, p := range modelapi.Routes {
 		label := strings.TrimSuffix(p, "{$}")
-		a.labels.Handle(p, http.NotFoundHandler())
 		a.routes[label] = a.metrics.ForRoute(label)
 	}
 	a.routes[modelapi.RouteUnmatched] = a.metrics.ForRoute(modelapi.RouteUnmatched)
@@ -139,34 +136,10 @@ func (a *Agent) Close() {
 	a.transport.CloseIdleConnections()
 }
 
-// label is the route label of a request: the contract's pattern its path
-// matches, never the raw path (a label per path would be unbounded).
-func (a *Agent) label(r *http.Request) string {
-	if r.URL.Path == "/" {
-		return modelapi.RouteRoot
-	}
-	_, pattern := a.labels.Handler(r)
-	if pattern == "" {
-		return modelapi.RouteUnmatched
-	}
-	return strings.TrimSuffix(pattern, "{$}")
-}
-
-// isInfra routes are counted but not recorded in the ring, as in
-// model-echo: probes, metrics and the ring itself.
-func isInfra(label string) bool {
-	switch label {
-	case modelapi.PathLive, modelapi.PathReady, modelapi.PathMetrics, modelapi.PathDebugRequests,
-		"/v2/models/{name}/ready", "/v2/models/{name}/versions/{version}/ready":
-		return true
-	}
-	return false
-}
-
 // ServeHTTP serves the agent's own routes (metrics, debug records,
 // readiness) and forwards everything else to the model.
 func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	label := a.label(r)
+	label := modelapi.RouteLabel(r.URL.Path)
 	start := time.Now()
 	mirrored := modelapi.IsMirroredHost(r.Host)
 	rm := a.routes[label]
@@ -248,7 +221,7 @@ func (a *Agent) account(r *http.Request, rm *servemetrics.Route, x *exchange, in
 	}
 	elapsed := time.Since(start)
 	rm.Done(x.status, elapsed, mirrored)
-	if isInfra(rm.Label) && !logged {
+	if modelapi.IsInfraRoute(rm.Label) && !logged {
 		return
 	}
 	inDigest, input, inCut := in.result()
