@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -83,6 +84,12 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 			// The model sees the caller's Host: model-echo tells mirrored
 			// copies by it, and a server may route by it.
 			pr.Out.Host = pr.In.Host
+			// The proxy wraps every body it forwards in a reader of its
+			// own, which the transport cannot tell is in memory; hand it
+			// the buffered bytes plainly (see bufferSmallBody).
+			if b, ok := pr.In.Body.(*smallBody); ok {
+				pr.Out.Body = io.NopCloser(bytes.NewReader(b.data))
+			}
 		},
 		Transport:      a.transport,
 		BufferPool:     bufferPool{},
@@ -200,7 +207,9 @@ func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// models do): without full duplex, net/http would close the body
 		// once the answer starts.
 		http.NewResponseController(w).EnableFullDuplex()
-		a.proxy.ServeHTTP(x, r)
+		if a.bufferSmallBody(x, r) {
+			a.proxy.ServeHTTP(x, r)
+		}
 	}
 }
 
@@ -260,6 +269,47 @@ func stamp(h http.Header, version []string, id string) {
 	h[modelapi.HeaderModelVersion] = version
 	h[modelapi.HeaderRequestID] = []string{id}
 }
+
+// maxBufferedBody is the largest request body, of a length the caller
+// announced, that the agent reads whole before forwarding it.
+const maxBufferedBody = 64 << 10
+
+// bufferSmallBody reads a small request body of known length whole before
+// it is forwarded. The transport sends a body it cannot tell is in memory
+// only after flushing the headers on their own, so a streamed body costs
+// the model's connection two or three writes where a buffered one costs
+// one: about a quarter of the agent's CPU per small request. Larger
+// bodies and bodies of unknown length (chunked) stream as before. It
+// reports false when the body broke off, having answered for it.
+func (a *Agent) bufferSmallBody(x *exchange, r *http.Request) bool {
+	if r.ContentLength <= 0 || r.ContentLength > maxBufferedBody || r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	buf := make([]byte, r.ContentLength)
+	n, err := io.ReadFull(r.Body, buf)
+	if err == nil {
+		r.Body = &smallBody{Reader: bytes.NewReader(buf), data: buf}
+		return true
+	}
+	msg := fmt.Sprintf("model-agent: the request body broke off after %d of the %d bytes its Content-Length announced: %v", n, r.ContentLength, err)
+	x.errMsg = msg
+	stamp(x.Header(), a.versionHeader, r.Header.Get(modelapi.HeaderRequestID))
+	// Answered even when the server already calls the caller gone: a
+	// caller that only half-closed its side still reads the answer.
+	writeJSON(x, http.StatusBadRequest, modelapi.ErrorResponse{Error: msg})
+	if r.Context().Err() != nil {
+		x.status = modelapi.StatusClientGone // recorded as a caller who left
+	}
+	return false
+}
+
+// smallBody is a request body bufferSmallBody read whole.
+type smallBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (*smallBody) Close() error { return nil }
 
 // modelUnreachable answers when the model gave no answer: 502 with a JSON
 // error saying why, or nothing when the caller left or timed out first

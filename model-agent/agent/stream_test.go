@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -112,5 +114,53 @@ func TestASmallBodyIsLoggedWholeAsJSONWithoutTheFlag(t *testing.T) {
 	evs := events.events(t)
 	if len(evs) != 2 || evs[0].Truncated || string(evs[0].Data) != `{"inputs":[]}` || evs[1].Truncated || evs[1].Status != 200 {
 		t.Errorf("events %+v, want whole JSON bodies (compacted onto one line), no truncated flag", evs)
+	}
+}
+
+// A small body of announced length is read whole before it is forwarded
+// (one write to the model instead of headers, then body): the model gets
+// it whole with its length, and the debug record its digest.
+func TestASmallBodyOfKnownLengthReachesTheModelWholeWithItsLength(t *testing.T) {
+	body := `{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP64","data":[[5.1,3.5,1.4,0.2]]}]}`
+	model := startModel(t, func(w http.ResponseWriter, r *http.Request) {
+		got, _ := io.ReadAll(r.Body)
+		if r.ContentLength != int64(len(body)) || string(got) != body || len(r.TransferEncoding) != 0 {
+			http.Error(w, fmt.Sprintf("length %d, encoding %v, body %q", r.ContentLength, r.TransferEncoding, got), http.StatusBadRequest)
+			return
+		}
+		io.WriteString(w, `{"outputs":[]}`)
+	})
+	_, url, _ := startAgent(t, Config{Upstream: hostOf(model.URL)})
+	resp, b := do(t, http.MethodPost, url+"/v2/models/m/infer", "", strings.NewReader(body), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+}
+
+// A caller that announces a small body and breaks off sending it gets a
+// 400 that says how much arrived; the model is not called.
+func TestASmallBodyThatBreaksOffIsRefusedSayingHowMuchArrived(t *testing.T) {
+	called := make(chan struct{}, 1)
+	model := startModel(t, func(w http.ResponseWriter, r *http.Request) { called <- struct{}{} })
+	_, url, _ := startAgent(t, Config{Upstream: hostOf(model.URL)})
+	conn, err := net.Dial("tcp", hostOf(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /v2/models/m/infer HTTP/1.1\r\nHost: model\r\nContent-Length: 100\r\n\r\n{\"inputs\":")
+	conn.(*net.TCPConn).CloseWrite() // the rest never comes
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "after 10 of the 100 bytes") {
+		t.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	select {
+	case <-called:
+		t.Error("the model was called with a broken body")
+	default:
 	}
 }
