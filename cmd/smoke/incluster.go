@@ -25,6 +25,8 @@ type inClusterFlags struct {
 var runnerOnly = map[string]bool{
 	"stack": true, "outputs": true, "cwd": true, "outputs-env": true, "progress": true, "timeout": true,
 	"from-cluster": true, "job-namespace": true, "context": true, "keep-job": true,
+	// The Job gets the body's content, not the caller's file name.
+	"body": true, "body-env": true,
 }
 
 func (f *inClusterFlags) register(fs *flag.FlagSet) {
@@ -52,7 +54,7 @@ func passThrough(fs *flag.FlagSet) []string {
 
 // run creates the Job, waits, and prints what came back: the report on
 // stdout, smoke's exit code as ours.
-func (f *inClusterFlags) run(ctx context.Context, o *stacks.Outputs, args []string, timeout time.Duration, stdout, stderr io.Writer) int {
+func (f *inClusterFlags) run(ctx context.Context, o *stacks.Outputs, args []string, body []byte, timeout time.Duration, stdout, stderr io.Writer) int {
 	// Say what is missing from the stack before reaching for the cluster.
 	if _, err := o.InClusterView(); err != nil {
 		fmt.Fprintln(stderr, "smoke:", err)
@@ -68,7 +70,7 @@ func (f *inClusterFlags) run(ctx context.Context, o *stacks.Outputs, args []stri
 	// The Job's own deadline is the run's; this one also covers the start.
 	ctx, cancel := context.WithTimeout(ctx, timeout+3*time.Minute)
 	defer cancel()
-	res, err := r.Run(ctx, o, incluster.Options{Namespace: f.namespace, Args: args, Timeout: timeout})
+	res, err := r.Run(ctx, o, incluster.Options{Namespace: f.namespace, Args: args, Body: body, Timeout: timeout})
 	if res != nil {
 		fmt.Fprintf(stderr, "smoke: ran in the cluster as Job %s/%s (pod %s)\n", res.Namespace, res.Job, res.Pod)
 	}

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		"go run ./cmd/smoke --stack dev",
 		"go run ./cmd/smoke --stack shadow --json > smoke.json",
 		"go run ./cmd/smoke --stack shadow --from-cluster",
+		"go run ./cmd/smoke --stack byo --path /v2/models/model/infer --body examples/sklearn-iris/infer-request.json",
 	}
 	c.Exit = []cli.ExitCode{
 		{Code: exitPass, Meaning: "pass: the deployment does what its stack says"},
@@ -81,6 +82,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	fs.DurationVar(&p.RequestTimeout, "request-timeout", d.RequestTimeout, "timeout of one request")
 	fs.IntVar(&p.OwnRequests, "own-requests", d.OwnRequests, "fewest requests to each version's own host")
 	fs.IntVar(&p.Retries, "retries", d.Retries, "extra attempts of a request that got no HTTP answer (answers are never retried)")
+	fs.StringVar(&p.ShadowRequest.Path, "path", "", "shadow check: the path of the user requests (default: model-echo's inference request, or the readiness path of an own model behind model-agent); an inference path lets the check join the mirrored copies to the users' requests")
+	bodyFile := fs.String("body", "", "shadow check: send this file's content as a POST to --path (an own model's inference request, e.g. examples/sklearn-iris/infer-request.json)")
+	bodyEnv := fs.String("body-env", "", "read the --body content from this environment variable (how --from-cluster hands it to its Job)")
 	if code, done := c.Parse(args, stdout, stderr); done {
 		return code
 	}
@@ -89,6 +93,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	}
 	p.Margin, p.Leak, p.Alpha, p.Power, p.N = *margin/100, *leak/100, *alpha, *power, *n
 	p.MaxErrorShare, p.DetectErrorShare, p.Pods = *maxErr/100, *detErr/100, smoke.PodAccess(*pods)
+	switch {
+	case *bodyFile != "" && *bodyEnv != "":
+		return c.UsageError(stderr, "give --body or --body-env, not both")
+	case *bodyFile != "":
+		body, err := os.ReadFile(*bodyFile)
+		if err != nil {
+			return c.UsageError(stderr, fmt.Sprintf("--body: %v", err))
+		}
+		p.ShadowRequest.Body = body
+	case *bodyEnv != "":
+		p.ShadowRequest.Body = []byte(os.Getenv(*bodyEnv))
+	}
 	if err := p.Check(); err != nil {
 		return c.UsageError(stderr, err.Error())
 	}
@@ -109,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 		}
 	}
 	if inCluster.enabled {
-		return inCluster.run(ctx, o, passThrough(fs), *timeout, stdout, stderr)
+		return inCluster.run(ctx, o, passThrough(fs), p.ShadowRequest.Body, *timeout, stdout, stderr)
 	}
 	if src.Env == "" && !o.ReachableFromOutside() {
 		fmt.Fprintf(stderr, "smoke: %s routes only callers inside the mesh (shadow.bindTo %s): run smoke --from-cluster\n", src, o.BindTo)

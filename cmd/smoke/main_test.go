@@ -133,10 +133,14 @@ func TestOnlyTheChecksFlagsReachTheJob(t *testing.T) {
 	fs.Float64("margin", 5, "")
 	fs.Bool("json", false, "")
 	fs.Duration("timeout", time.Minute, "")
-	if err := fs.Parse([]string{"--stack", "shadow", "--from-cluster", "--margin", "3", "--json", "--timeout", "2m"}); err != nil {
+	fs.String("path", "", "")
+	fs.String("body", "", "")
+	// --body names the caller's file: its content goes in the Job's env.
+	if err := fs.Parse([]string{"--stack", "shadow", "--from-cluster", "--margin", "3", "--json", "--timeout", "2m",
+		"--path", "/v2/models/model/infer", "--body", "infer.json"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(passThrough(fs), " "); got != "--json=true --margin=3" {
+	if got := strings.Join(passThrough(fs), " "); got != "--json=true --margin=3 --path=/v2/models/model/infer" {
 		t.Errorf("pass-through %q", got)
 	}
 }

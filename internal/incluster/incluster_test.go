@@ -234,3 +234,26 @@ func TestAJobThatFailsWithoutAPodSaysWhy(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// smoke --body names a file on the caller's machine: the Job gets its
+// content in the environment and reads it from there.
+func TestTheJobCarriesTheShadowRequestBodyNotTheCallersFileName(t *testing.T) {
+	o := shadowOutputs()
+	view, err := o.InClusterView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP64","data":[[5.1,3.5,1.4,0.2]]}]}`
+	job, err := NewJob(JobSpec{Name: "smoke-x", Namespace: "models", Image: o.SmokeImage, Outputs: view,
+		Args: []string{"--path=/v2/models/model/infer"}, Body: []byte(body), ActiveDeadlineSeconds: 720})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := job.Spec.Template.Spec.Containers[0]
+	if got := strings.Join(c.Args, " "); got != "--outputs-env SMOKE_OUTPUTS --progress=false --path=/v2/models/model/infer --body-env SMOKE_BODY" {
+		t.Errorf("args %q", got)
+	}
+	if len(c.Env) != 2 || c.Env[1].Name != EnvBody || c.Env[1].Value != body {
+		t.Errorf("env %v, want %s with the body", c.Env, EnvBody)
+	}
+}

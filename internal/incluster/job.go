@@ -15,6 +15,9 @@ import (
 const (
 	// EnvOutputs carries the in-cluster outputs, as JSON, to the Job.
 	EnvOutputs = "SMOKE_OUTPUTS"
+	// EnvBody carries the shadow check's request body (smoke --body) to
+	// the Job, which has no access to the caller's files.
+	EnvBody = "SMOKE_BODY"
 	// ContainerName is the smoke container of the Job's pod.
 	ContainerName = "smoke"
 	// JobLabel marks every Job this package creates.
@@ -43,6 +46,8 @@ type JobSpec struct {
 	Sidecar bool
 	// Args are smoke flags passed through (--margin, --json, ...).
 	Args []string
+	// Body, when set, is the content of the caller's --body file.
+	Body []byte
 	// ActiveDeadlineSeconds bounds the Job, image pull and sidecar start
 	// included.
 	ActiveDeadlineSeconds int64
@@ -65,6 +70,11 @@ func NewJob(s JobSpec) (*batchv1.Job, error) {
 		inject = "true"
 	}
 	args := append([]string{"--outputs-env", EnvOutputs, "--progress=false"}, s.Args...)
+	env := []corev1.EnvVar{{Name: EnvOutputs, Value: string(outputs)}}
+	if len(s.Body) > 0 {
+		args = append(args, "--body-env", EnvBody)
+		env = append(env, corev1.EnvVar{Name: EnvBody, Value: string(s.Body)})
+	}
 	var noRetry int32
 	ttl := int32(3600)
 	no, yes := false, true
@@ -97,7 +107,7 @@ func NewJob(s JobSpec) (*batchv1.Job, error) {
 						Image:           s.Image,
 						ImagePullPolicy: corev1.PullIfNotPresent,
 						Args:            args,
-						Env:             []corev1.EnvVar{{Name: EnvOutputs, Value: string(outputs)}},
+						Env:             env,
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
 							Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("256Mi")},

@@ -35,6 +35,9 @@ type Options struct {
 	Namespace string
 	// Args are smoke flags passed through to the Job.
 	Args []string
+	// Body is the content of smoke's --body file, handed to the Job in
+	// its environment.
+	Body []byte
 	// Timeout bounds the run in the Job; the Job gets two more minutes
 	// for the image and the sidecar to start.
 	Timeout time.Duration
@@ -68,6 +71,7 @@ func (r *Runner) Run(ctx context.Context, o *stacks.Outputs, opts Options) (*Res
 	job, err := NewJob(JobSpec{
 		Name: jobName(), Namespace: ns, Image: o.SmokeImage, Outputs: view, Sidecar: o.InCluster.Sidecar,
 		Args:                  append(append([]string(nil), opts.Args...), "--timeout", timeout.String()),
+		Body:                  opts.Body,
 		ActiveDeadlineSeconds: int64((timeout + 2*time.Minute).Seconds()),
 	})
 	if err != nil {

@@ -1,10 +1,13 @@
 package smoke
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
 func canaryVersions(shares ...float64) []Version {
@@ -127,5 +130,41 @@ func TestParamsRefuseASettleTheCountCannotSettleIn(t *testing.T) {
 	p.Settle = 2 * time.Second
 	if err := p.Check(); err != nil {
 		t.Fatalf("a 2 s settle: %v", err)
+	}
+}
+
+func TestParamsRefuseABodyWithoutItsPath(t *testing.T) {
+	p := DefaultParams
+	p.ShadowRequest = ModelRequest{Body: []byte(`{}`)}
+	if err := p.Check(); err == nil || !strings.Contains(err.Error(), "--body") || !strings.Contains(err.Error(), "--path") {
+		t.Errorf("Check() = %v, want the two flags named", err)
+	}
+	p.ShadowRequest = ModelRequest{Path: "v2/models/model/infer"}
+	if err := p.Check(); err == nil || !strings.Contains(err.Error(), "must start with /") {
+		t.Errorf("Check() = %v", err)
+	}
+}
+
+// An own model behind model-agent is probed on its readiness path unless
+// the caller gives its inference request; only the latter leaves records
+// the copies can be joined by.
+func TestTheShadowProbeOfAnOwnModelIsItsReadinessPathOrTheGivenRequest(t *testing.T) {
+	o := &stacks.Outputs{Primary: "v1", Shadow: "v2", Versions: map[string]stacks.VersionOutput{
+		"v1": {Agent: true, ReadinessPath: "/healthz"}, "v2": {Agent: true, ReadinessPath: "/healthz"},
+	}}
+	probe, problem := chooseShadowProbe(context.Background(), nil, o, DefaultParams)
+	if problem != "" || probe.method != "GET" || probe.path != "/healthz" || probe.route != "unmatched" || !probe.recorded || probe.echo {
+		t.Errorf("readiness probe %+v (%s)", probe, problem)
+	}
+	o.Versions["v1"] = stacks.VersionOutput{Agent: true, ReadinessPath: "/v2/health/ready"}
+	if probe, _ = chooseShadowProbe(context.Background(), nil, o, DefaultParams); probe.route != "/v2/health/ready" || probe.recorded {
+		t.Errorf("OIP readiness probe %+v: the servers keep no record of it", probe)
+	}
+	p := DefaultParams
+	p.ShadowRequest = ModelRequest{Path: "/v2/models/model/infer", Body: []byte(`{"inputs":[]}`)}
+	probe, _ = chooseShadowProbe(context.Background(), nil, o, p)
+	req := probe.request("model.example.com", 7, "id-7")
+	if req.Method != "POST" || string(req.Body) != `{"inputs":[]}` || probe.route != "/v2/models/{name}/infer" || !probe.recorded || probe.echo {
+		t.Errorf("given request %+v, probe %+v", req, probe)
 	}
 }

@@ -54,9 +54,12 @@ type Report struct {
 
 // Check is one pass/fail statement with its evidence.
 type Check struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail,omitempty"`
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	// Skipped is a check this run could not make (the detail says why
+	// and how to make it); it neither passes nor fails the run.
+	Skipped bool   `json:"skipped,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 // VersionRow is one line of the table: a share expected of some traffic
@@ -136,6 +139,11 @@ func (r *Report) setPlan(pl Plan, p Params) {
 
 func (r *Report) check(name string, ok bool, detail string) {
 	r.Checks = append(r.Checks, Check{Name: name, OK: ok, Detail: detail})
+}
+
+// skip records a check this run could not make, and why.
+func (r *Report) skip(name, why string) {
+	r.Checks = append(r.Checks, Check{Name: name, OK: true, Skipped: true, Detail: why})
 }
 
 func (r *Report) allChecksOK() bool {
@@ -268,8 +276,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString("\nchecks:\n")
 	for _, c := range r.Checks {
 		mark := "ok  "
-		if !c.OK {
+		switch {
+		case !c.OK:
 			mark = "FAIL"
+		case c.Skipped:
+			mark = "skip"
 		}
 		fmt.Fprintf(&b, "  %s %s: %s\n", mark, c.Name, c.Detail)
 	}

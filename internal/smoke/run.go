@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/modelrollouts/modelrollouts/internal/measure"
@@ -62,6 +63,19 @@ type Params struct {
 	Settle time.Duration
 	// Pods says how the pods of a version are read (shadow counters).
 	Pods PodAccess
+	// ShadowRequest, when its Path is set, is what the shadow check
+	// sends on the user host instead of its default (model-echo's own
+	// inference request, or the readiness path of a model behind
+	// model-agent): an own model's inference request, so the check can
+	// also join the copies' records to the primary's.
+	ShadowRequest ModelRequest
+}
+
+// ModelRequest is one request a model answers: Body, when set, is sent
+// as a POST.
+type ModelRequest struct {
+	Path string
+	Body []byte
 }
 
 // PodAccess says how counters are read from every pod of a version.
@@ -128,6 +142,10 @@ func (p Params) Check() error {
 		return fmt.Errorf("detected error share %g must be above the max error share %g and below 1", p.DetectErrorShare, p.MaxErrorShare)
 	case p.OwnRequests < 1 || p.OwnRequests > 100_000:
 		return fmt.Errorf("own-host requests %d must be between 1 and 100000", p.OwnRequests)
+	case p.ShadowRequest.Path != "" && !strings.HasPrefix(p.ShadowRequest.Path, "/"):
+		return fmt.Errorf("path (--path) %q must start with /", p.ShadowRequest.Path)
+	case p.ShadowRequest.Path == "" && len(p.ShadowRequest.Body) > 0:
+		return fmt.Errorf("a request body (--body) needs the path it is sent to (--path)")
 	}
 	switch p.Pods {
 	case PodsAuto, PodsIngress, PodsKubernetes, "":

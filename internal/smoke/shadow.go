@@ -55,30 +55,25 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 	}
 	pl := PlanShadow(o.Primary, o.Shadow, mirror, p)
 	r.setPlan(pl, p)
-	r.Method += fmt.Sprintf("; every user answer must come from the primary; mirrored copies are the growth of the shadow's %s{route=%q} summed over %s",
-		modelapi.MetricMirrored, modelapi.RouteInfer, pods)
 
 	own := probeOwnHosts(ctx, c, o, pl, p, prog, r)
 
-	// The model name is in the primary's server metadata, so it is not
-	// typed in twice.
-	meta := c.Do(ctx, measure.Get(prim.Host, modelapi.PathServerMetadata))
-	var sm modelapi.ServerMetadata
-	if !meta.OK() || json.Unmarshal(meta.Body, &sm) != nil || sm.Name == "" {
-		r.check("model metadata", false, fmt.Sprintf("GET %s on %s: %s", modelapi.PathServerMetadata, prim.Host, meta.Problem()))
+	probe, problem := chooseShadowProbe(ctx, c, o, p)
+	if problem != "" {
+		r.check("model metadata", false, problem)
 		return nil
 	}
-	inferPath := modelapi.InferPath(sm.Name)
+	r.Method += fmt.Sprintf("; user requests: %s; every user answer must come from the primary; mirrored copies are the growth of the shadow's %s{route=%q} summed over %s",
+		probe, modelapi.MetricMirrored, probe.route, pods)
 
-	mirrored := measure.Series{Metric: modelapi.MetricMirrored, Labels: map[string]string{modelapi.LabelVersion: o.Shadow, modelapi.LabelRoute: modelapi.RouteInfer}}
-	inFlight := measure.Series{Metric: modelapi.MetricInFlight, Labels: map[string]string{modelapi.LabelVersion: o.Shadow, modelapi.LabelRoute: modelapi.RouteInfer, modelapi.LabelMirrored: "true"}}
+	mirrored := measure.Series{Metric: modelapi.MetricMirrored, Labels: map[string]string{modelapi.LabelVersion: o.Shadow, modelapi.LabelRoute: probe.route}}
+	inFlight := measure.Series{Metric: modelapi.MetricInFlight, Labels: map[string]string{modelapi.LabelVersion: o.Shadow, modelapi.LabelRoute: probe.route, modelapi.LabelMirrored: "true"}}
 	before, err := measure.Read(ctx, pods, mirrored, inFlight)
 	if err != nil {
 		r.check("shadow request counter", false, err.Error())
 		return nil
 	}
 
-	inputs := InferInputs(32)
 	id := runID()
 	prefix := "smoke-" + id + "-"
 	// Records are read by the servers' clock from a little before the
@@ -90,14 +85,16 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 	r.Sent = c.Send(ctx, measure.Batch{
 		N: r.N, Concurrency: p.Concurrency, Progress: prog, Label: "shadow: user requests",
 		Request: func(i int) measure.Request {
-			return measure.Request{Method: http.MethodPost, Host: o.Host, Path: inferPath, Body: inputs[i%len(inputs)], RequestID: fmt.Sprintf("%s%d", prefix, i)}
+			return probe.request(o.Host, i, fmt.Sprintf("%s%d", prefix, i))
 		},
 	}, func(i int, a measure.Answer) bool {
 		user.Add(a)
 		ans := shadowAnswer{status: a.Status, header: a.Version, requestID: a.RequestID}
-		var resp modelapi.InferResponse
-		if a.OK() && json.Unmarshal(a.Body, &resp) == nil {
-			ans.body = resp.ModelVersion
+		if probe.echo {
+			var resp modelapi.InferResponse
+			if a.OK() && json.Unmarshal(a.Body, &resp) == nil {
+				ans.body = resp.ModelVersion
+			}
 		}
 		answers[i] = ans
 		return true
@@ -121,12 +118,15 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 		}
 		r.Answered++
 		switch {
-		case a.header == o.Primary && a.body == o.Primary:
+		case a.header == o.Primary && (!probe.echo || a.body == o.Primary):
 			fromPrimary++
 		default:
 			fromShadow++ // the shadow or anything else: users must not see it
 			if firstForeign == "" {
-				firstForeign = fmt.Sprintf("header %q, body model_version %q", a.header, a.body)
+				firstForeign = fmt.Sprintf("header %q", a.header)
+				if probe.echo {
+					firstForeign += fmt.Sprintf(", body model_version %q", a.body)
+				}
 			}
 		}
 	}
@@ -164,7 +164,15 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 	r.Versions = append(r.Versions, VersionRow{Version: o.Shadow, Role: "shadow", Of: "mirrored copies",
 		ExpectedPct: *o.MirrorPercent, Observed: count, Total: reached, Interval: iv, Verdict: v, OK: ok})
 
-	cmp, foreign, err := compare(ctx, c, prim.Host, shad.Host, since, ids, replicas(o, o.Primary)+replicas(o, o.Shadow))
+	if !probe.recorded {
+		// The servers keep no record of a probe route, so neither the
+		// ids nor the answers can be joined: say so, and how to get it.
+		r.skip("mirrored copies carry the primary's request ids", fmt.Sprintf(
+			"not checked: %s is a probe route the servers do not record; give --path and --body of an inference request to join the copies to the users' requests", probe.route))
+		judgeBudgets(user, own, []string{o.Primary, o.Shadow}, r.Sent, pl, p, r)
+		return nil
+	}
+	cmp, foreign, err := compare(ctx, c, prim.Host, shad.Host, probe.route, since, ids, replicas(o, o.Primary)+replicas(o, o.Shadow))
 	if err != nil {
 		r.check("debug records", false, err.Error())
 	} else {
@@ -179,12 +187,12 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 	return nil
 }
 
-// compare joins this run's primary and mirrored shadow infer records by
+// compare joins this run's primary and mirrored shadow records of route by
 // request id. Each read of a host's /debug/requests reaches one pod, so
 // with several pods it reads each host a few times per replica and keeps
 // the union. foreign counts mirrored records since the run started whose
 // id no user answer carried.
-func compare(ctx context.Context, c *measure.Client, primHost, shadHost string, since time.Time, ids map[string]bool, pods int) (*Comparison, int, error) {
+func compare(ctx context.Context, c *measure.Client, primHost, shadHost, route string, since time.Time, ids map[string]bool, pods int) (*Comparison, int, error) {
 	reads := 1
 	if pods > 2 {
 		reads = 3 * pods
@@ -197,7 +205,7 @@ func compare(ctx context.Context, c *measure.Client, primHost, shadHost string, 
 				return nil, err
 			}
 			for _, rec := range recs {
-				if rec.Route == modelapi.RouteInfer {
+				if rec.Route == route {
 					out[fmt.Sprint(rec.Mirrored, rec.RequestID)] = rec
 				}
 			}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -386,5 +387,67 @@ func TestSmokeProvesANinetyTenCanaryOfTheTwoModels(t *testing.T) {
 	t.Logf("smoke's report:\n%s", text.String())
 	if !rep.Pass {
 		t.Errorf("a correct 90/10 canary failed the smoke check: %v", rep.Failures())
+	}
+}
+
+// The smoke checker proves a 50% shadow of the two models behind their
+// agents: by default with the models' readiness path, the one request an
+// own model is known to answer (the copies then cannot be joined to the
+// users' requests: that check is skipped, saying why); with the
+// example's OIP v2 infer request (--path, --body) it also joins every
+// mirrored copy it read to a user request by id.
+func TestSmokeProvesAFiftyPercentShadowOfTheTwoModels(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join(example, "infer-request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		request smoke.ModelRequest
+		joined  bool
+	}{
+		{"readiness path", smoke.ModelRequest{}, false},
+		{"infer request", smoke.ModelRequest{Path: inferPath, Body: body}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v1, v2, _ := irisModels(t, "")
+			lab := labtest.NewShadowProxy(t,
+				labtest.Backend{Name: "v1", Target: "v1", URL: v1.URL, ReadinessPath: readyPath},
+				labtest.Backend{Name: "v2", Target: "v2", URL: v2.URL, ReadinessPath: readyPath}, 50, 18)
+			p := smoke.DefaultParams
+			// alpha 1e-4: the chance this correct shadow fails the check.
+			// The forest answers the copies slower than users get theirs
+			// (seconds behind on a loaded machine): the settle wait ends
+			// as soon as the count is in and nothing is in flight.
+			p.Alpha, p.Settle, p.WaitTimeout, p.Pods = 1e-4, 2*time.Minute, time.Minute, smoke.PodsIngress
+			p.ShadowRequest = tc.request
+			var progress bytes.Buffer
+			rep, err := smoke.Run(context.Background(), lab.Outputs, p, smoke.NewProgress(&progress, false))
+			if err != nil {
+				t.Fatalf("smoke: %v\n%s", err, progress.String())
+			}
+			var text bytes.Buffer
+			rep.WriteText(&text)
+			t.Logf("smoke's report:\n%s", text.String())
+			if !rep.Pass {
+				t.Fatalf("a correct 50%% shadow of the two models failed the smoke check: %v", rep.Failures())
+			}
+			var join *smoke.Check
+			for i, c := range rep.Checks {
+				if strings.HasPrefix(c.Name, "mirrored copies carry") {
+					join = &rep.Checks[i]
+				}
+			}
+			switch {
+			case join == nil:
+				t.Fatal("the report has no request-id check")
+			case join.Skipped == tc.joined:
+				t.Errorf("request-id check skipped %v, want %v: %s", join.Skipped, !tc.joined, join.Detail)
+			case tc.joined && (rep.Shadow == nil || rep.Shadow.Joined == 0):
+				// Not every copy: the primary's ring keeps only its newest
+				// records. Foreign ids fail the check itself.
+				t.Errorf("with the infer request, no mirrored copy was joined to a user request: %+v", rep.Shadow)
+			}
+		})
 	}
 }
