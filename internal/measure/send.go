@@ -21,6 +21,9 @@ type Batch struct {
 	// end of the batch.
 	Progress *Progress
 	Label    string
+	// Pace, when set, is called before each request and holds it back
+	// until it returns (back-pressure from the system under test).
+	Pace func(ctx context.Context)
 }
 
 // Send sends the batch. observe is called once per answer, one call at a
@@ -44,6 +47,9 @@ func (c *Client) Send(ctx context.Context, b Batch, observe func(i int, a Answer
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil && !stopped.Load() {
+				if b.Pace != nil {
+					b.Pace(ctx)
+				}
 				i := int(next.Add(1) - 1)
 				if i >= b.N {
 					return

@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -202,5 +204,38 @@ func TestReportWording(t *testing.T) {
 	}
 	if !strings.Contains(text, "no share test") || !strings.Contains(text, "1 attempt") {
 		t.Errorf("report does not say that no share test ran, or the attempts:\n%s", text)
+	}
+}
+
+// A slow shadow mirrored at 100% got every copy at once: smoke's own
+// requests were its whole load, and a real model server flooded so fails
+// its readiness probe and loses copies (the byo journey's random forest
+// went NotReady; Envoy answered the rest "no healthy upstream"). Smoke
+// now holds the users' requests back while the shadow has Concurrency
+// copies per pod in flight, and says so.
+func TestASlowShadowSetsThePaceInsteadOfDrowning(t *testing.T) {
+	prim := labtest.Version{Name: "v1", Target: "primary"}
+	shad := labtest.Version{Name: "v2", Target: "shadow", Bias: 0.5, Latency: 40 * time.Millisecond}
+	lab := labtest.NewShadow(t, prim, shad, 100, 407)
+	p := fast()
+	p.Concurrency = 8
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := smoke.Run(ctx, lab.Outputs, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + reportText(r))
+	if !r.Pass {
+		t.Fatalf("a correct slow shadow failed: %v", r.Failures())
+	}
+	m := regexp.MustCompile(`paced by the shadow: user requests held back (\S+) \(per client\) while it had 8 or more copies in flight \(at most (\d+) seen\)`).FindStringSubmatch(r.Method)
+	if m == nil {
+		t.Fatalf("the report does not say the run was paced: %s", r.Method)
+	}
+	// Between two reads (100 ms) at most a few more go out than the limit
+	// allows: 8 clients each with one request in flight.
+	if peak, _ := strconv.Atoi(m[2]); peak > 8+8 {
+		t.Errorf("the shadow had up to %d copies in flight, want at most 16 (8 paced + 8 in flight)", peak)
 	}
 }

@@ -82,8 +82,11 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 	user := measure.NewTally()
 	user.Version(o.Primary)
 	answers := make([]shadowAnswer, r.N)
+	// At most Concurrency copies in flight per shadow pod: a slower shadow
+	// sets the pace instead of drowning (see shadowPacer).
+	pacer := startShadowPacer(ctx, pods, mirrored, inFlight, float64(p.Concurrency*replicas(o, o.Shadow)), mirror)
 	r.Sent = c.Send(ctx, measure.Batch{
-		N: r.N, Concurrency: p.Concurrency, Progress: prog, Label: "shadow: user requests",
+		N: r.N, Concurrency: p.Concurrency, Progress: prog, Label: "shadow: user requests", Pace: pacer.wait,
 		Request: func(i int) measure.Request {
 			return probe.request(o.Host, i, fmt.Sprintf("%s%d", prefix, i))
 		},
@@ -99,6 +102,12 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 		answers[i] = ans
 		return true
 	})
+
+	pacer.finish()
+	if held := time.Duration(pacer.held.Load()) / time.Duration(p.Concurrency); held > 0 {
+		r.Method += fmt.Sprintf("; paced by the shadow: user requests held back %s (per client) while it had %g or more copies in flight (at most %d seen)",
+			held.Round(time.Millisecond), pacer.limit, pacer.peak.Load())
+	}
 
 	// User-visible answers: all from the primary, header and body alike.
 	fromPrimary, fromShadow, reached := 0, 0, 0
