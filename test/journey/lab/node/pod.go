@@ -56,8 +56,12 @@ type container struct {
 	retryAt   time.Time
 	ready     bool
 	probedAt  time.Time
-	instance  int
-	stopped   bool // the pod is going: never restarted
+	// Consecutive probe results of the same kind: readiness flips only
+	// after the probe's failureThreshold failures or successThreshold
+	// successes in a row, as the kubelet does.
+	fails, successes int32
+	instance         int
+	stopped          bool // the pod is going: never restarted
 }
 
 // step moves the pod one sync forward: (re)start its containers, probe
@@ -76,7 +80,9 @@ func (p *pod) step(ctx context.Context, obj *corev1.Pod, k *Kubelet) {
 	}
 	p.mu.Unlock()
 	for _, i := range running {
-		p.probe(obj, i, k.opts.Sync)
+		if changed, ready, why := p.probe(obj, i, k.opts.Sync); changed {
+			k.logf("pod %s/%s: container %s ready=%v (%s)", obj.Namespace, obj.Name, obj.Spec.Containers[i].Name, ready, why)
+		}
 	}
 	p.mu.Lock()
 	status := p.status(obj)
@@ -232,16 +238,21 @@ func podLoopback(value, ip string) string {
 }
 
 // probe runs the i-th container's readiness probe when its period is due
-// (no probe: ready once running, as the kubelet does).
-func (p *pod) probe(obj *corev1.Pod, i int, floor time.Duration) {
+// (no probe: ready once running, as the kubelet does), with the probe's
+// timeout, and flips readiness only after failureThreshold failures (or
+// successThreshold successes) in a row, as the kubelet does: one slow
+// answer does not take a busy pod out of its Service. It says whether
+// readiness changed, and the last probe's result.
+func (p *pod) probe(obj *corev1.Pod, i int, floor time.Duration) (changed, ready bool, why string) {
 	spec := obj.Spec.Containers[i]
 	rp := spec.ReadinessProbe
 	p.mu.Lock()
 	c := p.containers[i]
+	was := c.ready
 	if rp == nil || rp.HTTPGet == nil {
 		c.ready = c.cmd != nil
 		p.mu.Unlock()
-		return
+		return c.ready != was, c.ready, "no readiness probe"
 	}
 	period := time.Duration(rp.PeriodSeconds) * time.Second
 	if period <= 0 || period > time.Second {
@@ -252,25 +263,55 @@ func (p *pod) probe(obj *corev1.Pod, i int, floor time.Duration) {
 	}
 	if time.Since(c.probedAt) < period {
 		p.mu.Unlock()
-		return
+		return false, was, ""
 	}
 	c.probedAt = time.Now()
 	ip := p.ip
 	p.mu.Unlock()
 	port, err := probePort(spec, rp.HTTPGet.Port)
 	ok := false
+	why = "probe port: " + fmt.Sprint(err)
 	if err == nil {
-		client := http.Client{Timeout: time.Second}
+		client := http.Client{Timeout: probeTimeout(rp)}
 		url := "http://" + net.JoinHostPort(ip, strconv.Itoa(port)) + rp.HTTPGet.Path
 		if resp, err := client.Get(url); err == nil {
 			resp.Body.Close()
 			ok = resp.StatusCode >= 200 && resp.StatusCode < 400
+			why = fmt.Sprintf("GET %s: %d", rp.HTTPGet.Path, resp.StatusCode)
+		} else {
+			why = err.Error()
 		}
 	}
 	p.mu.Lock()
-	c.ready = ok && c.cmd != nil
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if ok {
+		c.fails, c.successes = 0, c.successes+1
+	} else {
+		c.fails, c.successes = c.fails+1, 0
+	}
+	switch {
+	case c.cmd == nil:
+		c.ready = false
+	case ok && (!was && c.successes >= threshold(rp.SuccessThreshold)):
+		c.ready = true
+	case !ok && (was && c.fails >= threshold(rp.FailureThreshold) || !was):
+		c.ready = false
+	}
+	return c.ready != was, c.ready, why
 }
+
+// probeTimeout is the probe's timeoutSeconds (the kubelet's default 1 s).
+func probeTimeout(rp *corev1.Probe) time.Duration {
+	if rp.TimeoutSeconds > 0 {
+		return time.Duration(rp.TimeoutSeconds) * time.Second
+	}
+	return time.Second
+}
+
+// threshold is a probe's success or failure threshold, 0 meaning the
+// API's defaults as the API server fills them in (1 and 3): a threshold
+// of at least 1.
+func threshold(n int32) int32 { return max(n, 1) }
 
 func probePort(c corev1.Container, port intstr.IntOrString) (int, error) {
 	if port.Type == intstr.Int {
