@@ -29,8 +29,11 @@ type shadowPacer struct {
 	done sync.WaitGroup
 }
 
-// pacerPoll is how often the shadow's in-flight copies are read.
-const pacerPoll = 100 * time.Millisecond
+// pacerPoll is how often the shadow's in-flight copies are read. Between
+// two reads every request let through counts as in flight, so a shadow
+// that keeps up is never held below limit/share requests per pacerPoll
+// (1,280 a second at the default 8 clients and 50%).
+const pacerPoll = 25 * time.Millisecond
 
 // startShadowPacer reads inFlight on every shadow pod each pacerPoll until
 // finished. share is the mirrored share of user requests: between reads,

@@ -82,9 +82,9 @@ func runShadow(ctx context.Context, c *measure.Client, o *stacks.Outputs, p Para
 	user := measure.NewTally()
 	user.Version(o.Primary)
 	answers := make([]shadowAnswer, r.N)
-	// At most Concurrency copies in flight per shadow pod: a slower shadow
-	// sets the pace instead of drowning (see shadowPacer).
-	pacer := startShadowPacer(ctx, pods, mirrored, inFlight, float64(p.Concurrency*replicas(o, o.Shadow)), mirror)
+	// Twice Concurrency copies in flight per shadow pod, roughly: a
+	// slower shadow sets the pace instead of drowning (see shadowPacer).
+	pacer := startShadowPacer(ctx, pods, mirrored, inFlight, float64(2*p.Concurrency*replicas(o, o.Shadow)), mirror)
 	r.Sent = c.Send(ctx, measure.Batch{
 		N: r.N, Concurrency: p.Concurrency, Progress: prog, Label: "shadow: user requests", Pace: pacer.wait,
 		Request: func(i int) measure.Request {
