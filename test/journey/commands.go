@@ -18,11 +18,13 @@ var (
 	cmdShadowRpt         = cmdRef{"shadow-report", "bin/shadow-report --stack shadow --out report/   #"}
 	cmdShadowGate        = cmdRef{"shadow-report", "bin/shadow-report --stack shadow --out report/ --since"}
 	cmdShadowLogs        = cmdRef{"shadow-report", "bin/shadow-report --logs"}
+	// examples/sklearn-iris/README.md: smoke with the model's own request.
+	cmdSmokeByoInfer = cmdRef{"byo", "make smoke STACK=byo ARGS="}
 )
 
 // allCommands is every command above, for the unit tier's check.
 var allCommands = []cmdRef{cmdSmoke, cmdDown, cmdCurlOutputs, cmdBuildRollout, cmdCheck, cmdAdvance, cmdPRCreate, cmdUpAgain,
-	cmdRollback, cmdBuildShadowReport, cmdShadowRpt, cmdShadowGate, cmdShadowLogs}
+	cmdRollback, cmdBuildShadowReport, cmdShadowRpt, cmdShadowGate, cmdShadowLogs, cmdSmokeByoInfer}
 
 // cmdRef names a README line: its block and how it starts.
 type cmdRef struct{ block, prefix string }
@@ -39,5 +41,5 @@ func (c cmdRef) line(blocks map[string]Block) (string, error) {
 type errNoBlock string
 
 func (e errNoBlock) Error() string {
-	return "README.md has no block marked <!-- journey: " + string(e) + " --> before a ```sh fence"
+	return "neither README.md nor examples/sklearn-iris/README.md has a block marked <!-- journey: " + string(e) + " --> before a ```sh fence"
 }

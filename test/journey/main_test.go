@@ -83,7 +83,7 @@ func setup() string {
 	if tier.root, err = harness.RepoRoot(); err != nil {
 		return err.Error()
 	}
-	if tier.blocks, err = ReadBlocks(filepath.Join(tier.root, "README.md")); err != nil {
+	if tier.blocks, err = ReadDocuments(tier.root); err != nil {
 		return err.Error()
 	}
 	if tier.work, err = os.MkdirTemp("", "modelrollouts-journeys-"); err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -15,6 +16,29 @@ type Block struct {
 	Name  string
 	Line  int      // the fence's line number in the file
 	Lines []string // the commands, joined across trailing backslashes
+}
+
+// Documents are the files whose tagged blocks the journeys run, relative
+// to the repository: the README, and the example's for the byo journey.
+var Documents = []string{"README.md", "examples/sklearn-iris/README.md"}
+
+// ReadDocuments returns the tagged blocks of every file of Documents
+// under root by name; a name may be used once across them.
+func ReadDocuments(root string) (map[string]Block, error) {
+	all := map[string]Block{}
+	for _, doc := range Documents {
+		blocks, err := ReadBlocks(filepath.Join(root, doc))
+		if err != nil {
+			return nil, err
+		}
+		for name, b := range blocks {
+			if _, dup := all[name]; dup {
+				return nil, fmt.Errorf("%s: block %q is also tagged in another of %v", doc, name, Documents)
+			}
+			all[name] = b
+		}
+	}
+	return all, nil
 }
 
 var marker = regexp.MustCompile(`^<!-- journey: ([a-z0-9-]+) -->$`)

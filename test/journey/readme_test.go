@@ -8,7 +8,7 @@ import (
 )
 
 func TestEveryCommandTheJourneysRunIsInTheREADME(t *testing.T) {
-	blocks, err := ReadBlocks("../../README.md")
+	blocks, err := ReadDocuments("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
