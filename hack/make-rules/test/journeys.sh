@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test-journeys: the journey tier, start to finish.
 #  1. build or reuse the tools (outside: needs the Go module proxy);
-#  2. compile the journeys and everything the README's commands `go run`
+#  2. build the journeys' test binaries and everything the README's commands `go run`
 #     (outside, same reason: inside, GOPROXY is off);
 #  3. run them in a private network namespace with only loopback, where
 #     each journey starts a kwok cluster, the stand-ins and the ingress on
@@ -16,7 +16,9 @@ elapsed() { echo "[journeys] $1: $(( $(date +%s) - $2 ))s" >&2; }
 
 s=$(date +%s); "$HACK_DIR/make-rules/tools.sh"; elapsed "tools (build or reuse)" "$s"
 s=$(date +%s)
-go test -tags journey -count=1 -run '^$' ./test/journey/... >/dev/null
+# The tier's test binaries, linked once here (not again inside).
+bindir="${TMPDIR:-/tmp}/modelrollouts-journey-tests"
+"$HACK_DIR/integration/build-test-binaries.sh" "$bindir" journey ./test/journey/...
 # The commands the README runs with `go run`: built once here, in the very
 # directory the journeys copy the checkout to (Go's build cache keys a
 # package by its directory), so inside the netns `go run` only links.
@@ -32,10 +34,10 @@ s=$(date +%s)
 # JOURNEYS_RUN=REGEXP runs only the journeys it matches (go test -run),
 # e.g. JOURNEYS_RUN=TestJourneyTheByo make test-journeys.
 run=()
-if [[ -n "${JOURNEYS_RUN:-}" ]]; then run=(-run "$JOURNEYS_RUN"); fi
+if [[ -n "${JOURNEYS_RUN:-}" ]]; then run=(-test.run "$JOURNEYS_RUN"); fi
 # required: a missing tool or a shared netns fails the tier instead of
 # skipping it, so CI cannot pass without running it.
 "$HACK_DIR/integration/in-netns.sh" env MODELROLLOUTS_JOURNEYS=required \
-  "$HACK_DIR/integration/netns-go-test.sh" -tags journey -count=1 -p 1 -v -timeout 45m "${run[@]}" ./test/journey/...
+  "$HACK_DIR/integration/netns-test-binaries.sh" "$bindir" -test.count=1 -test.v -test.timeout 45m "${run[@]}"
 elapsed "run in the private netns" "$s"
 elapsed "whole tier" "$t0"
