@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -82,7 +83,11 @@ func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testi
 	l.run(0, "bin/rollout status --stack dev")
 
 	for _, step := range []int{25, 50, 100} {
-		l.run(0, readme(t, cmdCheck))
+		if check := sh(t, readme(t, cmdCheck)); check.code != 0 {
+			// The verdict went to the file: show why, not only the code.
+			verdict, _ := os.ReadFile(filepath.Join(tier.checkout, "verdict.json"))
+			t.Fatalf("%q exited %d, want 0 (promote) before the step to %d%%\n%s\nverdict.json:\n%s", check.line, check.code, step, check, verdict)
+		}
 		l.run(0, readme(t, cmdAdvance))
 		assertFileSplit(t, step)
 		l.run(0, readme(t, cmdPRCreate))
