@@ -32,7 +32,13 @@ func fast() smoke.Params {
 
 func run(t *testing.T, lab *labtest.Lab, p smoke.Params) *smoke.Report {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return runWithin(t, lab, p, 30*time.Second)
+}
+
+// runWithin is run with a deadline of its own, for slow versions.
+func runWithin(t *testing.T, lab *labtest.Lab, p smoke.Params, timeout time.Duration) *smoke.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	r, err := smoke.Run(ctx, lab.Outputs, p, nil)
 	if err != nil {

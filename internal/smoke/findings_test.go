@@ -10,7 +10,6 @@ package smoke_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -114,13 +113,7 @@ func TestShadowTakingEightSecondsPerAnswerIsWaitedFor(t *testing.T) {
 	// The shadow's budget is powered on its own host (311 requests of 8 s
 	// each): 64 in flight send them in ~40 s.
 	p.Concurrency = 64
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	r, err := smoke.Run(ctx, lab.Outputs, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log("\n" + reportText(r))
+	r := runWithin(t, lab, p, 3*time.Minute)
 	if !r.Pass {
 		t.Fatalf("a correct shadow answering in 8 s failed: %v", r.Failures())
 	}
@@ -219,13 +212,7 @@ func TestASlowShadowSetsThePaceInsteadOfDrowning(t *testing.T) {
 	lab := labtest.NewShadow(t, prim, shad, 100, 407)
 	p := fast()
 	p.Concurrency = 8
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	r, err := smoke.Run(ctx, lab.Outputs, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log("\n" + reportText(r))
+	r := runWithin(t, lab, p, 2*time.Minute)
 	if !r.Pass {
 		t.Fatalf("a correct slow shadow failed: %v", r.Failures())
 	}

@@ -377,14 +377,7 @@ func TestSmokeProvesANinetyTenCanaryOfTheTwoModels(t *testing.T) {
 	p := smoke.DefaultParams
 	// alpha 1e-4: the chance this correct canary fails the check.
 	p.Alpha, p.Settle, p.WaitTimeout, p.Pods = 1e-4, 3*time.Second, time.Minute, smoke.PodsIngress
-	var progress bytes.Buffer
-	rep, err := smoke.Run(context.Background(), lab.Outputs, p, smoke.NewProgress(&progress, false))
-	if err != nil {
-		t.Fatalf("smoke: %v\n%s", err, progress.String())
-	}
-	var text bytes.Buffer
-	rep.WriteText(&text)
-	t.Logf("smoke's report:\n%s", text.String())
+	rep := runSmoke(t, lab, p)
 	if !rep.Pass {
 		t.Errorf("a correct 90/10 canary failed the smoke check: %v", rep.Failures())
 	}
@@ -421,14 +414,7 @@ func TestSmokeProvesAFiftyPercentShadowOfTheTwoModels(t *testing.T) {
 			// as soon as the count is in and nothing is in flight.
 			p.Alpha, p.Settle, p.WaitTimeout, p.Pods = 1e-4, 2*time.Minute, time.Minute, smoke.PodsIngress
 			p.ShadowRequest = tc.request
-			var progress bytes.Buffer
-			rep, err := smoke.Run(context.Background(), lab.Outputs, p, smoke.NewProgress(&progress, false))
-			if err != nil {
-				t.Fatalf("smoke: %v\n%s", err, progress.String())
-			}
-			var text bytes.Buffer
-			rep.WriteText(&text)
-			t.Logf("smoke's report:\n%s", text.String())
+			rep := runSmoke(t, lab, p)
 			if !rep.Pass {
 				t.Fatalf("a correct 50%% shadow of the two models failed the smoke check: %v", rep.Failures())
 			}
@@ -450,4 +436,18 @@ func TestSmokeProvesAFiftyPercentShadowOfTheTwoModels(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runSmoke runs the smoke checker on lab and logs its report.
+func runSmoke(t *testing.T, lab *labtest.Lab, p smoke.Params) *smoke.Report {
+	t.Helper()
+	var progress bytes.Buffer
+	rep, err := smoke.Run(context.Background(), lab.Outputs, p, smoke.NewProgress(&progress, false))
+	if err != nil {
+		t.Fatalf("smoke: %v\n%s", err, progress.String())
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	t.Logf("smoke's report:\n%s", text.String())
+	return rep
 }
