@@ -76,12 +76,12 @@ func inferIris(t *testing.T, url, host, path string, pts [][4]float64) {
 				req.Header.Set(modelapi.HeaderRequestID, irisID(i))
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
-					t.Errorf("user request %s: %v", irisID(i), err)
+					errorf(t, "user request %s: %v", irisID(i), err)
 					continue
 				}
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
-					t.Errorf("user request %s: status %d", irisID(i), resp.StatusCode)
+					errorf(t, "user request %s: status %d", irisID(i), resp.StatusCode)
 				}
 			}
 		}()

@@ -36,9 +36,12 @@ import (
 const gateAlpha = "0.00001"
 
 // crashLoss bounds the requests whose payload events a SIGKILLed
-// model-echo had not yet written: its log gathers lines for
-// jsonlines.Pause (2 ms) between batches, a handful at the journey's rate.
-const crashLoss = 32
+// model-echo had answered but not yet written: its log queue drains in
+// batches, and on this 2-core machine, busy with kwok, the stand-ins and
+// four pods, it ran 3 to 24 events behind at the crash (CI once more than
+// 32). A report that skipped the crashed pod's previous log would lose
+// all of that pod's ~100 records before the crash, so 50 still catches it.
+const crashLoss = 50
 
 // a. The dev canary as the README's rollout block drives it: make up,
 // make smoke (v2 scaled to zero: a cold start), rollout status, check ->
@@ -73,11 +76,11 @@ func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testi
 	smoke := l.run(0, readme(t, cmdSmoke))
 	wantLine(t, smoke, `(?m)^PASS`)
 	if l.gateway.Counts().ColdStarts == 0 {
-		t.Errorf("make smoke found v2 scaled to zero, but the ingress held no request for a cold start")
+		errorf(t, "make smoke found v2 scaled to zero, but the ingress held no request for a cold start")
 	}
 	curl := l.run(0, strings.Join(tier.blocks["outputs"].Commands(), "\n"))
 	if !strings.Contains(curl.stdout, "model v") {
-		t.Errorf("the README's curl got %q, want a model's TARGET", curl.stdout)
+		errorf(t, "the README's curl got %q, want a model's TARGET", curl.stdout)
 	}
 	l.run(0, readme(t, cmdBuildRollout))
 	l.run(0, "bin/rollout status --stack dev")
@@ -116,19 +119,30 @@ func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testi
 	l.assertNothingLeft(t, "dev")
 }
 
-// b. The shadow stack, with two pods per version, a shadow 30 ms slower
-// and a primary pod restarted halfway: make smoke, then the README's
-// shadow-report lines; the report counts what the ingress stand-in routed.
+// b. The committed shadow stack on its kind cluster (kind stood in), so
+// its kubeconfig output is a secret, with two pods per version, a shadow
+// 30 ms slower and a primary pod restarted halfway: make smoke, then the
+// README's shadow-report lines; the report counts what the ingress
+// stand-in routed.
 func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 	requireTier(t)
 	l := startLab(t, "shadow", 8081)
-	l.pointStackAtLab(l.url)
+	// The committed kind stack, kind stood in: its kubeconfig output is
+	// the secret every command below must reach the cluster through.
+	l.pointKindStackAtLab()
 	for key, value := range map[string]string{
 		"'shadow.versions[0].replicas'": "2", "'shadow.versions[1].replicas'": "2", "'shadow.versions[1].latencyMs'": "30",
 	} {
 		expect(t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack shadow --path %s %s", key, value))
 	}
 	out := l.up("make up STACK=shadow")
+	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi.shadow.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.assertKindCreated(cfg)
+	outputs := expect(t, 0, "source hack/lib/pulumi-env.sh && pulumi stack output --stack shadow --json")
+	wantLine(t, outputs, `"kubeconfig": "\[secret\]"`)
 	l.waitPods("models", "version=v1", 2, time.Minute)
 	l.waitPods("models", "version=v2", 2, time.Minute)
 
@@ -151,7 +165,7 @@ func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 	got := readSummary(t, "report")
 	want.assert(t, "shadow-report --stack shadow", got, crashLoss)
 	if !strings.Contains(strings.Join(logNames(got), " "), v1pods[0].Name+"/model (previous)") {
-		t.Errorf("the report read logs %v, want the restarted pod's previous log too", logNames(got))
+		errorf(t, "the report read logs %v, want the restarted pod's previous log too", logNames(got))
 	}
 	// The gate line: a shadow whose every answer is off by its bias fails
 	// --min-agreement 0.95 (exit 1).
@@ -160,6 +174,9 @@ func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 	want.assert(t, "shadow-report --logs report/logs", readSummary(t, "again"), crashLoss)
 
 	l.down("make down STACK=shadow")
+	if _, err := os.Stat(filepath.Join(kindClusterDir(cfg.Cluster.Name), "deleted")); err != nil {
+		errorf(t, "make down ran no `kind delete cluster --name %s`: %v", cfg.Cluster.Name, err)
+	}
 	l.assertNothingLeft(t, "shadow")
 }
 
@@ -208,18 +225,18 @@ func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *te
 	for i := range pts {
 		e, ok := exchanges[irisID(i)]
 		if !ok || e.Primary == nil {
-			t.Errorf("user request %s: the ingress routed no answer", irisID(i))
+			errorf(t, "user request %s: the ingress routed no answer", irisID(i))
 			continue
 		}
 		// What each model served is scikit-learn's prediction for it.
 		if got := servedPrediction(e.Primary.Body); got != p1[i] || e.Primary.Version != "v1" {
-			t.Errorf("user request %s: %s answered %d (%s), scikit-learn's v1 predicts %d", irisID(i), e.Primary.Version, got, e.Primary.Body, p1[i])
+			errorf(t, "user request %s: %s answered %d (%s), scikit-learn's v1 predicts %d", irisID(i), e.Primary.Version, got, e.Primary.Body, p1[i])
 		}
 		if e.Mirror == nil {
 			continue
 		}
 		if got := servedPrediction(e.Mirror.Body); got != p2[i] || e.Mirror.Version != "v2" {
-			t.Errorf("mirrored copy %s: %s answered %d (%s), scikit-learn's v2 predicts %d", irisID(i), e.Mirror.Version, got, e.Mirror.Body, p2[i])
+			errorf(t, "mirrored copy %s: %s answered %d (%s), scikit-learn's v2 predicts %d", irisID(i), e.Mirror.Version, got, e.Mirror.Body, p2[i])
 		}
 		mirrored++
 		if p1[i] == p2[i] {
@@ -255,7 +272,7 @@ func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *te
 	got := readSummary(t, "report")
 	want.assert(t, "shadow-report --stack byo", got, 0) // no crash here: nothing may be lost
 	if a := got.Agreement; a.Compared-others.compared != mirrored || a.Agreeing-others.agreeing != agreeing {
-		t.Errorf("the report's agreement on the users' inputs is %d of %d, scikit-learn's %d of %d",
+		errorf(t, "the report's agreement on the users' inputs is %d of %d, scikit-learn's %d of %d",
 			a.Agreeing-others.agreeing, a.Compared-others.compared, agreeing, mirrored)
 	}
 
@@ -280,7 +297,7 @@ func TestJourneyAnExistingClusterWithItsIngressPendingSaysHowToSetIt(t *testing.
 	} {
 		r := l.run(2, line)
 		if !strings.Contains(r.stderr, "cluster.ingressUrl") {
-			t.Errorf("%q said\n%s\nwant how to set cluster.ingressUrl", line, r.stderr)
+			errorf(t, "%q said\n%s\nwant how to set cluster.ingressUrl", line, r.stderr)
 		}
 	}
 	l.down("make down STACK=cloud")
@@ -300,7 +317,7 @@ func rollbackLine(t *testing.T) string {
 func wantLine(t *testing.T, r result, pattern string) {
 	t.Helper()
 	if !regexp.MustCompile(pattern).MatchString(r.stdout) {
-		t.Errorf("%q printed no line matching %s:\n%s", r.line, pattern, r.stdout)
+		errorf(t, "%q printed no line matching %s:\n%s", r.line, pattern, r.stdout)
 	}
 }
 
@@ -363,7 +380,7 @@ func (l *lab) assertNothingLeft(t *testing.T, stack string) {
 		t.Fatalf("pulumi stack export: %v", err)
 	}
 	if n := len(state.Deployment.Resources); n != 0 {
-		t.Errorf("stack %s keeps %d resources after make down", stack, n)
+		errorf(t, "stack %s keeps %d resources after make down", stack, n)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -380,7 +397,7 @@ func (l *lab) assertNothingLeft(t *testing.T, stack string) {
 		"virtualservices.networking.istio.io", "gateways.networking.istio.io", "destinationrules.networking.istio.io", "deployments", "pods", "services"} {
 		out, err := l.cluster.RunKubectl(context.Background(), "get", kind, "-A", "-l", "app=model", "-o", "name")
 		if err != nil || strings.TrimSpace(string(out)) != "" {
-			t.Errorf("after make down, %s of the model: %s %v", kind, out, err)
+			errorf(t, "after make down, %s of the model: %s %v", kind, out, err)
 		}
 	}
 }
@@ -417,7 +434,7 @@ func infer(t *testing.T, url, host string, n int) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Errorf("a user's request: %v", err)
+		errorf(t, "a user's request: %v", err)
 	}
 }
 
@@ -503,7 +520,7 @@ func (w truth) assert(t *testing.T, what string, got *report.Document, lostToCra
 		a.Agreeing <= w.agreeing && a.Agreeing >= w.agreeing-missing &&
 		lost >= 0 && lost+missing <= lostToCrash
 	if !ok {
-		t.Errorf("%s: seen %d, paired %d (+%d copies without a primary record), compared %d, agreeing %d; "+
+		errorf(t, "%s: seen %d, paired %d (+%d copies without a primary record), compared %d, agreeing %d; "+
 			"the ingress routed %d, mirrored %d answered, %d compared, %d agreeing (at most %d lost to the crash)",
 			what, r.Seen, r.Paired, missing, a.Compared, a.Agreeing, w.seen, w.paired, w.compared, w.agreeing, lostToCrash)
 	}

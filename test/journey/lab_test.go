@@ -187,7 +187,7 @@ func (l *lab) stop() {
 		l.cluster.Stop()
 	}
 	if l.t.Failed() {
-		l.t.Logf("the lab's log (stand-ins, kwok): %s", l.log.Name())
+		l.t.Logf("the lab's log (stand-ins, kwok): %s\nthis journey failed on:\n%s", l.log.Name(), failedOn(l.t))
 	}
 	l.log.Close()
 }
@@ -348,7 +348,7 @@ func (l *lab) up(line string) *stacks.Outputs {
 	st := l.stackHandle(ctx)
 	res, err := st.Up(ctx, optup.SuppressProgress())
 	if err != nil {
-		l.t.Fatalf("%s: %v\n%s\n%s", line, err, res.StdOut, res.StdErr)
+		fatalf(l.t, "%s: %v\n%s\n%s", line, err, res.StdOut, res.StdErr)
 	}
 	raw := map[string]any{}
 	for k, v := range res.Outputs {

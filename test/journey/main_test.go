@@ -33,9 +33,11 @@ var tier struct {
 	// irisModels holds the sklearn-iris models train.py saved (DIR/v1,
 	// DIR/v2), once a journey that runs them has trained them.
 	irisModels string
-	blocks     map[string]Block
-	userEnv    []string          // what a user's shell has: HOME, PATH, Go's caches
-	pulumiEnv  map[string]string // make up's backend and passphrase (hack/lib/pulumi-env.sh)
+	// kindBin holds the kind stand-in, on the engine's PATH.
+	kindBin   string
+	blocks    map[string]Block
+	userEnv   []string          // what a user's shell has: HOME, PATH, Go's caches
+	pulumiEnv map[string]string // make up's backend and passphrase (hack/lib/pulumi-env.sh)
 }
 
 // required makes a tier that cannot run a failure instead of a skip: the
@@ -114,11 +116,39 @@ func setup() string {
 	if err := userEnvironment(); err != nil {
 		return err.Error()
 	}
+	if tier.kindBin, err = writeKindStandIn(filepath.Join(tier.work, "kind")); err != nil {
+		return err.Error()
+	}
 	env := deployEnv()
 	if err := tier.tools.PreparePulumiHome(context.Background(), env); err != nil {
 		return err.Error()
 	}
+	if err := installCommandStandIn(env); err != nil {
+		return err.Error()
+	}
 	return ""
+}
+
+// installCommandStandIn builds the journeys' pulumi-command provider
+// (test/journey/lab/command) and installs it as the command plugin at the
+// version the SDK in go.mod asks for.
+func installCommandStandIn(env map[string]string) error {
+	out, err := goCmd(tier.checkout, "list", "-m", "-f", "{{.Version}}", "github.com/pulumi/pulumi-command/sdk").Output()
+	if err != nil {
+		return fmt.Errorf("go list -m github.com/pulumi/pulumi-command/sdk: %w", err)
+	}
+	version := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
+	bin := filepath.Join(tier.work, "bin", "pulumi-resource-command")
+	if out, err := goCmd(tier.checkout, "build", "-o", bin, "-ldflags", "-X main.version="+version,
+		"./test/journey/lab/command/pulumi-resource-command").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build the command provider stand-in: %v\n%s", err, out)
+	}
+	cmd := exec.Command(tier.tools.Pulumi, "plugin", "install", "resource", "command", version, "--file", bin, "--non-interactive")
+	cmd.Env = harness.EnvList(env)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("pulumi plugin install resource command %s --file %s: %v\n%s", version, bin, err, out)
+	}
+	return nil
 }
 
 // copyCheckout copies the files git knows of (tracked, and new ones not
@@ -222,7 +252,11 @@ func deployEnv() map[string]string {
 	env["PULUMI_HOME"] = filepath.Join(tier.home, ".pulumi")
 	env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
 	env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
-	env["PATH"] = tier.tools.ProviderKubernetesDir + ":" + env["PATH"]
+	// kind is stood in for the engine only (its command provider runs it):
+	// the user's own commands never call kind after make up.
+	env["PATH"] = tier.tools.ProviderKubernetesDir + ":" + tier.kindBin + ":" + env["PATH"]
+	env["KIND_STANDIN_DIR"] = filepath.Join(tier.work, "kind")
+	env["COMMAND_STANDIN_LOG"] = filepath.Join(tier.work, "command-standin.log")
 	return env
 }
 
@@ -281,7 +315,7 @@ func expect(t *testing.T, code int, line string) result {
 	t.Helper()
 	r := sh(t, line)
 	if r.code != code {
-		t.Fatalf("%q exited %d, want %d\n%s", line, r.code, code, r)
+		fatalf(t, "%q exited %d, want %d\n%s", line, r.code, code, r)
 	}
 	return r
 }

@@ -27,7 +27,8 @@ rm -rf "$checkout" && mkdir -p "$checkout"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
   if [[ -e "$f" || -L "$f" ]]; then printf '%s\0' "$f"; fi
 done | tar --null -T - -cf - | tar -xf - -C "$checkout"
-(cd "$checkout" && go build -o /dev/null ./cmd/smoke ./cmd/rollout ./cmd/shadow-report ./cmd/render ./model-echo ./model-agent)
+(cd "$checkout" && go build -o /dev/null ./cmd/smoke ./cmd/rollout ./cmd/shadow-report ./cmd/render ./model-echo ./model-agent \
+  ./test/journey/lab/command/pulumi-resource-command)
 export MODELROLLOUTS_JOURNEY_CHECKOUT="$checkout"
 elapsed "compile" "$s"
 s=$(date +%s)
