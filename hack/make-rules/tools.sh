@@ -8,7 +8,7 @@
 #
 # Binaries are cached OUTSIDE the repo, keyed by version:
 #   ${MODELROLLOUTS_TOOLS_DIR:-$HOME/.cache/modelrollouts/tools}/<tool>/<version>/
-# A cold run takes ~20 min on 2 cores; a warm run only checks files.
+# A cold run takes ~30 min on 2 cores; a warm run only checks files.
 # Must run OUTSIDE the private network namespace (it needs the module proxy).
 set -euo pipefail
 
@@ -124,12 +124,20 @@ build_provider() {
   echo "$mod@$PROVIDER_MODVER" >"$out/SOURCE"
 }
 
-build_kubernetes() {
-  local out="$TOOLS_DIR/kubernetes/$KUBERNETES_VERSION"
+# build_cluster_tools: kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl, etcd and kwok from one wrapper module and one
+# `go build`, so the Kubernetes libraries, etcd's client and gRPC they share
+# compile once (kwok's k8s.io/* and etcd's client are raised to the ones
+# Kubernetes uses: one version of each in one build). Separately they
+# compiled those three times.
+build_cluster_tools() {
+  local kdir="$TOOLS_DIR/kubernetes/$KUBERNETES_VERSION" edir="$TOOLS_DIR/etcd/$ETCD_VERSION" wdir="$TOOLS_DIR/kwok/$KWOK_VERSION"
   local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
-  have_all "$out" "${bins[@]}" && { log "kubernetes $KUBERNETES_VERSION: cached"; return; }
-  log "kubernetes $KUBERNETES_VERSION: building ${bins[*]}"
-  local w; w=$(new_wrapper "kubernetes-$KUBERNETES_VERSION")
+  if have_all "$kdir" "${bins[@]}" && have_all "$edir" etcd && have_all "$wdir" kwok kwokctl; then
+    log "kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION: cached"; return
+  fi
+  log "kubernetes $KUBERNETES_VERSION (${bins[*]}), etcd $ETCD_VERSION, kwok $KWOK_VERSION: building"
+  local w; w=$(new_wrapper "cluster-$KUBERNETES_VERSION-$ETCD_VERSION-$KWOK_VERSION")
   local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
   # k8s.io/kubernetes requires its staging repos as v0.0.0 (replaced to
   # ./staging upstream); point each at the matching published v0.X.Y.
@@ -146,33 +154,14 @@ build_kubernetes() {
   for b in "${bins[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
   (cd "$w" &&
     go mod edit "${args[@]}" &&
-    go get "${pkgs[@]/%/@$KUBERNETES_VERSION}" &&
-    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/" -ldflags "$ld" "${pkgs[@]}")
-  mkdir -p "$out"
-  for b in "${bins[@]}"; do mv "$w/bin/$b" "$out/"; done
-}
-
-build_etcd() {
-  local out="$TOOLS_DIR/etcd/$ETCD_VERSION"
-  have_all "$out" etcd && { log "etcd $ETCD_VERSION: cached"; return; }
-  log "etcd $ETCD_VERSION: building"
-  local w; w=$(new_wrapper "etcd-$ETCD_VERSION")
-  (cd "$w" &&
-    go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" &&
-    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3)
-  mkdir -p "$out"; mv "$w/bin/etcd" "$out/"
-}
-
-build_kwok() {
-  local out="$TOOLS_DIR/kwok/$KWOK_VERSION"
-  have_all "$out" kwok kwokctl && { log "kwok $KWOK_VERSION: cached"; return; }
-  log "kwok $KWOK_VERSION: building kwok kwokctl"
-  local w; w=$(new_wrapper "kwok-$KWOK_VERSION")
-  (cd "$w" &&
-    go get "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION" &&
-    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/" -ldflags "-s -w" \
-      sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl)
-  mkdir -p "$out"; mv "$w/bin/kwok" "$w/bin/kwokctl" "$out/"
+    go get "${pkgs[@]/%/@$KUBERNETES_VERSION}" "go.etcd.io/etcd/server/v3@$ETCD_VERSION" \
+      "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION" &&
+    go build "${GO_BUILD_FLAGS[@]}" -o "$w/bin/" -ldflags "$ld" "${pkgs[@]}" \
+      go.etcd.io/etcd/server/v3 sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl)
+  mkdir -p "$kdir" "$edir" "$wdir"
+  for b in "${bins[@]}"; do mv "$w/bin/$b" "$kdir/"; done
+  mv "$w/bin/server" "$edir/etcd" # go build names go.etcd.io/etcd/server/v3 "server"
+  mv "$w/bin/kwok" "$w/bin/kwokctl" "$wdir/"
 }
 
 build_actionlint() {
@@ -228,12 +217,14 @@ main() {
   cd "$SRC_DIR" # no go.mod here: module look-ups never touch the repo's go.mod/go.sum
   local t0; t0=$(date +%s)
   stage debs ensure_debs
-  stage pulumi build_pulumi
-  stage provider build_provider
-  stage kubernetes build_kubernetes
-  stage etcd build_etcd
-  stage kwok build_kwok
+  # Two streams side by side: every build has stretches that leave a core
+  # idle (module downloads, the provider's generator, single-threaded links).
+  # (Its stage times are logged as each ends, not in the summary below.)
+  (stage pulumi build_pulumi && stage provider build_provider) &
+  local pulumi_stream=$!
+  stage cluster-tools build_cluster_tools
   stage actionlint build_actionlint
+  wait "$pulumi_stream" || die "building the Pulumi CLI or the Kubernetes provider failed (above)"
   stage platform-sources fetch_platform
   stage env write_env
   log "stage times:"; printf '[tools]   %s\n' "${STAGE_TIMES[@]}" >&2
