@@ -5,12 +5,22 @@
 # proxy).
 #
 #   hack/integration/build-test-binaries.sh BINDIR TAGS PKG...
+#
+# One `go test -c` for all of them, so Go links them in parallel (-p);
+# it names each binary after its package, so those names must differ.
 set -euo pipefail
 bindir="$1" tags="$2"; shift 2
 rm -rf "$bindir" && mkdir -p "$bindir"
 : >"$bindir/manifest"
-while IFS=$'\t' read -r dir path; do
-  bin="$bindir/$(echo "$path" | tr '/.' '__').test"
-  go test -tags "$tags" -c -o "$bin" "$path"
-  printf '%s\t%s\n' "$dir" "$bin" >>"$bindir/manifest"
-done < <(go list -tags "$tags" -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{"\t"}}{{.ImportPath}}{{end}}' "$@")
+pkgs=()
+while IFS=$'\t' read -r dir path name; do
+  if grep -q "/$name.test\$" "$bindir/manifest"; then
+    echo "build-test-binaries: two packages named $name: go test -c would write both to $name.test" >&2
+    exit 1
+  fi
+  pkgs+=("$path")
+  printf '%s\t%s\n' "$dir" "$bindir/$name.test" >>"$bindir/manifest"
+done < <(go list -tags "$tags" -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{"\t"}}{{.ImportPath}}{{"\t"}}{{.Name}}{{end}}' "$@")
+if [[ ${#pkgs[@]} -gt 0 ]]; then
+  go test -tags "$tags" -c -o "$bindir/" "${pkgs[@]}"
+fi

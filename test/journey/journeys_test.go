@@ -189,6 +189,11 @@ func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 // own on the same inputs.
 func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *testing.T) {
 	requireTier(t)
+	// Side by side with c, after the others: c mostly waits on its API
+	// server, and each lab has its own cluster, ports, pod IPs, stack and
+	// output files (byo writes report/, c none); together they keep the
+	// tier under five minutes.
+	t.Parallel()
 	requireIris(t)
 	l := startLab(t, "byo", 8082)
 	l.pointStackAtLab(l.url)
@@ -285,6 +290,7 @@ func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *te
 // documented exit code (2: could not run).
 func TestJourneyAnExistingClusterWithItsIngressPendingSaysHowToSetIt(t *testing.T) {
 	requireTier(t)
+	t.Parallel() // beside b' (see there)
 	l := startLab(t, "cloud", 0)
 	l.pointStackAtLab("")
 	out := l.up("make up STACK=cloud")
@@ -393,12 +399,11 @@ func (l *lab) assertNothingLeft(t *testing.T, stack string) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	for _, kind := range []string{"configurations.serving.knative.dev", "routes.serving.knative.dev", "revisions.serving.knative.dev",
-		"virtualservices.networking.istio.io", "gateways.networking.istio.io", "destinationrules.networking.istio.io", "deployments", "pods", "services"} {
-		out, err := l.cluster.RunKubectl(context.Background(), "get", kind, "-A", "-l", "app=model", "-o", "name")
-		if err != nil || strings.TrimSpace(string(out)) != "" {
-			errorf(t, "after make down, %s of the model: %s %v", kind, out, err)
-		}
+	kinds := strings.Join([]string{"configurations.serving.knative.dev", "routes.serving.knative.dev", "revisions.serving.knative.dev",
+		"virtualservices.networking.istio.io", "gateways.networking.istio.io", "destinationrules.networking.istio.io", "deployments", "pods", "services"}, ",")
+	out, err := l.cluster.RunKubectl(context.Background(), "get", kinds, "-A", "-l", "app=model", "-o", "name")
+	if err != nil || strings.TrimSpace(string(out)) != "" {
+		errorf(t, "after make down, objects of the model (%s): %s %v", kinds, out, err)
 	}
 }
 

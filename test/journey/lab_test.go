@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +108,10 @@ type lab struct {
 	log     *os.File
 }
 
+// labsStarted gives each lab its own block of pod IPs: journeys marked
+// parallel run their labs side by side.
+var labsStarted atomic.Int64
+
 // startLab starts the cluster of stack, with the ingress on hostPort.
 func startLab(t *testing.T, stack string, hostPort int) *lab {
 	t.Helper()
@@ -152,7 +157,7 @@ func startLab(t *testing.T, stack string, hostPort int) *lab {
 		t.Fatal(err)
 	}
 	l.node, err = node.Start(ctx, node.Options{Client: l.kube, NodeName: "journey-node", Dir: filepath.Join(dir, "pods"), Log: logFile,
-		Binary: standIn})
+		Binary: standIn, AddressBlock: int(labsStarted.Add(1)-1) % node.AddressBlocks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,9 +375,12 @@ func (l *lab) down(line string) {
 	ctx := context.Background()
 	l.t.Logf("$ %s\n(through the Automation API, as make up)", line)
 	st := l.stackHandle(ctx)
-	if _, err := st.Destroy(ctx, optdestroy.SuppressProgress()); err != nil {
-		l.t.Fatalf("%s: %v", line, err)
+	start := time.Now()
+	res, err := st.Destroy(ctx, optdestroy.SuppressProgress())
+	if err != nil {
+		fatalf(l.t, "%s: %v", line, err)
 	}
+	l.t.Logf("(down in %.1fs)\n%s", time.Since(start).Seconds(), res.StdOut)
 }
 
 // run runs a README line: make up/down through the Automation API, gh

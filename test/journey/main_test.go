@@ -105,14 +105,12 @@ func setup() string {
 	if err := copyCheckout(tier.root, tier.checkout); err != nil {
 		return "copy the checkout: " + err.Error()
 	}
+	// One go build links both, in parallel.
+	if out, err := goCmd(tier.checkout, "build", "-o", filepath.Join(tier.work, "bin")+"/", "./model-echo", "./model-agent").CombinedOutput(); err != nil {
+		return fmt.Sprintf("go build ./model-echo ./model-agent: %v\n%s", err, out)
+	}
 	tier.modelEcho = filepath.Join(tier.work, "bin", "model-echo")
-	if out, err := goCmd(tier.checkout, "build", "-o", tier.modelEcho, "./model-echo").CombinedOutput(); err != nil {
-		return fmt.Sprintf("go build ./model-echo: %v\n%s", err, out)
-	}
 	tier.modelAgent = filepath.Join(tier.work, "bin", "model-agent")
-	if out, err := goCmd(tier.checkout, "build", "-o", tier.modelAgent, "./model-agent").CombinedOutput(); err != nil {
-		return fmt.Sprintf("go build ./model-agent: %v\n%s", err, out)
-	}
 	if err := userEnvironment(); err != nil {
 		return err.Error()
 	}

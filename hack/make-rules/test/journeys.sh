@@ -16,9 +16,6 @@ elapsed() { echo "[journeys] $1: $(( $(date +%s) - $2 ))s" >&2; }
 
 s=$(date +%s); "$HACK_DIR/make-rules/tools.sh"; elapsed "tools (build or reuse)" "$s"
 s=$(date +%s)
-# The tier's test binaries, linked once here (not again inside).
-bindir="${TMPDIR:-/tmp}/modelrollouts-journey-tests"
-"$HACK_DIR/integration/build-test-binaries.sh" "$bindir" journey ./test/journey/...
 # The commands the README runs with `go run`: built once here, in the very
 # directory the journeys copy the checkout to (Go's build cache keys a
 # package by its directory), so inside the netns `go run` only links.
@@ -28,7 +25,13 @@ git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' 
   if [[ -e "$f" || -L "$f" ]]; then printf '%s\0' "$f"; fi
 done | tar --null -T - -cf - | tar -xf - -C "$checkout"
 (cd "$checkout" && go build -o /dev/null ./cmd/smoke ./cmd/rollout ./cmd/shadow-report ./cmd/render ./model-echo ./model-agent \
-  ./test/journey/lab/command/pulumi-resource-command)
+  ./test/journey/lab/command/pulumi-resource-command) &
+commands=$!
+# Meanwhile the tier's test binaries, linked once here (not again inside):
+# the links leave a core free for the compiles above.
+bindir="${TMPDIR:-/tmp}/modelrollouts-journey-tests"
+"$HACK_DIR/integration/build-test-binaries.sh" "$bindir" journey ./test/journey/...
+wait "$commands"
 export MODELROLLOUTS_JOURNEY_CHECKOUT="$checkout"
 elapsed "compile" "$s"
 s=$(date +%s)

@@ -40,6 +40,9 @@ type Options struct {
 	Sync time.Duration
 	// Log receives one line per thing the kubelet does (default: discarded).
 	Log io.Writer
+	// AddressBlock (0 to AddressBlocks-1) is the block of 127.0.0.0/16 its
+	// pods' IPs come from: nodes running side by side need different ones.
+	AddressBlock int
 }
 
 // Process is what runs for a container: what its image and command
@@ -86,7 +89,11 @@ func Start(ctx context.Context, opts Options) (*Kubelet, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	k := &Kubelet{opts: opts, pods: map[types.UID]*pod{}, done: make(chan struct{})}
+	if opts.AddressBlock < 0 || opts.AddressBlock >= AddressBlocks {
+		return nil, fmt.Errorf("node %s: AddressBlock %d, want 0 to %d", opts.NodeName, opts.AddressBlock, AddressBlocks-1)
+	}
+	k := &Kubelet{opts: opts, pods: map[types.UID]*pod{}, done: make(chan struct{}),
+		ips: addresses{next: opts.AddressBlock * blockSize, limit: (opts.AddressBlock + 1) * blockSize}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
