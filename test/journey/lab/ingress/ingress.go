@@ -3,11 +3,13 @@ package ingress
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -184,7 +186,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no healthy upstream", http.StatusServiceUnavailable)
 		return
 	}
-	resp, err := g.forward(r, body, r.Host, g.pick(endpoints))
+	tried := []string{g.pick(endpoints)}
+	resp, err := g.forward(r, body, r.Host, tried[0])
+	for retry := 0; retry < connectRetries && connectFailure(err); retry++ {
+		tried = append(tried, g.pick(untried(endpoints, tried)))
+		resp, err = g.forward(r, body, r.Host, tried[len(tried)-1])
+	}
 	if err != nil {
 		http.Error(w, "upstream connect error or disconnect/reset before headers: "+err.Error(), http.StatusServiceUnavailable)
 		return
@@ -315,6 +322,34 @@ func (g *Gateway) draw() float64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.routing.Float64()
+}
+
+// connectRetries is Istio's default retry policy for every HTTP route
+// (attempts: 2, retryOn: connect-failure,refused-stream,..., and the
+// previous_hosts predicate): Envoy sends a request again, to another host,
+// when it could not connect, as to a pod that is shutting down but still
+// listed. The stand-in does the same for a refused or failed dial; nothing
+// was sent, so it is safe for any method.
+const connectRetries = 2
+
+// untried is endpoints without those tried (all of them if none is left).
+func untried(endpoints, tried []string) []string {
+	var left []string
+	for _, e := range endpoints {
+		if !slices.Contains(tried, e) {
+			left = append(left, e)
+		}
+	}
+	if len(left) == 0 {
+		return endpoints
+	}
+	return left
+}
+
+// connectFailure is a dial that failed: the request never left.
+func connectFailure(err error) bool {
+	var op *net.OpError
+	return err != nil && errors.As(err, &op) && op.Op == "dial"
 }
 
 func (g *Gateway) pick(endpoints []string) string {

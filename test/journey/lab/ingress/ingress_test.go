@@ -191,3 +191,27 @@ func TestIstioVirtualServiceRoutesMirrorsAndMatchesHeaders(t *testing.T) {
 		t.Errorf("header-routed requests were mirrored")
 	}
 }
+
+// A pod that is going away but still listed refuses connections: Envoy
+// (Istio's default retry policy) sends the request to another pod, and so
+// does the stand-in, so a user sees no error the real gateway would hide.
+func TestARefusedConnectionIsRetriedOnAnotherPod(t *testing.T) {
+	live, gone := newBackend(t, "v1"), newBackend(t, "v1")
+	labels := map[string]string{"serving.knative.dev/revision": "model-v1-00001"}
+	pods := []runtime.Object{live.pod("live", labels), gone.pod("gone", labels)}
+	gone.srv.Close() // its port now refuses
+	route := obj("serving.knative.dev/v1", "Route", "model", map[string]any{}, map[string]any{
+		"url":        "http://model.models.example.com",
+		"conditions": []any{map[string]any{"type": "Ready", "status": "True"}},
+		"traffic":    []any{map[string]any{"revisionName": "model-v1-00001", "percent": int64(100)}},
+	})
+	g := start(t, pods, route)
+	for i := 0; i < 50; i++ {
+		if code, body := get(t, g, "model.models.example.com"); code != http.StatusOK || body != "v1" {
+			t.Fatalf("request %d: %d %q, want the live pod's answer", i, code, body)
+		}
+	}
+	if len(live.hosts) != 50 {
+		t.Errorf("the live pod served %d of 50", len(live.hosts))
+	}
+}
