@@ -6,6 +6,7 @@ package main
 //
 //	go test ./model-agent -run '^$' -bench AgentVsModelEcho -benchtime 30000x
 //	go test ./model-agent -run '^$' -bench AgentMemory -benchtime 400x
+//	BENCH_AGENT_ENV=GOMAXPROCS=1 go test ./model-agent -run '^$' -bench AgentVsModelEcho -benchtime 30000x
 //
 // Run them apart: a request of the second moves 2 MiB, so -bench . with
 // the first one's count would run for half an hour.
@@ -210,12 +211,17 @@ func startEcho(b *testing.B, bin, latencyMS string) *process {
 	return start(b, bin, "TARGET=bench", "MODEL_NAME=model-echo", "MODEL_VERSION=bench", modelapi.EnvLatencyMS+"="+latencyMS)
 }
 
+// startAgent runs the agent in front of upstream; BENCH_AGENT_ENV (space
+// separated KEY=VALUE, e.g. "GOMAXPROCS=1") is added to its environment
+// only, to compare runtime settings.
 func startAgent(b *testing.B, bin string, upstream *process, payloadLog bool) *process {
-	return start(b, bin,
-		modelapi.EnvModelUpstream+"="+strings.TrimPrefix(upstream.base, "http://"),
-		modelapi.EnvModelReadinessPath+"="+modelapi.PathReady,
+	env := append([]string{
+		modelapi.EnvModelUpstream + "=" + strings.TrimPrefix(upstream.base, "http://"),
+		modelapi.EnvModelReadinessPath + "=" + modelapi.PathReady,
 		"MODEL_NAME=model-echo", "MODEL_VERSION=bench",
-		modelapi.EnvPayloadLog+"="+strconv.FormatBool(payloadLog))
+		modelapi.EnvPayloadLog + "=" + strconv.FormatBool(payloadLog),
+	}, strings.Fields(os.Getenv("BENCH_AGENT_ENV"))...)
+	return start(b, bin, env...)
 }
 
 func newClient() *http.Client {

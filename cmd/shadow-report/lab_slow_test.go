@@ -59,8 +59,26 @@ func buildModelEcho(t *testing.T) string {
 }
 
 // startEcho starts model-echo on port (0: any free one) with its
-// output in logFile.
+// output in logFile. A free port is only free until someone takes it:
+// test packages run side by side, and another one's server may take it
+// between our probe and model-echo's listen (ours then exits 1 while the
+// other answers our readiness probe). So it is ready only once its own
+// log says it is serving, and with port 0 a lost port is chosen again.
 func startEcho(t *testing.T, bin, logFile string, port int, env ...string) *echoProcess {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		p, err := tryStartEcho(t, bin, logFile, port, env...)
+		if err == nil {
+			return p
+		}
+		if port != 0 || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("%v; starting it again on another port", err)
+	}
+}
+
+func tryStartEcho(t *testing.T, bin, logFile string, port int, env ...string) (*echoProcess, error) {
 	t.Helper()
 	if port == 0 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -82,17 +100,25 @@ func startEcho(t *testing.T, bin, logFile string, port int, env ...string) *echo
 	}
 	p := &echoProcess{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), port: port, log: logFile, env: env, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait(); f.Close() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-p.done })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		select {
+		case err := <-p.done:
+			log, _ := os.ReadFile(logFile)
+			return nil, fmt.Errorf("model-echo on port %d exited before it was ready (%v): %s", port, err, bytes.TrimSpace(log))
+		default:
+		}
 		resp, err := http.Get(p.url + modelapi.PathReady)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
+			if log, _ := os.ReadFile(logFile); resp.StatusCode == 200 && bytes.Contains(log, []byte(`"serving"`)) {
+				t.Cleanup(func() { cmd.Process.Kill(); <-p.done })
+				return p, nil
 			}
 		}
 		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-p.done
 			t.Fatalf("model-echo %v not ready: %v", env, err)
 		}
 		time.Sleep(10 * time.Millisecond)
