@@ -61,22 +61,16 @@ func kindClusterDir(name string) string { return filepath.Join(tier.work, "kind"
 // Docker) are changed, as pointStackAtLab does.
 func (l *lab) pointKindStackAtLab() {
 	l.t.Helper()
-	s := l.stack
-	dropEncryptionSalt(l.t, filepath.Join(tier.checkout, "Pulumi."+s+".yaml"))
-	expect(l.t, 0, "make stack STACK="+s)
-	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi."+s+".yaml"))
-	if err != nil {
-		l.t.Fatal(err)
-	}
+	cfg := l.makeStack()
 	if cfg.Cluster.Type != stacks.ClusterKind {
-		l.t.Fatalf("stack %s is a %s cluster, not kind", s, cfg.Cluster.Type)
+		l.t.Fatalf("stack %s is a %s cluster, not kind", l.stack, cfg.Cluster.Type)
 	}
 	if want := fmt.Sprintf("http://%s:%d", cfg.Cluster.ListenAddress, cfg.Cluster.IngressHostPort); want != l.url {
 		l.t.Fatalf("the lab's ingress is %s, the kind stack's %s", l.url, want)
 	}
 	for _, kv := range [][2]string{{"platform.istio.install", "false"}, {"platform.knative.install", "false"},
 		{"image.ref", modelImage}, {"image.build", "false"}} {
-		expect(l.t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack %s --path %s %s", s, kv[0], shellQuote(kv[1])))
+		l.configSet(kv[0], kv[1])
 	}
 	kubeconfig, err := os.ReadFile(l.cluster.Kubeconfig)
 	if err != nil {
@@ -89,10 +83,7 @@ func (l *lab) pointKindStackAtLab() {
 	if err := os.WriteFile(filepath.Join(dir, "kubeconfig"), kubeconfig, 0o600); err != nil {
 		l.t.Fatal(err)
 	}
-	if cfg, err = stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi."+s+".yaml")); err != nil {
-		l.t.Fatalf("the stack file after pointing it at the lab: %v", err)
-	}
-	l.standInPlatform(cfg)
+	l.standInPlatformOfStackFile()
 }
 
 // assertKindCreated checks what kind was asked for: the stack's cluster,

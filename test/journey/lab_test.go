@@ -248,17 +248,8 @@ func (l *lab) standInPlatform(cfg *stacks.Config) {
 func (l *lab) pointStackAtLab(ingressURL string) {
 	l.t.Helper()
 	s := l.stack
-	// The committed salt is keyed with the lab's passphrase; a stack for
-	// one's own cluster gets a salt from one's own (docs/github.md).
-	dropEncryptionSalt(l.t, filepath.Join(tier.checkout, "Pulumi."+s+".yaml"))
-	expect(l.t, 0, "make stack STACK="+s)
-	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi."+s+".yaml"))
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	set := func(key, value string) {
-		expect(l.t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack %s --path %s %s", s, key, shellQuote(value)))
-	}
+	cfg := l.makeStack()
+	set := l.configSet
 	// The other cluster type's keys would be refused at their key.
 	for _, key := range clusterKeys(l.t, s) {
 		if key != "type" {
@@ -276,7 +267,37 @@ func (l *lab) pointStackAtLab(ingressURL string) {
 	if cfg.Cluster.Type == stacks.ClusterKind {
 		set("image.build", "false")
 	}
-	if cfg, err = stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi."+s+".yaml")); err != nil {
+	l.standInPlatformOfStackFile()
+}
+
+// makeStack is `make stack` on the committed stack file, whose salt is
+// dropped first: it is keyed with the lab's passphrase, and a stack for
+// one's own cluster gets a salt from one's own (docs/github.md). It
+// returns the stack's config as committed.
+func (l *lab) makeStack() *stacks.Config {
+	l.t.Helper()
+	file := filepath.Join(tier.checkout, "Pulumi."+l.stack+".yaml")
+	dropEncryptionSalt(l.t, file)
+	expect(l.t, 0, "make stack STACK="+l.stack)
+	cfg, err := stacks.LoadFile(file)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return cfg
+}
+
+// configSet is `pulumi config set --path KEY VALUE` on the lab's stack, as typed.
+func (l *lab) configSet(key, value string) {
+	l.t.Helper()
+	expect(l.t, 0, fmt.Sprintf("source hack/lib/pulumi-env.sh && pulumi config set --stack %s --path %s %s", l.stack, key, shellQuote(value)))
+}
+
+// standInPlatformOfStackFile stands in the platform the stack file, as
+// pointed at the lab, asks for.
+func (l *lab) standInPlatformOfStackFile() {
+	l.t.Helper()
+	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi."+l.stack+".yaml"))
+	if err != nil {
 		l.t.Fatalf("the stack file after pointing it at the lab: %v", err)
 	}
 	l.standInPlatform(cfg)
