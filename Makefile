@@ -6,7 +6,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 .PHONY: help up down preview refresh stack render review smoke diagnose \
-	test vet lint test-unit test-istio test-slow test-integration test-journeys test-e2e test-models tools
+	test vet lint test-unit test-istio test-slow test-integration test-journeys test-e2e test-models tools tools-background
 
 ## help: this list (targets marked STACK take STACK=<name>, default dev).
 help:
@@ -54,9 +54,16 @@ smoke:
 diagnose:
 	@hack/make-rules/diagnose.sh $(STACK)
 
-## test: every tier this machine can run (vet, lint, slow with the unit tests, models, Istio,
-## integration, journeys, kind e2e). The unit tests run once, inside test-slow.
-test: vet lint test-slow test-models test-istio test-integration test-journeys test-e2e
+## test: every tier this machine can run (vet, slow with the unit tests, models, Istio, lint,
+## integration, journeys, kind e2e). The unit tests run once, inside test-slow. The tools
+## start building first, in the background at idle CPU priority, while the tiers that do
+## not need them run; lint, integration and journeys wait for that build (docs/testing.md).
+test: tools-background vet test-slow test-models test-istio lint test-integration test-journeys test-e2e
+
+## tools-background: start make tools detached at idle CPU priority and return at once
+## (log: ~/.cache/modelrollouts/tools/background.log); a later make tools waits for it.
+tools-background:
+	@hack/make-rules/tools.sh --background
 
 ## vet: gofmt and go vet over every file (all build tags at once: no file is
 ## excluded by a tag, so this one pass also vets the untagged build).

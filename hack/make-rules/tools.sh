@@ -3,8 +3,15 @@
 # from the Go module proxy only (shellcheck: the Debian package), and writes
 # $TOOLS_DIR/env.sh with absolute paths.
 #
-#   hack/make-rules/tools.sh            build what is missing, write env.sh
-#   hack/make-rules/tools.sh --print    only print the env file path (no builds)
+#   hack/make-rules/tools.sh               build what is missing, write env.sh
+#   hack/make-rules/tools.sh --print       only print the env file path (no builds)
+#   hack/make-rules/tools.sh --background  start that build at idle CPU priority
+#                                          and return at once (make test does,
+#                                          first; its log: $TOOLS_DIR/background.log)
+#
+# One build at a time: a run waits for the one holding $TOOLS_DIR/.build.lock
+# (the background build make test started), then builds only what is still
+# missing, so a failed background build is built again, in the open.
 #
 # Binaries are cached OUTSIDE the repo, keyed by version:
 #   ${MODELROLLOUTS_TOOLS_DIR:-$HOME/.cache/modelrollouts/tools}/<tool>/<version>/
@@ -210,13 +217,41 @@ EOF
   log "wrote $f"
 }
 
+# start_background: run this script again, detached, at idle CPU priority
+# (SCHED_IDLE where chrt allows it, and nice 19): make test's first tiers
+# leave cores idle while their tests wait on processes and sockets, and the
+# ~30 min build uses them without slowing those tests' timings. The later
+# tiers' own tools.sh run waits for it (see take_lock).
+start_background() {
+  mkdir -p "$TOOLS_DIR"
+  local idle=(nice -n 19)
+  chrt --idle 0 true 2>/dev/null && idle+=(chrt --idle 0)
+  MODELROLLOUTS_TOOLS_BACKGROUND=1 setsid "${idle[@]}" "$0" \
+    </dev/null >"$TOOLS_DIR/background.log" 2>&1 &
+  log "building in the background at idle priority (pid $!; log: $TOOLS_DIR/background.log)"
+}
+
+# take_lock: one build at a time over $TOOLS_DIR; wait for the holder.
+take_lock() {
+  exec 9>"$TOOLS_DIR/.build.lock"
+  flock -n 9 && return
+  log "waiting for the tools build that holds $TOOLS_DIR/.build.lock (make test's background build logs to $TOOLS_DIR/background.log)"
+  local t0; t0=$(date +%s)
+  flock 9
+  log "waited $(( $(date +%s) - t0 ))s; building what is still missing"
+}
+
 main() {
   if [[ "${1:-}" == "--print" ]]; then echo "$TOOLS_DIR/env.sh"; return; fi
   command -v go >/dev/null || die "go is not on PATH"
+  if [[ "${1:-}" == "--background" ]]; then start_background; return; fi
   mkdir -p "$TOOLS_DIR" "$SRC_DIR"
+  take_lock
   cd "$SRC_DIR" # no go.mod here: module look-ups never touch the repo's go.mod/go.sum
   local t0; t0=$(date +%s)
-  stage debs ensure_debs
+  # Debian packages only in the foreground: apt holds one lock machine-wide,
+  # and make test-models may be installing its own at the same time.
+  [[ -n "${MODELROLLOUTS_TOOLS_BACKGROUND:-}" ]] || stage debs ensure_debs
   # Two streams side by side: every build has stretches that leave a core
   # idle (module downloads, the provider's generator, single-threaded links).
   # (Its stage times are logged as each ends, not in the summary below.)
