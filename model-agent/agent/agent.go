@@ -34,6 +34,7 @@ type Agent struct {
 	logger    *slog.Logger
 	upstream  *url.URL
 	transport *http.Transport
+	direct    *directTransport
 	proxy     *httputil.ReverseProxy
 	routes    map[string]*servemetrics.Route
 	metrics   *servemetrics.Metrics
@@ -78,6 +79,7 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 		DisableCompression:  true, // bodies pass as they are
 		// No ResponseHeaderTimeout: a slow model is the caller's to give up on.
 	}
+	a.direct = &directTransport{addr: up.Host, dial: a.transport.DialContext, fallback: a.transport}
 	a.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(a.upstream)
@@ -89,9 +91,10 @@ func NewWithPayloadWriter(cfg Config, logger *slog.Logger, w io.Writer) (*Agent,
 			// the buffered bytes plainly (see bufferSmallBody).
 			if b, ok := pr.In.Body.(*smallBody); ok {
 				pr.Out.Body = io.NopCloser(bytes.NewReader(b.data))
+				pr.Out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.data)), nil }
 			}
 		},
-		Transport:      a.transport,
+		Transport:      a.direct,
 		BufferPool:     bufferPool{},
 		ModifyResponse: a.stampAnswer,
 		ErrorHandler:   a.modelUnreachable,
@@ -140,7 +143,7 @@ func (a *Agent) Close() {
 	if a.payload != nil {
 		a.payload.Close()
 	}
-	a.transport.CloseIdleConnections()
+	a.direct.CloseIdleConnections()
 }
 
 // ServeHTTP serves the agent's own routes (metrics, debug records,
@@ -187,6 +190,9 @@ func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
 			x.errMsg = "the model's answer broke off: " + fmt.Sprint(p)
 		}
+		// Before the handler returns, so before the answer's last bytes
+		// leave (net/http sends them then): a caller that has the
+		// whole answer finds its record, metrics and payload events.
 		a.account(r, rm, x, in, id, start, mirrored, logged)
 		if p != nil {
 			panic(p)
