@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"path/filepath"
 
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/modelrollouts/modelrollouts/internal/pulumik8s"
 )
 
 // Istio's well-known names, which Knative's Istio networking layer and the
@@ -92,8 +93,8 @@ func NewIstioMesh(ctx *pulumi.Context, name string, args *IstioMeshArgs, opts ..
 
 // istioRelease installs one chart into istio-system, from the repository
 // or from a local charts folder.
-func istioRelease(ctx *pulumi.Context, comp *IstioMesh, name, release string, args *IstioMeshArgs, chart string, await bool, values pulumi.Map, extra ...pulumi.ResourceOption) (*helmv3.Release, error) {
-	releaseArgs := &helmv3.ReleaseArgs{
+func istioRelease(ctx *pulumi.Context, comp *IstioMesh, name, release string, args *IstioMeshArgs, chart string, await bool, values pulumi.Map, extra ...pulumi.ResourceOption) (*pulumik8s.Release, error) {
+	releaseArgs := &pulumik8s.ReleaseArgs{
 		Name:            pulumi.String(release),
 		Namespace:       pulumi.String(istioNamespace),
 		CreateNamespace: pulumi.Bool(true),
@@ -106,9 +107,9 @@ func istioRelease(ctx *pulumi.Context, comp *IstioMesh, name, release string, ar
 	} else {
 		releaseArgs.Chart = pulumi.String(chart)
 		releaseArgs.Version = pulumi.String(args.Version)
-		releaseArgs.RepositoryOpts = &helmv3.RepositoryOptsArgs{Repo: pulumi.String(args.ChartRepo)}
+		releaseArgs.RepositoryOpts = &pulumik8s.RepositoryOpts{Repo: args.ChartRepo}
 	}
-	r, err := helmv3.NewRelease(ctx, name, releaseArgs, childOpts(comp, extra...)...)
+	r, err := pulumik8s.NewRelease(ctx, name, releaseArgs, childOpts(comp, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("istio chart %s: %w", chart, err)
 	}

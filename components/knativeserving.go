@@ -7,8 +7,9 @@ import (
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/modelrollouts/modelrollouts/internal/pulumik8s"
 )
 
 // KnativeNamespace is where Knative Serving runs.
@@ -93,8 +94,8 @@ func NewKnativeServing(ctx *pulumi.Context, name string, args *KnativeServingArg
 	})
 }
 
-func manifests(ctx *pulumi.Context, comp *KnativeServing, name string, files []string, extra ...pulumi.ResourceOption) (*yamlv2.ConfigGroup, error) {
-	g, err := yamlv2.NewConfigGroup(ctx, name, &yamlv2.ConfigGroupArgs{
+func manifests(ctx *pulumi.Context, comp *KnativeServing, name string, files []string, extra ...pulumi.ResourceOption) (*pulumik8s.ConfigGroup, error) {
+	g, err := pulumik8s.NewConfigGroup(ctx, name, &pulumik8s.ConfigGroupArgs{
 		Files: pulumi.ToStringArray(files),
 	}, childOpts(comp, extra...)...)
 	if err != nil {

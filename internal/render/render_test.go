@@ -10,10 +10,10 @@ import (
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/modelrollouts/modelrollouts/internal/pulumik8s"
 	"github.com/modelrollouts/modelrollouts/stacks"
 )
 
@@ -51,7 +51,7 @@ func program(project string) Program {
 		if err != nil {
 			return err
 		}
-		if _, err := helmv3.NewRelease(ctx, "istio-base", &helmv3.ReleaseArgs{Chart: pulumi.String("base")}, pulumi.Provider(p)); err != nil {
+		if _, err := pulumik8s.NewRelease(ctx, "istio-base", &pulumik8s.ReleaseArgs{Chart: pulumi.String("base")}, pulumi.Provider(p)); err != nil {
 			return err
 		}
 		_, err = docker.NewImage(ctx, "model-echo", &docker.ImageArgs{
