@@ -20,8 +20,9 @@ func stillOpen(conn net.Conn) bool {
 	var buf [1]byte
 	err = rc.Read(func(fd uintptr) bool {
 		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		open = n <= 0 && err == syscall.EAGAIN // nothing to read yet: open and quiet
-		return true // never wait
+		// Nothing to read yet: open and quiet. Never wait.
+		open = n <= 0 && err == syscall.EAGAIN
+		return true
 	})
 	return err == nil && open
 }
