@@ -235,9 +235,13 @@ start_background() {
 take_lock() {
   exec 9>"$TOOLS_DIR/.build.lock"
   flock -n 9 && return
-  log "waiting for the tools build that holds $TOOLS_DIR/.build.lock (make test's background build logs to $TOOLS_DIR/background.log)"
-  local t0; t0=$(date +%s)
+  log "waiting for the tools build that holds $TOOLS_DIR/.build.lock; make test's background build says:"
+  # Its log so far and as it grows, so a wait is never silent and a
+  # failure in the background shows here.
+  tail -n +1 -F --pid=$$ "$TOOLS_DIR/background.log" 2>/dev/null | sed -u 's/^/[tools:background] /' >&2 &
+  local follower=$! t0; t0=$(date +%s)
   flock 9
+  sleep 0.2; kill "$follower" 2>/dev/null || true
   log "waited $(( $(date +%s) - t0 ))s; building what is still missing"
 }
 
