@@ -24,6 +24,7 @@ import (
 	"github.com/modelrollouts/modelrollouts/internal/shadow/report"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/stacks"
+	"github.com/modelrollouts/modelrollouts/test/iris"
 	"github.com/modelrollouts/modelrollouts/test/journey/lab/knative"
 )
 
@@ -220,7 +221,7 @@ func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *te
 	// Users' requests; the servers serve the model as the pod names it
 	// (MODEL_NAME is the stack's service).
 	const users = 400
-	pts := irisPoints(users, 18)
+	pts := iris.BorderlinePoints(users, 18)
 	inferIris(t, l.url, out.Host, modelapi.InferPath(cfg.Shadow.Service), pts)
 
 	want := groundTruth(t, l, out.Host, 1e-6)
@@ -234,13 +235,13 @@ func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *te
 			continue
 		}
 		// What each model served is scikit-learn's prediction for it.
-		if got := servedPrediction(e.Primary.Body); got != p1[i] || e.Primary.Version != "v1" {
+		if got := iris.ServedPrediction(e.Primary.Body); got != p1[i] || e.Primary.Version != "v1" {
 			errorf(t, "user request %s: %s answered %d (%s), scikit-learn's v1 predicts %d", irisID(i), e.Primary.Version, got, e.Primary.Body, p1[i])
 		}
 		if e.Mirror == nil {
 			continue
 		}
-		if got := servedPrediction(e.Mirror.Body); got != p2[i] || e.Mirror.Version != "v2" {
+		if got := iris.ServedPrediction(e.Mirror.Body); got != p2[i] || e.Mirror.Version != "v2" {
 			errorf(t, "mirrored copy %s: %s answered %d (%s), scikit-learn's v2 predicts %d", irisID(i), e.Mirror.Version, got, e.Mirror.Body, p2[i])
 		}
 		mirrored++

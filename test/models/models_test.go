@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -30,42 +29,37 @@ import (
 	"github.com/modelrollouts/modelrollouts/internal/smoke"
 	"github.com/modelrollouts/modelrollouts/model-agent/agent"
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
+	"github.com/modelrollouts/modelrollouts/test/iris"
 )
 
 const (
-	python    = "/usr/bin/python3" // Debian's, with python3-sklearn, -fastapi, -uvicorn
 	example   = "../../examples/sklearn-iris"
 	modelName = "iris"
 	readyPath = "/v2/health/ready"
 	inferPath = "/v2/models/iris/infer"
-	// aptFix is what installs the modules the servers need.
-	aptFix = "apt-get install -y python3-sklearn python3-fastapi python3-uvicorn"
 )
 
 // requirePython skips (or, with MODELS_REQUIRED=1, fails) when Debian's
 // Python lacks a module the example needs.
 func requirePython(t *testing.T) {
 	t.Helper()
-	out, err := exec.Command(python, "-c", "import sklearn, joblib, numpy, fastapi, uvicorn").CombinedOutput()
+	err := iris.Missing()
 	if err == nil {
 		return
 	}
-	msg := fmt.Sprintf("%s cannot import the example's modules (%v): %s\nfix: %s", python, err, bytes.TrimSpace(out), aptFix)
 	if os.Getenv("MODELS_REQUIRED") == "1" {
-		t.Fatal(msg)
+		t.Fatal(err)
 	}
-	t.Skip(msg)
+	t.Skip(err)
 }
 
-// trainModels runs the example's train.py (seeded) into a temporary
-// directory and returns it: DIR/v1/model.joblib, DIR/v2/model.joblib.
+// trainModels trains the example's two models into a temporary directory
+// and returns it: DIR/v1/model.joblib, DIR/v2/model.joblib.
 func trainModels(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command(python, "train.py", "--out", dir)
-	cmd.Dir = example
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("train.py: %v\n%s", err, out)
+	if err := iris.Train(example, dir); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
@@ -86,7 +80,7 @@ func startServer(t *testing.T, modelPath string) string {
 	t.Helper()
 	addr := freeAddr(t)
 	host, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(python, "-m", "uvicorn", "server:app", "--host", host, "--port", port, "--log-level", "warning")
+	cmd := exec.Command(iris.Python, "-m", "uvicorn", "server:app", "--host", host, "--port", port, "--log-level", "warning")
 	cmd.Dir = example
 	cmd.Env = append(os.Environ(), "MODEL_PATH="+modelPath, "MODEL_NAME="+modelName)
 	var stderr bytes.Buffer
@@ -182,45 +176,15 @@ func irisModels(t *testing.T, logs string) (v1, v2 *runningAgent, modelDir strin
 	return startAgent(t, "v1", up1, log("v1")), startAgent(t, "v2", up2, log("v2")), modelDir
 }
 
-// borderlinePoints are seeded iris-like flowers between versicolor and
-// virginica, where a linear model and a forest disagree now and then.
-func borderlinePoints(n int, seed uint64) [][4]float64 {
-	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
-	pts := make([][4]float64, n)
-	for i := range pts {
-		u := func(lo, hi float64) float64 { return float64(int((lo+rng.Float64()*(hi-lo))*10)) / 10 }
-		pts[i] = [4]float64{u(5.5, 7.0), u(2.4, 3.2), u(4.3, 5.4), u(1.3, 1.9)}
-	}
-	return pts
-}
-
-func inferBody(id string, p [4]float64) []byte {
-	b, _ := json.Marshal(map[string]any{"id": id, "inputs": []map[string]any{{
-		"name": "input-0", "shape": []int{1, 4}, "datatype": "FP64", "data": [][4]float64{p}}}})
-	return b
-}
-
-// sklearnPredictions loads both saved models in Debian's Python and
-// predicts the points: the truth the shadow report is compared with.
+// sklearnPredictions is scikit-learn's own prediction of pts by both
+// saved models: the truth the shadow report is compared with.
 func sklearnPredictions(t *testing.T, modelDir string, pts [][4]float64) (v1, v2 []int64) {
 	t.Helper()
-	const script = `import json, sys, joblib, numpy as np
-d, pts = sys.argv[1], np.array(json.load(sys.stdin), dtype=np.float64)
-print(json.dumps({v: joblib.load(f"{d}/{v}/model.joblib").predict(pts).astype(int).tolist() for v in ("v1", "v2")}))`
-	in, _ := json.Marshal(pts)
-	cmd := exec.Command(python, "-c", script, modelDir)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	v1, v2, err := iris.Predictions(modelDir, pts)
 	if err != nil {
-		t.Fatalf("predict with scikit-learn: %v\n%s", err, stderr.String())
-	}
-	var pred map[string][]int64
-	if err := json.Unmarshal(out, &pred); err != nil {
 		t.Fatal(err)
 	}
-	return pred["v1"], pred["v2"]
+	return v1, v2
 }
 
 // A shadow of v2 behind v1 at 50%: the shadow report's agreement is
@@ -238,11 +202,11 @@ func TestShadowReportAgreementIsScikitLearnsAgreementOnTheMirroredInputs(t *test
 		labtest.Backend{Name: "v2", Target: "v2", URL: v2.URL}, 50, 18)
 
 	const n = 400
-	pts := borderlinePoints(n, 18)
+	pts := iris.BorderlinePoints(n, 18)
 	client := &http.Client{Timeout: 30 * time.Second}
 	for i, p := range pts {
 		id := fmt.Sprintf("iris-%04d", i)
-		req, _ := http.NewRequest(http.MethodPost, lab.Outputs.IngressURL+inferPath, bytes.NewReader(inferBody(id, p)))
+		req, _ := http.NewRequest(http.MethodPost, lab.Outputs.IngressURL+inferPath, bytes.NewReader(iris.InferBody(id, p)))
 		req.Host = lab.Outputs.Host
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(modelapi.HeaderRequestID, id)
