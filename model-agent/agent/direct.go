@@ -30,13 +30,19 @@ type directTransport struct {
 	idle []*directConn
 }
 
-// maxIdleDirect bounds the connections kept open between requests.
-const maxIdleDirect = 1024
+// maxIdleDirect bounds the connections kept open between requests, and
+// idleDirectTimeout how long one is kept unused (net/http's Transport
+// keeps them 90 s).
+const (
+	maxIdleDirect     = 1024
+	idleDirectTimeout = 90 * time.Second
+)
 
 type directConn struct {
-	conn net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
+	conn      net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
 }
 
 // get takes the most recently used kept connection the model has not
@@ -67,14 +73,26 @@ func (t *directTransport) get(ctx context.Context) (c *directConn, reused bool, 
 	return &directConn{conn: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, false, nil
 }
 
+// put keeps c for the next request, and closes the connections that
+// have waited longer than idleDirectTimeout (the oldest are first: get
+// takes the newest).
 func (t *directTransport) put(c *directConn) {
+	now := time.Now()
+	c.idleSince = now
+	var closing []*directConn
 	t.mu.Lock()
+	for len(t.idle) > 0 && now.Sub(t.idle[0].idleSince) > idleDirectTimeout {
+		closing = append(closing, t.idle[0])
+		t.idle[0] = nil
+		t.idle = t.idle[1:]
+	}
 	if len(t.idle) < maxIdleDirect {
 		t.idle = append(t.idle, c)
-		c = nil
+	} else {
+		closing = append(closing, c)
 	}
 	t.mu.Unlock()
-	if c != nil {
+	for _, c := range closing {
 		c.conn.Close()
 	}
 }

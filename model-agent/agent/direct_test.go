@@ -182,3 +182,22 @@ func TestAnUpgradeReachesTheModelAndCarriesBytesBothWays(t *testing.T) {
 		t.Errorf("through the upgraded connection: %q, %v; want the model's echo", line, err)
 	}
 }
+
+// A connection no request has used for idleDirectTimeout is closed, as
+// net/http's Transport closes its own after 90 s.
+func TestAConnectionUnusedForNinetySecondsIsClosed(t *testing.T) {
+	tr := &directTransport{}
+	old, oldPeer := net.Pipe()
+	fresh, freshPeer := net.Pipe()
+	defer oldPeer.Close()
+	defer freshPeer.Close()
+	tr.put(&directConn{conn: old})
+	tr.idle[0].idleSince = time.Now().Add(-idleDirectTimeout - time.Second)
+	tr.put(&directConn{conn: fresh})
+	if len(tr.idle) != 1 || tr.idle[0].conn != fresh {
+		t.Fatalf("kept %d connections, want only the fresh one", len(tr.idle))
+	}
+	if _, err := old.Write([]byte("x")); err == nil {
+		t.Error("the connection idle past the timeout is still open")
+	}
+}
