@@ -45,6 +45,12 @@ type directConn struct {
 	idleSince time.Time
 }
 
+// stillOpen reports whether the model has neither closed conn nor sent
+// anything on it unasked. Where the socket cannot be asked without
+// waiting (stillopen_linux.go asks it), a closed connection is found when
+// it is used.
+var stillOpen = func(net.Conn) bool { return true }
+
 // get takes the most recently used kept connection the model has not
 // closed, or dials a new one.
 func (t *directTransport) get(ctx context.Context) (c *directConn, reused bool, err error) {

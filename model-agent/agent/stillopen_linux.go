@@ -5,9 +5,10 @@ import (
 	"syscall"
 )
 
-// stillOpen reports whether the model has neither closed conn nor sent
-// anything on it unasked, with one non-blocking peek at the socket.
-func stillOpen(conn net.Conn) bool {
+func init() { stillOpen = peekStillOpen }
+
+// peekStillOpen is stillOpen with one non-blocking peek at the socket.
+func peekStillOpen(conn net.Conn) bool {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return true
