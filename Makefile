@@ -115,6 +115,6 @@ test-e2e:
 	$(GO) test -count=1 -tags e2e -timeout 60m -v -run TestKind ./test/e2e/
 
 ## tools: build or reuse the integration tier's tools and actionlint
-## (~32 min cold, cached in ~/.cache/modelrollouts/tools).
+## (~30 min cold alone, cached in ~/.cache/modelrollouts/tools).
 tools:
 	@hack/make-rules/tools.sh
