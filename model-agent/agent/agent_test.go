@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -170,22 +171,9 @@ func closedPort(t *testing.T) string {
 
 // hangUpModel accepts connections and closes them without a word.
 func hangUpModel(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Read(make([]byte, 1024))
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
+	return startRawModel(t, func(c net.Conn, _ *bufio.Reader, _ int64) {
+		c.Read(make([]byte, 1024))
+	}).addr()
 }
 
 func TestAModelDownOrHangingUpIsA502WithAJSONErrorCountedByStatus(t *testing.T) {
