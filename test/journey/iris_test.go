@@ -21,13 +21,13 @@ func requireIris(t *testing.T) {
 	t.Helper()
 	if err := iris.Missing(); err != nil {
 		if required {
-			t.Fatal(err)
+			fatalf(t, "%v", err)
 		}
 		t.Skip(err)
 	}
 	dir := filepath.Join(tier.work, "iris-models")
 	if err := iris.Train(filepath.Join(tier.checkout, "examples", "sklearn-iris"), dir); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	tier.irisModels = dir
 }
@@ -74,7 +74,7 @@ func sklearnPredictions(t *testing.T, pts [][4]float64) (v1, v2 []int64) {
 	t.Helper()
 	v1, v2, err := iris.Predictions(tier.irisModels, pts)
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	return v1, v2
 }

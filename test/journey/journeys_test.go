@@ -67,7 +67,7 @@ func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testi
 	// it did, the default +25% latency rule rolled v2 back here).
 	out := l.up("make up")
 	if out.IngressURL != l.url || out.Split["v1"] != 90 || out.Split["v2"] != 10 {
-		t.Fatalf("outputs after make up: ingressUrl %q split %v", out.IngressURL, out.Split)
+		fatalf(t, "outputs after make up: ingressUrl %q split %v", out.IngressURL, out.Split)
 	}
 	// v1 is kept warm (min-scale 1); v2 scales to zero once idle, so
 	// make smoke meets a cold start.
@@ -90,7 +90,7 @@ func TestJourneyTheDevCanaryClimbsItsLadderAndABadCandidateIsRolledBack(t *testi
 		if check := sh(t, readme(t, cmdCheck)); check.code != 0 {
 			// The verdict went to the file: show why, not only the code.
 			verdict, _ := os.ReadFile(filepath.Join(tier.checkout, "verdict.json"))
-			t.Fatalf("%q exited %d, want 0 (promote) before the step to %d%%\n%s\nverdict.json:\n%s", check.line, check.code, step, check, verdict)
+			fatalf(t, "%q exited %d, want 0 (promote) before the step to %d%%: %s\n%s\nverdict.json:\n%s", check.line, check.code, step, verdictWhy(verdict, check.stderr), check, verdict)
 		}
 		l.run(0, readme(t, cmdAdvance))
 		assertFileSplit(t, step)
@@ -139,7 +139,7 @@ func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 	out := l.up("make up STACK=shadow")
 	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi.shadow.yaml"))
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	l.assertKindCreated(cfg)
 	outputs := expect(t, 0, "source hack/lib/pulumi-env.sh && pulumi stack output --stack shadow --json")
@@ -155,7 +155,7 @@ func TestJourneyTheShadowReportCountsWhatTheIngressMirrored(t *testing.T) {
 	v1pods := l.waitPods("models", "version=v1", 2, time.Second)
 	infer(t, l.url, out.Host, users/2)
 	if err := l.node.Crash("models", v1pods[0].Name); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	l.waitRestarted(t, v1pods[0].Name)
 	infer(t, l.url, out.Host, users/2)
@@ -200,7 +200,7 @@ func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *te
 	l.pointStackAtLab(l.url)
 	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi.byo.yaml"))
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	out := l.up("make up STACK=byo")
 	// The Python servers load scikit-learn before the agent calls them ready.
@@ -252,7 +252,7 @@ func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *te
 	// The seeds fix the points and the mirror's draws: some of the
 	// mirrored inputs split the two models, most do not (no chance).
 	if agreeing == 0 || agreeing == mirrored || mirrored < users/4 {
-		t.Fatalf("the inputs do not test agreement: %d mirrored, %d agree", mirrored, agreeing)
+		fatalf(t, "the inputs do not test agreement: %d mirrored, %d agree", mirrored, agreeing)
 	}
 	// Anything else on the user host (make smoke's requests) the report
 	// counts too: for those, the ingress's own comparison.
@@ -272,7 +272,7 @@ func TestJourneyTheByoShadowReportAgreesWithScikitLearnOnTheMirroredInputs(t *te
 	l.run(0, readme(t, cmdBuildShadowReport))
 	line := readme(t, cmdShadowRpt)
 	if !strings.Contains(line, "--stack shadow") {
-		t.Fatalf("the README's shadow-report line %q names no --stack shadow to swap for byo", line)
+		fatalf(t, "the README's shadow-report line %q names no --stack shadow to swap for byo", line)
 	}
 	l.run(0, strings.Replace(line, "--stack shadow", "--stack byo", 1))
 	got := readSummary(t, "report")
@@ -296,7 +296,7 @@ func TestJourneyAnExistingClusterWithItsIngressPendingSaysHowToSetIt(t *testing.
 	l.pointStackAtLab("")
 	out := l.up("make up STACK=cloud")
 	if out.IngressURL != "" || !strings.Contains(out.IngressPending, "cluster.ingressUrl") {
-		t.Fatalf("outputs: ingressUrl %q, ingressPending %q; want it pending with the key to set", out.IngressURL, out.IngressPending)
+		fatalf(t, "outputs: ingressUrl %q, ingressPending %q; want it pending with the key to set", out.IngressURL, out.IngressPending)
 	}
 	for _, line := range []string{
 		strings.Replace(readme(t, cmdSmoke), "make smoke", "make smoke STACK=cloud", 1),
@@ -333,7 +333,7 @@ func assertFileSplit(t *testing.T, percent int) {
 	t.Helper()
 	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi.dev.yaml"))
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	got := map[string]int{}
 	for _, v := range cfg.Canary.Versions {
@@ -342,7 +342,7 @@ func assertFileSplit(t *testing.T, percent int) {
 		}
 	}
 	if got["v2"] != percent || got["v1"] != 100-percent {
-		t.Fatalf("Pulumi.dev.yaml splits %v, want v2 at %d", got, percent)
+		fatalf(t, "Pulumi.dev.yaml splits %v, want v2 at %d", got, percent)
 	}
 }
 
@@ -367,7 +367,7 @@ func (l *lab) assertRoute(t *testing.T, want map[string]int64) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the Route routes %v, want %v (%v)", got, want, err)
+			fatalf(t, "the Route routes %v, want %v (%v)", got, want, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -384,7 +384,7 @@ func (l *lab) assertNothingLeft(t *testing.T, stack string) {
 		} `json:"deployment"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &state); err != nil {
-		t.Fatalf("pulumi stack export: %v", err)
+		fatalf(t, "pulumi stack export: %v", err)
 	}
 	if n := len(state.Deployment.Resources); n != 0 {
 		errorf(t, "stack %s keeps %d resources after make down", stack, n)
@@ -396,7 +396,7 @@ func (l *lab) assertNothingLeft(t *testing.T, stack string) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("namespace models still there 60 s after make down: %s %v", left, err)
+			fatalf(t, "namespace models still there 60 s after make down: %s %v", left, err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -456,7 +456,7 @@ func (l *lab) waitRestarted(t *testing.T, name string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("pod %s did not restart", name)
+	fatalf(t, "pod %s did not restart", name)
 }
 
 // truth is what the ingress routed: the report must say the same.
@@ -539,7 +539,7 @@ func readSummary(t *testing.T, dir string) *report.Document {
 	t.Helper()
 	doc, err := report.ReadSummary(filepath.Join(tier.checkout, dir, report.SummaryFile))
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	return doc
 }
@@ -550,4 +550,44 @@ func logNames(doc *report.Document) []string {
 		out = append(out, fmt.Sprint(l.Name))
 	}
 	return out
+}
+
+// verdictWhy says in a line or two why a check did not promote: the
+// gate's verdict and reason, each criterion not met, the split, and the
+// error the command printed (exit 2 writes no verdict), so the failure's
+// first lines, which the journey repeats at the end, carry the cause.
+func verdictWhy(verdictJSON []byte, stderr string) string {
+	var v struct {
+		Result *struct {
+			Verdict, Reason string
+			Criteria        []struct{ Name, State, Detail string }
+		}
+		Split *struct {
+			OK     bool
+			Detail string
+		}
+		Notes []string
+	}
+	var why []string
+	if err := json.Unmarshal(verdictJSON, &v); err != nil {
+		why = append(why, "verdict.json unreadable: "+err.Error())
+	}
+	if r := v.Result; r != nil {
+		why = append(why, r.Verdict+": "+r.Reason)
+		for _, c := range r.Criteria {
+			if c.State != "met" {
+				why = append(why, c.Name+" "+c.State+": "+c.Detail)
+			}
+		}
+	}
+	if s := v.Split; s != nil && !s.OK {
+		why = append(why, "split: "+s.Detail)
+	}
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.Contains(line, "rollout check:") || strings.HasPrefix(line, "error") {
+			why = append(why, strings.TrimSpace(line))
+		}
+	}
+	why = append(why, v.Notes...)
+	return strings.Join(why, "; ")
 }

@@ -63,10 +63,10 @@ func (l *lab) pointKindStackAtLab() {
 	l.t.Helper()
 	cfg := l.makeStack()
 	if cfg.Cluster.Type != stacks.ClusterKind {
-		l.t.Fatalf("stack %s is a %s cluster, not kind", l.stack, cfg.Cluster.Type)
+		fatalf(l.t, "stack %s is a %s cluster, not kind", l.stack, cfg.Cluster.Type)
 	}
 	if want := fmt.Sprintf("http://%s:%d", cfg.Cluster.ListenAddress, cfg.Cluster.IngressHostPort); want != l.url {
-		l.t.Fatalf("the lab's ingress is %s, the kind stack's %s", l.url, want)
+		fatalf(l.t, "the lab's ingress is %s, the kind stack's %s", l.url, want)
 	}
 	for _, kv := range [][2]string{{"platform.istio.install", "false"}, {"platform.knative.install", "false"},
 		{"image.ref", modelImage}, {"image.build", "false"}} {
@@ -74,14 +74,14 @@ func (l *lab) pointKindStackAtLab() {
 	}
 	kubeconfig, err := os.ReadFile(l.cluster.Kubeconfig)
 	if err != nil {
-		l.t.Fatal(err)
+		fatalf(l.t, "%v", err)
 	}
 	dir := kindClusterDir(cfg.Cluster.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		l.t.Fatal(err)
+		fatalf(l.t, "%v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "kubeconfig"), kubeconfig, 0o600); err != nil {
-		l.t.Fatal(err)
+		fatalf(l.t, "%v", err)
 	}
 	l.standInPlatformOfStackFile()
 }

@@ -118,57 +118,60 @@ func startLab(t *testing.T, stack string, hostPort int) *lab {
 	ctx := context.Background()
 	dir := filepath.Join(tier.work, "labs", stack)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	logFile, err := os.Create(filepath.Join(dir, "lab.log"))
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	l := &lab{t: t, stack: stack, log: logFile, url: "http://127.0.0.1:" + strconv.Itoa(hostPort)}
+	// Every line stamped with the time, so the stand-ins' events line up
+	// with the commands' (a scale to zero during a check, say).
+	logw := &stampedLog{w: logFile}
 	t.Cleanup(l.stop)
-	l.cluster, err = harness.StartClusterWith(ctx, filepath.Join(dir, "cluster"), harness.ClusterOptions{Name: "journey-" + stack, Nodes: 1, Log: logFile})
+	l.cluster, err = harness.StartClusterWith(ctx, filepath.Join(dir, "cluster"), harness.ClusterOptions{Name: "journey-" + stack, Nodes: 1, Log: logw})
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	// kwok's fake node runs nothing: keep the model's pods off it.
 	if _, err := l.cluster.RunKubectl(ctx, "taint", "nodes", "kwok-node-0", "journey.modelrollouts/kwok=fake:NoSchedule"); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	if err := l.applyCRDs(ctx); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	kubeconfig, err := os.ReadFile(l.cluster.Kubeconfig)
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	src := kubeclient.Source{Kubeconfig: string(kubeconfig)}
 	if l.kube, err = kubeclient.New(src); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	rc, err := src.RESTConfig()
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	rc.QPS, rc.Burst = 200, 400
 	if l.dyn, err = dynamic.NewForConfig(rc); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	if l.kube, err = kubernetes.NewForConfig(rc); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
-	l.node, err = node.Start(ctx, node.Options{Client: l.kube, NodeName: "journey-node", Dir: filepath.Join(dir, "pods"), Log: logFile,
+	l.node, err = node.Start(ctx, node.Options{Client: l.kube, NodeName: "journey-node", Dir: filepath.Join(dir, "pods"), Log: logw,
 		Binary: standIn, AddressBlock: int(labsStarted.Add(1)-1) % node.AddressBlocks})
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
-	l.knative = knative.Start(ctx, knative.Options{Client: l.kube, Dynamic: l.dyn, IdleToZero: idleToZero, Log: logFile})
-	l.gateway, err = ingress.Start(ctx, ingress.Options{Client: l.kube, Dynamic: l.dyn, Activator: l.knative, Seed: seedOf(t.Name()), Log: logFile})
+	l.knative = knative.Start(ctx, knative.Options{Client: l.kube, Dynamic: l.dyn, IdleToZero: idleToZero, Log: logw})
+	l.gateway, err = ingress.Start(ctx, ingress.Options{Client: l.kube, Dynamic: l.dyn, Activator: l.knative, Seed: seedOf(t.Name()), Log: logw})
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(hostPort))
 	if err != nil {
-		t.Fatalf("the ingress on the stack's host port: %v", err)
+		fatalf(t, "the ingress on the stack's host port: %v", err)
 	}
 	l.server = &http.Server{Handler: l.gateway, ReadHeaderTimeout: 10 * time.Second}
 	go l.server.Serve(ln)
@@ -192,7 +195,10 @@ func (l *lab) stop() {
 		l.cluster.Stop()
 	}
 	if l.t.Failed() {
-		l.t.Logf("the lab's log (stand-ins, kwok): %s\nthis journey failed on:\n%s", l.log.Name(), failedOn(l.t))
+		// Last, so CI's tail of the output shows it: the stand-ins' latest
+		// events (pods started and stopped, revisions scaled, routes
+		// written), then what the journey failed on.
+		l.t.Logf("the lab's log (stand-ins, kwok): %s, its last lines:\n%s\nthis journey failed on:\n%s", l.log.Name(), lastLines(l.log.Name(), 40), failedOn(l.t))
 	}
 	l.log.Close()
 }
@@ -221,7 +227,7 @@ func (l *lab) standInPlatform(cfg *stacks.Config) {
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: knative.SystemNamespace}}
 	if _, err := l.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-		l.t.Fatal(err)
+		fatalf(l.t, "%v", err)
 	}
 	kn := cfg.Platform.Knative
 	header := "Disabled"
@@ -235,7 +241,7 @@ func (l *lab) standInPlatform(cfg *stacks.Config) {
 	} {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: knative.SystemNamespace}, Data: data}
 		if _, err := l.kube.CoreV1().ConfigMaps(knative.SystemNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-			l.t.Fatal(err)
+			fatalf(l.t, "%v", err)
 		}
 	}
 }
@@ -281,7 +287,7 @@ func (l *lab) makeStack() *stacks.Config {
 	expect(l.t, 0, "make stack STACK="+l.stack)
 	cfg, err := stacks.LoadFile(file)
 	if err != nil {
-		l.t.Fatal(err)
+		fatalf(l.t, "%v", err)
 	}
 	return cfg
 }
@@ -298,7 +304,7 @@ func (l *lab) standInPlatformOfStackFile() {
 	l.t.Helper()
 	cfg, err := stacks.LoadFile(filepath.Join(tier.checkout, "Pulumi."+l.stack+".yaml"))
 	if err != nil {
-		l.t.Fatalf("the stack file after pointing it at the lab: %v", err)
+		fatalf(l.t, "the stack file after pointing it at the lab: %v", err)
 	}
 	l.standInPlatform(cfg)
 }
@@ -308,7 +314,7 @@ func dropEncryptionSalt(t *testing.T, file string) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	var kept []string
 	for _, line := range strings.SplitAfter(string(data), "\n") {
@@ -317,7 +323,7 @@ func dropEncryptionSalt(t *testing.T, file string) {
 		}
 	}
 	if err := os.WriteFile(file, []byte(strings.Join(kept, "")), 0o644); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 }
 
@@ -326,15 +332,15 @@ func clusterKeys(t *testing.T, stack string) []string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(tier.checkout, "Pulumi."+stack+".yaml"))
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	values, err := stacks.ParseStackFile(data)
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	var cluster map[string]any
 	if err := json.Unmarshal([]byte(values["cluster"]), &cluster); err != nil {
-		t.Fatalf("the cluster block of Pulumi.%s.yaml: %v", stack, err)
+		fatalf(t, "the cluster block of Pulumi.%s.yaml: %v", stack, err)
 	}
 	var keys []string
 	for k := range cluster {
@@ -352,12 +358,12 @@ func (l *lab) stackHandle(ctx context.Context) auto.Stack {
 	env := deployEnv()
 	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: tier.tools.PulumiRoot})
 	if err != nil {
-		l.t.Fatal(err)
+		fatalf(l.t, "%v", err)
 	}
 	st, err := auto.UpsertStackInlineSource(ctx, l.stack, "modelrollouts", infra.ProgramIn(tier.checkout),
 		auto.WorkDir(tier.checkout), auto.EnvVars(env), auto.PulumiHome(env["PULUMI_HOME"]), auto.Pulumi(cmd))
 	if err != nil {
-		l.t.Fatalf("stack %s: %v", l.stack, err)
+		fatalf(l.t, "stack %s: %v", l.stack, err)
 	}
 	return st
 }
@@ -383,7 +389,7 @@ func (l *lab) up(line string) *stacks.Outputs {
 	b, _ := json.Marshal(raw)
 	var out stacks.Outputs
 	if err := json.Unmarshal(b, &out); err != nil {
-		l.t.Fatalf("outputs %s: %v", b, err)
+		fatalf(l.t, "outputs %s: %v", b, err)
 	}
 	l.t.Logf("(up: %v in %.1fs)", *res.Summary.ResourceChanges, time.Since(start).Seconds())
 	return &out
@@ -443,7 +449,7 @@ func (l *lab) waitPods(ns, selector string, n int, within time.Duration) []corev
 			}
 		}
 		if time.Now().After(deadline) {
-			l.t.Fatalf("pods %s in %s: want %d ready, have %v (%v)", selector, ns, n, podNames(list), err)
+			fatalf(l.t, "pods %s in %s: want %d ready, have %v (%v)", selector, ns, n, podNames(list), err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

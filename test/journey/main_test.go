@@ -270,10 +270,11 @@ type result struct {
 	code           int
 	stdout, stderr string
 	took           time.Duration
+	started        time.Time // to line up with the lab log's stamps
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("$ %s\n(exit %d after %.1fs)\n--- stdout\n%s--- stderr\n%s", r.line, r.code, r.took.Seconds(), tail(r.stdout), tail(r.stderr))
+	return fmt.Sprintf("$ %s\n(exit %d after %.1fs, from %s)\n--- stdout\n%s--- stderr\n%s", r.line, r.code, r.took.Seconds(), r.started.Format("15:04:05.000"), tail(r.stdout), tail(r.stderr))
 }
 
 func tail(s string) string {
@@ -296,11 +297,11 @@ func sh(t *testing.T, line string) result {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	r := result{line: line, stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	r := result{line: line, stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start), started: start}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("%s: %v", line, err)
+		fatalf(t, "%s: %v", line, err)
 	}
 	logMu.Lock()
 	t.Logf("%s", r)
@@ -323,7 +324,7 @@ func readme(t *testing.T, c cmdRef) string {
 	t.Helper()
 	line, err := c.line(tier.blocks)
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	return line
 }

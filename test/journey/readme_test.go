@@ -10,11 +10,11 @@ import (
 func TestEveryCommandTheJourneysRunIsInTheREADME(t *testing.T) {
 	blocks, err := ReadDocuments("../..")
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	for _, c := range allCommands {
 		if _, err := c.line(blocks); err != nil {
-			t.Error(err)
+			errorf(t, "%v", err)
 		}
 	}
 }
@@ -25,18 +25,18 @@ func TestBlocksJoinContinuedLinesAndRefuseAMarkerWithoutAFence(t *testing.T) {
 	os.WriteFile(good, []byte("text\n<!-- journey: a -->\n```sh\nmake up   # first\ngo run ./x \\\n    --y z\n# note\n```\n"), 0o644)
 	blocks, err := ReadBlocks(good)
 	if err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	got := blocks["a"].Commands()
 	if len(got) != 2 || got[1] != "go run ./x     --y z" || !strings.HasPrefix(got[0], "make up") {
-		t.Fatalf("commands %q", got)
+		fatalf(t, "commands %q", got)
 	}
 	if _, err := blocks["a"].Command("go run"); err != nil {
-		t.Fatal(err)
+		fatalf(t, "%v", err)
 	}
 	bad := filepath.Join(dir, "bad.md")
 	os.WriteFile(bad, []byte("<!-- journey: a -->\n\n```sh\nmake up\n```\n"), 0o644)
 	if _, err := ReadBlocks(bad); err == nil || !strings.Contains(err.Error(), "must open a ```sh block") {
-		t.Fatalf("a marker not right before its fence: %v", err)
+		fatalf(t, "a marker not right before its fence: %v", err)
 	}
 }
