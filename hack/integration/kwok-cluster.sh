@@ -76,6 +76,17 @@ componentsPatches:
   # (clients use the kubeconfig's https://127.0.0.1:<port>).
   - key: endpoint-reconciler-type
     value: none
+# kwokctl starts kwok with --manage-all-nodes=true: it would then play the
+# kubelet of every node, the journey tier's own node stand-in too, and
+# delete that node's pods at once (grace 0) when they are deleted, killing
+# a pod the stand-in should stop within its grace period. Only the fake
+# nodes this script creates are kwok's.
+- name: kwok-controller
+  extraArgs:
+  - key: manage-all-nodes
+    value: "false"
+  - key: manage-nodes-with-annotation-selector
+    value: kwok.x-k8s.io/node=fake
 EOF
 }
 

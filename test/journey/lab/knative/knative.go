@@ -310,6 +310,17 @@ func (r *Reconciler) ensureDeployment(ctx context.Context, rev *unstructured.Uns
 		if h := c.ReadinessProbe.HTTPGet; h != nil && h.Port.IntValue() == 0 && h.Port.StrVal == "" {
 			h.Port = intstr.FromInt32(port)
 		}
+		// Knative gives the user container a preStop hook that waits for
+		// the queue-proxy to drain (/wait-for-drain), so a pod scaled
+		// away still answers what the gateway sends it until the gateway
+		// has dropped it. The queue-proxy is not run here: the hook
+		// sleeps instead, long enough for the ingress stand-in's refresh.
+		if c.Lifecycle == nil || c.Lifecycle.PreStop == nil {
+			if c.Lifecycle == nil {
+				c.Lifecycle = &corev1.Lifecycle{}
+			}
+			c.Lifecycle.PreStop = &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: drainSeconds}}
+		}
 	}
 	labels := map[string]string{}
 	for k, v := range rev.GetLabels() {
@@ -329,6 +340,12 @@ func (r *Reconciler) ensureDeployment(ctx context.Context, rev *unstructured.Uns
 	}
 	return deployments.Create(ctx, d, metav1.CreateOptions{})
 }
+
+// drainSeconds is the stand-in for the queue-proxy's drain: Knative waits
+// until no request came for its drain sleep (30 s) before the user
+// container gets SIGTERM; here, 1 s is four refreshes of the ingress
+// stand-in's routing table.
+const drainSeconds = 1
 
 // servingContainer is the index of the container Knative routes to: the
 // one that declares a port in a multi-container revision (the model-agent
@@ -354,9 +371,7 @@ func (r *Reconciler) scaleRevisions(ctx context.Context, routed map[string]bool,
 	for i := range revs.Items {
 		rev := &revs.Items[i]
 		key := rev.GetNamespace() + "/" + rev.GetName()
-		r.mu.Lock()
-		active := time.Since(r.lastActive[key]) < r.opts.IdleToZero
-		r.mu.Unlock()
+		active := r.active(key)
 		want := int32(0)
 		// A revision that has not been Ready yet keeps its initial pod, as
 		// Knative holds the initial scale until the revision is ready.
@@ -374,6 +389,13 @@ func (r *Reconciler) scaleRevisions(ctx context.Context, routed map[string]bool,
 		if d.Spec.Replicas != nil && *d.Spec.Replicas == want {
 			continue
 		}
+		// A request may have come while this pass read the API server:
+		// Knative's autoscaler would see it (through the activator, in
+		// the path before the last pod goes) and keep the pod, so ask
+		// again just before removing it.
+		if want == 0 && r.active(key) {
+			continue
+		}
 		d.Spec.Replicas = &want
 		if _, err := deployments.Update(ctx, d, metav1.UpdateOptions{}); err != nil {
 			return err
@@ -381,6 +403,13 @@ func (r *Reconciler) scaleRevisions(ctx context.Context, routed map[string]bool,
 		r.logf("revision %s scaled to %d", key, want)
 	}
 	return nil
+}
+
+// active: the revision served a request within IdleToZero.
+func (r *Reconciler) active(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return time.Since(r.lastActive[key]) < r.opts.IdleToZero
 }
 
 func annotationInt(obj *unstructured.Unstructured, key string, def int32) int32 {

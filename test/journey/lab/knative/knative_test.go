@@ -51,4 +51,12 @@ func TestOnlyTheServingContainerOfARevisionGetsPortAndTheDefaultProbe(t *testing
 			t.Errorf("%s: K_REVISION %v", c.Name, got)
 		}
 	}
+	// The queue-proxy's drain, stood in by a preStop sleep on the
+	// container the gateway reaches.
+	if h := agent.Lifecycle; h == nil || h.PreStop == nil || h.PreStop.Sleep == nil || h.PreStop.Sleep.Seconds != drainSeconds {
+		t.Errorf("the agent's lifecycle %+v: want a preStop sleep of %d s (the drain)", agent.Lifecycle, drainSeconds)
+	}
+	if model.Lifecycle != nil {
+		t.Errorf("the model's lifecycle %+v: want none (the gateway does not reach it)", model.Lifecycle)
+	}
 }

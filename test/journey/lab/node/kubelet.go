@@ -126,7 +126,7 @@ func (k *Kubelet) Stop() {
 	var wg sync.WaitGroup
 	for _, p := range pods {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.kill(5 * time.Second) }()
+		go func() { defer wg.Done(); p.kill(5*time.Second, nil) }()
 	}
 	wg.Wait()
 	k.httpS.Close()
@@ -290,7 +290,8 @@ func (k *Kubelet) syncPods(ctx context.Context) {
 	}
 	k.mu.Unlock()
 	for _, p := range gone {
-		go p.kill(0)
+		k.logf("pod %s/%s is gone from the API server: its containers killed", p.namespace, p.name)
+		go p.kill(0, nil)
 	}
 }
 
@@ -318,8 +319,10 @@ func (k *Kubelet) terminate(ctx context.Context, p *pod, obj *corev1.Pod) {
 	if obj.DeletionGracePeriodSeconds != nil {
 		grace = time.Duration(*obj.DeletionGracePeriodSeconds) * time.Second
 	}
+	k.logf("pod %s/%s deleted: stopping its containers (preStop, SIGTERM, SIGKILL %s after)", obj.Namespace, obj.Name, grace)
+	spec := obj.Spec.DeepCopy()
 	go func() {
-		p.kill(grace)
+		p.kill(grace, spec)
 		k.finalDelete(context.WithoutCancel(ctx), obj)
 		k.logf("pod %s/%s stopped and deleted", obj.Namespace, obj.Name)
 	}()

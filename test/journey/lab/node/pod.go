@@ -177,7 +177,11 @@ func (p *pod) start(obj *corev1.Pod, i int, k *Kubelet) {
 		c.restarts++
 		c.retryAt = time.Now().Add(restartBackoff)
 		close(exited)
-		k.logf("pod %s/%s: container %s exited (%s, code %d); restarting", obj.Namespace, obj.Name, c.name, reason, code)
+		next := "restarting"
+		if c.stopped {
+			next = "the pod is stopping"
+		}
+		k.logf("pod %s/%s: container %s exited (%s, code %d); %s", obj.Namespace, obj.Name, c.name, reason, code, next)
 	}()
 }
 
@@ -453,8 +457,10 @@ func (p *pod) crash(name string) error {
 	return c.cmd.Process.Kill()
 }
 
-// kill stops every container: SIGTERM, then SIGKILL after grace.
-func (p *pod) kill(grace time.Duration) {
+// kill stops every container as the kubelet does: its preStop hook
+// (spec's; a sleep is the one action this node runs), then SIGTERM, then
+// SIGKILL once grace has passed since the hook began. A nil spec: no hooks.
+func (p *pod) kill(grace time.Duration, spec *corev1.PodSpec) {
 	p.mu.Lock()
 	var wg sync.WaitGroup
 	for _, c := range p.containers {
@@ -463,13 +469,24 @@ func (p *pod) kill(grace time.Duration) {
 		if cmd == nil {
 			continue
 		}
+		hook := preStopSleep(spec, c.name)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			deadline := time.After(grace)
+			select {
+			case <-exited:
+				return
+			case <-deadline:
+				cmd.Process.Kill()
+				<-exited
+				return
+			case <-time.After(min(hook, grace)):
+			}
 			cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-exited:
-			case <-time.After(grace):
+			case <-deadline:
 				cmd.Process.Kill()
 				<-exited
 			}
@@ -477,4 +494,18 @@ func (p *pod) kill(grace time.Duration) {
 	}
 	p.mu.Unlock()
 	wg.Wait()
+}
+
+// preStopSleep is the sleep of the named container's preStop hook, 0 if it
+// has none.
+func preStopSleep(spec *corev1.PodSpec, name string) time.Duration {
+	if spec == nil {
+		return 0
+	}
+	for _, c := range spec.Containers {
+		if c.Name == name && c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
+			return time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
+		}
+	}
+	return 0
 }
