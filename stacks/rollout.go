@@ -34,6 +34,10 @@ type GateConfig struct {
 	MaxErrorIncrease *float64 `json:"maxErrorIncrease,omitempty"`
 	// MinRequests per version before any verdict.
 	MinRequests *int `json:"minRequests,omitempty"`
+	// WarmupRequests per version are sent, and not counted, before the
+	// gate measures: a version just scaled from zero is a fresh process
+	// and answers slower for a while for that alone.
+	WarmupRequests *int `json:"warmupRequests,omitempty"`
 	// Alpha is the chance of rolling back a candidate as good as the
 	// baseline and inside the SLOs (the whole gate's false-alarm rate).
 	Alpha *float64 `json:"alpha,omitempty"`
@@ -54,9 +58,14 @@ const (
 	DefaultMaxLatencyIncrease = 0.25
 	DefaultMaxErrorIncrease   = 0.2 // points
 	DefaultMinRequests        = 100
+	DefaultWarmupRequests     = 500
 	DefaultGateAlpha          = 0.02
 	DefaultGatePower          = 0.95
 )
+
+// MaxWarmupRequests bounds warmupRequests: the warm-up is meant to reach
+// a version's steady state, not to be a second measurement.
+const MaxWarmupRequests = 100_000
 
 // DefaultSteps is the candidate's default ladder of percents.
 var DefaultSteps = []int{5, 10, 25, 50, 100}
@@ -85,6 +94,7 @@ func (r *RolloutConfig) SetDefaults(versions []CanaryVersion) {
 	setFloat(&g.MaxLatencyIncrease, DefaultMaxLatencyIncrease)
 	setFloat(&g.MaxErrorIncrease, DefaultMaxErrorIncrease)
 	setIntPtr(&g.MinRequests, DefaultMinRequests)
+	setIntPtr(&g.WarmupRequests, DefaultWarmupRequests)
 	setFloat(&g.Alpha, DefaultGateAlpha)
 	setFloat(&g.Power, DefaultGatePower)
 }

@@ -30,10 +30,11 @@ func TestRolloutDefaults(t *testing.T) {
 	for name, got := range map[string]float64{
 		"minSuccessRate": *g.MinSuccessRate, "maxP99Ms": *g.MaxP99Ms, "maxLatencyIncrease": *g.MaxLatencyIncrease,
 		"maxErrorIncrease": *g.MaxErrorIncrease, "alpha": *g.Alpha, "power": *g.Power, "minRequests": float64(*g.MinRequests),
+		"warmupRequests": float64(*g.WarmupRequests),
 	} {
 		want := map[string]float64{
 			"minSuccessRate": 0.99, "maxP99Ms": 500, "maxLatencyIncrease": 0.25, "maxErrorIncrease": 0.2,
-			"alpha": 0.02, "power": 0.95, "minRequests": 100,
+			"alpha": 0.02, "power": 0.95, "minRequests": 100, "warmupRequests": 500,
 		}[name]
 		if got != want {
 			t.Errorf("gate.%s = %g, want %g", name, got, want)
@@ -83,7 +84,7 @@ func TestRolloutRules(t *testing.T) {
 			g := &c.Canary.Rollout.Gate
 			g.MinSuccessRate, g.MaxP99Ms, g.MaxLatencyIncrease = ptr(1.0), ptr(0.0), ptr(0.0)
 			g.Alpha, g.Power, g.MinRequests = ptr(0.5), ptr(1.0), ptr(5)
-			g.MaxErrorIncrease = ptr(0.0)
+			g.MaxErrorIncrease, g.WarmupRequests = ptr(0.0), ptr(-1)
 		}, []want{
 			{pRollout + ".gate.minSuccessRate", "1 is out of range"},
 			{pRollout + ".gate.maxP99Ms", "positive"},
@@ -92,6 +93,7 @@ func TestRolloutRules(t *testing.T) {
 			{pRollout + ".gate.alpha", "below 0.5"},
 			{pRollout + ".gate.power", "below 1"},
 			{pRollout + ".gate.minRequests", "10 or more"},
+			{pRollout + ".gate.warmupRequests", "-1 is out of range, want 0 (no warm-up) to 100000 requests per version"},
 		}},
 	}
 	for _, tc := range tests {

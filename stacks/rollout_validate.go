@@ -82,5 +82,8 @@ func (g *GateConfig) Validate() *FieldError {
 	if g.MinRequests != nil && *g.MinRequests < 10 {
 		errs = errs.Also(ErrBelowMinimum(*g.MinRequests, 10, "minRequests"))
 	}
+	if g.WarmupRequests != nil && (*g.WarmupRequests < 0 || *g.WarmupRequests > MaxWarmupRequests) {
+		errs = errs.Also(ErrGeneric(fmt.Sprintf("%d is out of range, want 0 (no warm-up) to %d requests per version", *g.WarmupRequests, MaxWarmupRequests), "warmupRequests"))
+	}
 	return errs
 }

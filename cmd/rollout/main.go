@@ -136,6 +136,7 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 		increaseF = fs.Float64("max-latency-increase", 0, "override how much slower than the baseline the candidate may be (0.25 = 25%)")
 		errIncF   = fs.Float64("max-error-increase", 0, "override how many points more often than the baseline the candidate may fail (0.2 = 0.2 points of failure rate)")
 		minReqF   = fs.Int("min-requests", 0, "override the requests per version before any verdict")
+		warmupF   = fs.Int("warmup", -1, "override the uncounted requests each version gets before the gate measures (0: none)")
 		alphaF    = fs.Float64("alpha", 0, "override the gate's false-alarm rate")
 		powerF    = fs.Float64("power", 0, "override the gate's power")
 	)
@@ -184,6 +185,9 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	override(&opts.Settings.MinRequests, *minReqF)
 	override(&opts.Settings.Alpha, *alphaF)
 	override(&opts.Settings.Power, *powerF)
+	if *warmupF >= 0 {
+		opts.WarmupRequests = warmupF
+	}
 	opts.Outputs, opts.Source = o, src.String()
 	opts.Command = "bin/rollout check " + shellJoin(args)
 	opts.Progress = rollout.NewProgress(stderr, tty)

@@ -150,3 +150,56 @@ func TestChecksProbesEachVersionOnItsOwnHost(t *testing.T) {
 		t.Fatalf("a misrouted tag host: %v, want an error naming it", err)
 	}
 }
+
+// Each version gets the warm-up before anything is measured, uncounted:
+// the stack's warmupRequests, the default when it sets none, and an
+// explicit count (--warmup) over both, 0 meaning none.
+func TestEachVersionIsWarmedBeforeItIsMeasured(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	o := probeOutputs(t, func(w http.ResponseWriter, r *http.Request) {
+		v := strings.TrimSuffix(r.Host, "-model.example.com")
+		mu.Lock()
+		got[v]++
+		mu.Unlock()
+		w.Header().Set(modelapi.HeaderModelVersion, v)
+		fmt.Fprintln(w, "model", v)
+	})
+	stackSays := 40
+	for _, tc := range []struct {
+		name  string
+		stack *int
+		flag  *int
+		want  int
+	}{
+		{"default", nil, nil, stacks.DefaultWarmupRequests},
+		{"the stack's", &stackSays, nil, 40},
+		{"the flag over the stack's", &stackSays, ptrTo(7), 7},
+		{"none", &stackSays, ptrTo(0), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			clear(got)
+			mu.Unlock()
+			o.Rollout.Gate.WarmupRequests = tc.stack
+			s := gate.DefaultSettings
+			s.MinRequests, s.MaxRequests, s.Alpha = 10, 10, 1e-5
+			rep, err := Check(context.Background(), CheckOptions{Outputs: o, Settings: s, Path: "/", Concurrency: 4, SplitRequests: -1, WarmupRequests: tc.flag})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One wake-up request each, the warm-up, then the 10 measured.
+			want := map[string]int{"v1": 1 + tc.want + 10, "v2": 1 + tc.want + 10}
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("requests per version %v, want %v (warm-up %d)", got, want, tc.want)
+			}
+			if notes := strings.Join(rep.Notes, " "); !strings.Contains(notes, fmt.Sprint(tc.want)+" uncounted") && !(tc.want == 0 && strings.Contains(notes, "no warm-up")) {
+				t.Errorf("notes %q do not say the warm-up of %d", notes, tc.want)
+			}
+		})
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
