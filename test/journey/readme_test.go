@@ -10,11 +10,11 @@ import (
 func TestEveryCommandTheJourneysRunIsInTheREADME(t *testing.T) {
 	blocks, err := ReadDocuments("../..")
 	if err != nil {
-		fatalf(t, "%v", err)
+		t.Fatal(err)
 	}
 	for _, c := range allCommands {
 		if _, err := c.line(blocks); err != nil {
-			errorf(t, "%v", err)
+			t.Error(err)
 		}
 	}
 }
@@ -25,18 +25,18 @@ func TestBlocksJoinContinuedLinesAndRefuseAMarkerWithoutAFence(t *testing.T) {
 	os.WriteFile(good, []byte("text\n<!-- journey: a -->\n```sh\nmake up   # first\ngo run ./x \\\n    --y z\n# note\n```\n"), 0o644)
 	blocks, err := ReadBlocks(good)
 	if err != nil {
-		fatalf(t, "%v", err)
+		t.Fatal(err)
 	}
 	got := blocks["a"].Commands()
 	if len(got) != 2 || got[1] != "go run ./x     --y z" || !strings.HasPrefix(got[0], "make up") {
-		fatalf(t, "commands %q", got)
+		t.Fatalf("commands %q", got)
 	}
 	if _, err := blocks["a"].Command("go run"); err != nil {
-		fatalf(t, "%v", err)
+		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "bad.md")
 	os.WriteFile(bad, []byte("<!-- journey: a -->\n\n```sh\nmake up\n```\n"), 0o644)
 	if _, err := ReadBlocks(bad); err == nil || !strings.Contains(err.Error(), "must open a ```sh block") {
-		fatalf(t, "a marker not right before its fence: %v", err)
+		t.Fatalf("a marker not right before its fence: %v", err)
 	}
 }
