@@ -26,7 +26,7 @@ func TestEveryCommandsHelpFollowsTheConvention(t *testing.T) {
 		}
 	}
 	_, out, _ := rollout2(t, "check", "-h")
-	for _, want := range []string{"-wake-timeout", "-alpha", "-json", "-stack NAME", "  3  inconclusive"} {
+	for _, want := range []string{"-wake-timeout", "-warmup", "-alpha", "-json", "-stack NAME", "  3  inconclusive"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check -h lacks %q", want)
 		}
@@ -40,5 +40,16 @@ func TestABadFlagPointsAtTheHelp(t *testing.T) {
 	if code != rollout.ExitError || out != "" || !strings.Contains(errOut, "rollout check: flag provided but not defined: -bogus") ||
 		!strings.Contains(errOut, "run `rollout check -h`") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// A warm-up out of range is refused by name, before any stack is read.
+func TestAWarmupOutOfRangeIsRefusedByName(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"-5", "100001"} {
+		code, out, errOut := rollout2(t, "check", "--stack", "dev", "--warmup", v)
+		if code != rollout.ExitError || out != "" || !strings.Contains(errOut, "--warmup "+v+": want 0 (no warm-up) to 100000 requests per version") {
+			t.Errorf("--warmup %s: exit %d, stdout %q, stderr %q", v, code, out, errOut)
+		}
 	}
 }

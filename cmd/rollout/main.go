@@ -136,7 +136,7 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 		increaseF = fs.Float64("max-latency-increase", 0, "override how much slower than the baseline the candidate may be (0.25 = 25%)")
 		errIncF   = fs.Float64("max-error-increase", 0, "override how many points more often than the baseline the candidate may fail (0.2 = 0.2 points of failure rate)")
 		minReqF   = fs.Int("min-requests", 0, "override the requests per version before any verdict")
-		warmupF   = fs.Int("warmup", -1, "override the uncounted requests each version gets before the gate measures (0: none)")
+		warmupF   = fs.Int("warmup", -1, "override the uncounted requests each version gets before the gate measures (0: none; -1: the stack's canary.rollout.gate.warmupRequests)")
 		alphaF    = fs.Float64("alpha", 0, "override the gate's false-alarm rate")
 		powerF    = fs.Float64("power", 0, "override the gate's power")
 	)
@@ -156,6 +156,9 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer, tty boo
 	}
 	if src.Stack == "" && src.File == "" {
 		return c.UsageError(stderr, "name a stack (--stack) or an outputs file (--outputs)")
+	}
+	if *warmupF < -1 || *warmupF > stacks.MaxWarmupRequests {
+		return c.UsageError(stderr, fmt.Sprintf("--warmup %d: want 0 (no warm-up) to %d requests per version", *warmupF, stacks.MaxWarmupRequests))
 	}
 	if *bodyFile != "" {
 		b, err := os.ReadFile(*bodyFile)
