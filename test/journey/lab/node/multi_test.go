@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,23 +54,15 @@ func twoContainerNode(t *testing.T, refused *atomic.Value) (*Kubelet, *fake.Clie
 	t.Helper()
 	echo, agent := buildModelEcho(t), buildCommand(t, "model-agent")
 	refused.Store("")
-	client := fake.NewClientset()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	k, err := Start(ctx, Options{Client: client, NodeName: "journey-node", Dir: t.TempDir(), Sync: 50 * time.Millisecond,
-		Binary: func(c corev1.Container) (Process, error) {
-			if refused.Load().(string) == c.Name {
-				return Process{}, fmt.Errorf("image of %s refused by the test", c.Name)
-			}
-			if slices.Equal(c.Command, modelapi.AgentCommand) {
-				return Process{Path: agent, Args: c.Args}, nil
-			}
-			return Entrypoint(echo, c), nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(k.Stop)
+	k, client, ctx := startNode(t, func(c corev1.Container) (Process, error) {
+		if refused.Load().(string) == c.Name {
+			return Process{}, fmt.Errorf("image of %s refused by the test", c.Name)
+		}
+		if slices.Equal(c.Command, modelapi.AgentCommand) {
+			return Process{Path: agent, Args: c.Args}, nil
+		}
+		return Entrypoint(echo, c), nil
+	})
 	if _, err := client.CoreV1().Pods("models").Create(ctx, agentPod("two"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

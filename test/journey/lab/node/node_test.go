@@ -37,6 +37,31 @@ func buildCommand(t *testing.T, pkg string) string {
 	return bin
 }
 
+// startNode runs the node stand-in on a fake API server, syncing every
+// 50 ms, its images mapped by binary; it stops when the test ends.
+func startNode(t *testing.T, binary func(corev1.Container) (Process, error)) (*Kubelet, *fake.Clientset, context.Context) {
+	t.Helper()
+	client := fake.NewClientset()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	k, err := Start(ctx, Options{Client: client, NodeName: "journey-node", Dir: t.TempDir(), Sync: 50 * time.Millisecond, Binary: binary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(k.Stop)
+	return k, client, ctx
+}
+
+// modelEchoImage runs bin for model-echo's image; any other is not found.
+func modelEchoImage(bin string) func(corev1.Container) (Process, error) {
+	return func(c corev1.Container) (Process, error) {
+		if strings.HasPrefix(c.Image, "kind.local/model-echo:") {
+			return Entrypoint(bin, c), nil
+		}
+		return Process{}, os.ErrNotExist
+	}
+}
+
 func modelPod(name, port string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "models", UID: "uid-" + "name"},
@@ -64,21 +89,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // The stand-in runs the pod's own env: a pod whose PORT disagrees with the
 // port its probe and Service use never becomes Ready, as on a real node.
 func TestAPodRunsTheImagesBinaryWithItsEnvAndIsReadyOnlyOnItsDeclaredPort(t *testing.T) {
-	bin := buildModelEcho(t)
-	client := fake.NewClientset()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	k, err := Start(ctx, Options{Client: client, NodeName: "journey-node", Dir: t.TempDir(), Sync: 50 * time.Millisecond,
-		Binary: func(c corev1.Container) (Process, error) {
-			if strings.HasPrefix(c.Image, "kind.local/model-echo:") {
-				return Entrypoint(bin, c), nil
-			}
-			return Process{}, os.ErrNotExist
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Stop()
+	k, client, ctx := startNode(t, modelEchoImage(buildModelEcho(t)))
 	good, wrong := modelPod("good", "8080"), modelPod("wrong-port", "9090")
 	wrong.UID = "uid-wrong"
 	good.UID = "uid-good"

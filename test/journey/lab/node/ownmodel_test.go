@@ -4,7 +4,6 @@ package node
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/modelrollouts/modelrollouts/model-echo/modelapi"
 	"github.com/modelrollouts/modelrollouts/test/journey/lab/podaddr"
@@ -42,21 +40,13 @@ func TestAnOwnPythonModelServesBehindModelAgentInOnePod(t *testing.T) {
 		t.Fatalf("train.py: %v\n%s", err, out)
 	}
 	agent := buildCommand(t, "model-agent")
-	client := fake.NewClientset()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	k, err := Start(ctx, Options{Client: client, NodeName: "journey-node", Dir: t.TempDir(), Sync: 50 * time.Millisecond,
-		Binary: func(c corev1.Container) (Process, error) {
-			if slices.Equal(c.Command, modelapi.AgentCommand) {
-				return Process{Path: agent}, nil
-			}
-			return Process{Path: "/bin/sh", Args: []string{"-c", `exec ` + python + ` -m uvicorn server:app --host "$HOST" --port "$PORT"`},
-				Env: []string{"MODEL_NAME=iris", "MODEL_PATH=" + filepath.Join(models, "v1", "model.joblib")}, Dir: example}, nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Stop()
+	_, client, ctx := startNode(t, func(c corev1.Container) (Process, error) {
+		if slices.Equal(c.Command, modelapi.AgentCommand) {
+			return Process{Path: agent}, nil
+		}
+		return Process{Path: "/bin/sh", Args: []string{"-c", `exec ` + python + ` -m uvicorn server:app --host "$HOST" --port "$PORT"`},
+			Env: []string{"MODEL_NAME=iris", "MODEL_PATH=" + filepath.Join(models, "v1", "model.joblib")}, Dir: example}, nil
+	})
 	p := agentPod("iris")
 	p.Spec.Containers[0].Image = "dev.local/sklearn-iris:v1"
 	p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: modelapi.EnvModelName, Value: "model"}, {Name: modelapi.EnvModelVersion, Value: "v1"},

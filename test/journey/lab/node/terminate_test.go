@@ -3,16 +3,12 @@
 package node
 
 import (
-	"context"
 	"net/http"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/modelrollouts/modelrollouts/test/journey/lab/podaddr"
 )
@@ -22,21 +18,7 @@ import (
 // Knative pod's queue-proxy drains), then gets SIGTERM and exits by itself
 // (code 0), not SIGKILL.
 func TestADeletedPodAnswersThroughItsPreStopSleepThenStopsOnSIGTERM(t *testing.T) {
-	bin := buildModelEcho(t)
-	client := fake.NewClientset()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	k, err := Start(ctx, Options{Client: client, NodeName: "journey-node", Dir: t.TempDir(), Sync: 50 * time.Millisecond,
-		Binary: func(c corev1.Container) (Process, error) {
-			if strings.HasPrefix(c.Image, "kind.local/model-echo:") {
-				return Entrypoint(bin, c), nil
-			}
-			return Process{}, os.ErrNotExist
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Stop()
+	k, client, ctx := startNode(t, modelEchoImage(buildModelEcho(t)))
 	p := modelPod("draining", "8080")
 	p.UID = "uid-draining"
 	p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}}
