@@ -27,6 +27,7 @@ func TestRolloutReadsWhatPulumiConfigSetPathWrites(t *testing.T) {
 	for _, kv := range [][2]string{
 		{"canary.rollout.steps[0]", "10"}, {"canary.rollout.steps[1]", "40"}, {"canary.rollout.steps[2]", "100"},
 		{"canary.rollout.gate.alpha", "0.05"}, {"canary.rollout.gate.minRequests", "200"}, {"canary.rollout.gate.maxP99Ms", "750"},
+		{"canary.rollout.gate.warmupRequests", "300"},
 	} {
 		set += " && pulumi config set --stack dev --path '" + kv[0] + "' " + kv[1]
 	}
@@ -40,7 +41,7 @@ func TestRolloutReadsWhatPulumiConfigSetPathWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Both spellings are in the file, so both are what the loader reads.
-	for _, want := range []string{`alpha: "0.05"`, "minRequests: 200", "power: 0.9", "- 40"} {
+	for _, want := range []string{`alpha: "0.05"`, "minRequests: 200", "warmupRequests: 300", "power: 0.9", "- 40"} {
 		if !strings.Contains(string(written), want) {
 			t.Fatalf("the CLI did not write %q:\n%s", want, written)
 		}
