@@ -80,7 +80,14 @@ func binaries(b *testing.B) (echo, agent string) {
 	return filepath.Join(binDir, "model-echo"), filepath.Join(binDir, "model-agent")
 }
 
+// relayEnv makes this test binary, started again by startRelay, the
+// byte relay instead of running tests.
+const relayEnv = "MODEL_AGENT_BENCH_RELAY"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(relayEnv) == "1" {
+		os.Exit(relay(os.Getenv("HOST")+":"+os.Getenv("PORT"), os.Getenv(modelapi.EnvModelUpstream)))
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
@@ -211,6 +218,45 @@ func startEcho(b *testing.B, bin, latencyMS string) *process {
 	return start(b, bin, "TARGET=bench", "MODEL_NAME=model-echo", "MODEL_VERSION=bench", modelapi.EnvLatencyMS+"="+latencyMS)
 }
 
+// relay forwards the bytes of every connection on addr to upstream and
+// back, with no HTTP at all: the cheapest a process between caller and
+// model can be. Its added latency is the floor of any proxy's on the
+// machine: two more loopback legs and the wake-ups of one more process.
+func relay(addr, upstream string) int {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		go func() {
+			defer c.Close()
+			u, err := net.Dial("tcp", upstream)
+			if err != nil {
+				return
+			}
+			defer u.Close()
+			go func() { io.Copy(u, c); u.(*net.TCPConn).CloseWrite() }()
+			io.Copy(c, u)
+		}()
+	}
+}
+
+// startRelay runs this test binary again as the byte relay in front of
+// upstream.
+func startRelay(b *testing.B, upstream *process) *process {
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return start(b, self, relayEnv+"=1", modelapi.EnvModelUpstream+"="+strings.TrimPrefix(upstream.base, "http://"))
+}
+
 // startAgent runs the agent in front of upstream; BENCH_AGENT_ENV (space
 // separated KEY=VALUE, e.g. "GOMAXPROCS=1") is added to its environment
 // only, to compare runtime settings.
@@ -321,8 +367,9 @@ type arm struct {
 }
 
 // BenchmarkAgentVsModelEcho compares model-echo alone with model-echo
-// behind model-agent, PAYLOAD_LOG off and on, all three processes on
-// 127.0.0.1 (one model-echo serves all arms, so its state is the same),
+// behind model-agent, PAYLOAD_LOG off and on, and behind a byte relay
+// (the floor of any proxy on the machine), all processes on 127.0.0.1
+// (one model-echo serves all arms, so its state is the same),
 // twice: model-echo answering at once (the agent's cost against the
 // cheapest possible model) and computing 5 ms per call (LATENCY_MS=5;
 // the example's scikit-learn models take 7 and 33 ms).
@@ -331,7 +378,8 @@ type arm struct {
 // from the rest of the machine falls on all arms alike. It reports the
 // medians over rounds of each arm's req/s, p50 and p99, of the agent's
 // throughput ratio to model-echo alone (min and max too) and of its added
-// p50, and the payload events the agent wrote per request.
+// p50, of each agent arm's p50 over the relay's, and the payload events
+// the agent wrote per request.
 func BenchmarkAgentVsModelEcho(b *testing.B) {
 	b.Run("model=instant", func(b *testing.B) { agentVsModelEcho(b, "0") })
 	b.Run("model=5ms", func(b *testing.B) { agentVsModelEcho(b, "5") })
@@ -340,10 +388,12 @@ func BenchmarkAgentVsModelEcho(b *testing.B) {
 func agentVsModelEcho(b *testing.B, latencyMS string) {
 	echoBin, agentBin := binaries(b)
 	echo := startEcho(b, echoBin, latencyMS)
+	byteRelay := startRelay(b, echo)
 	plain := startAgent(b, agentBin, echo, false)
 	logging := startAgent(b, agentBin, echo, true)
 	arms := []*arm{
 		{name: "echo", client: newClient()},
+		{name: "relay", front: byteRelay, client: newClient()},
 		{name: "agent", front: plain, client: newClient()},
 		{name: "agent-log", front: logging, client: newClient()},
 	}
@@ -379,7 +429,7 @@ func agentVsModelEcho(b *testing.B, latencyMS string) {
 	b.StopTimer()
 	perReq := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(rounds*per) }
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	base := arms[0]
+	base, floor := arms[0], arms[1]
 	for _, a := range arms {
 		var rps, p50, p99 []float64
 		for _, r := range a.rounds {
@@ -402,6 +452,14 @@ func agentVsModelEcho(b *testing.B, latencyMS string) {
 		b.ReportMetric(slices.Min(ratio), a.name+"-ratio-min")
 		b.ReportMetric(slices.Max(ratio), a.name+"-ratio-max")
 		b.ReportMetric(median(added), a.name+"-added-p50-ms")
+		if a == floor {
+			continue
+		}
+		var over []float64
+		for i, r := range a.rounds {
+			over = append(over, ms(r.pct(0.50))-ms(floor.rounds[i].pct(0.50)))
+		}
+		b.ReportMetric(median(over), a.name+"-over-relay-p50-ms")
 	}
 	time.Sleep(200 * time.Millisecond) // the agent writes its batch within milliseconds
 	events := float64(logging.stdout.lines.Load() - eventsBefore)
