@@ -443,28 +443,32 @@ func agentVsModelEcho(b *testing.B, latencyMS string) {
 			continue
 		}
 		b.ReportMetric(perReq(a.frontCPU), a.name+"-cpu-µs/req")
-		var ratio, added []float64
+		var ratio []float64
 		for i, r := range a.rounds {
 			ratio = append(ratio, r.rps()/base.rounds[i].rps())
-			added = append(added, ms(r.pct(0.50))-ms(base.rounds[i].pct(0.50)))
 		}
 		b.ReportMetric(median(ratio), a.name+"-ratio")
 		b.ReportMetric(slices.Min(ratio), a.name+"-ratio-min")
 		b.ReportMetric(slices.Max(ratio), a.name+"-ratio-max")
-		b.ReportMetric(median(added), a.name+"-added-p50-ms")
-		if a == floor {
-			continue
+		b.ReportMetric(medianP50Over(a, base), a.name+"-added-p50-ms")
+		if a != floor {
+			b.ReportMetric(medianP50Over(a, floor), a.name+"-over-relay-p50-ms")
 		}
-		var over []float64
-		for i, r := range a.rounds {
-			over = append(over, ms(r.pct(0.50))-ms(floor.rounds[i].pct(0.50)))
-		}
-		b.ReportMetric(median(over), a.name+"-over-relay-p50-ms")
 	}
 	time.Sleep(200 * time.Millisecond) // the agent writes its batch within milliseconds
 	events := float64(logging.stdout.lines.Load() - eventsBefore)
 	b.ReportMetric(events/float64(rounds*per), "agent-log-events/req")
 	b.ReportMetric(logging.metric(b, modelapi.MetricPayloadDropped+`{queue="log"}`), "agent-log-dropped")
+}
+
+// medianP50Over is the median over rounds of a's p50 minus ref's in the
+// same round, in ms.
+func medianP50Over(a, ref *arm) float64 {
+	var over []float64
+	for i, r := range a.rounds {
+		over = append(over, float64((r.pct(0.50)-ref.rounds[i].pct(0.50)).Microseconds())/1000)
+	}
+	return median(over)
 }
 
 // bigInferBody is an OIP v2 infer request of exactly size bytes (model-echo
